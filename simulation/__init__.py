@@ -1,0 +1,13 @@
+"""PeerScale: peer learning in an expertise pyramid, from thousands toward billions of agents."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .model import METRIC_NAMES, PeerLearningModel
+from .scenario import Scenario, ScenarioError, load
+
+try:
+    __version__ = version("peerscale")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.0.0+source"
+
+__all__ = ["PeerLearningModel", "Scenario", "ScenarioError", "load", "METRIC_NAMES", "__version__"]

@@ -1,0 +1,37 @@
+"""The weekly global pool: a few members of every community, for contacts beyond it.
+
+Interaction outside one's community goes only through this small shared array (MODEL.md section
+6): each community puts `pool_per_community` random members (their skill, or -1 if they have
+dropped out) into the pool each week. Agents at connectivity 1 draw random pool contacts
+(brokered introductions); at connectivity 2 the pool is sorted by skill, so a contact at the ideal
+gap is found at once. A sharded run exchanges only this pool between shards.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from .counter_rng import STREAM_POOL, agent_key, below, draw, key_for
+from .population import ACTIVE
+
+
+@njit(parallel=True, cache=True)
+def _gather(skill, flags, community_start, community_present, key, per_community, pool):
+    for c in prange(community_present.size):
+        a = agent_key(key, c)
+        for p in range(per_community):
+            j = community_start[c] + below(draw(a, p), community_present[c])
+            pool[c * per_community + p] = skill[j] if flags[j] & ACTIVE else np.float32(-1.0)
+
+
+def gather_pool(pop, seed: int, step: int, per_community: int, sort: bool) -> tuple[np.ndarray, np.ndarray]:
+    """This week's pool of skills, and the same sorted ascending (if connectivity needs it)."""
+    pool = np.empty(pop.communities * per_community, dtype=np.float32)
+    key = key_for(seed, STREAM_POOL, step)
+    _gather(pop.skill, pop.flags, pop.community_start, pop.community_present, key, per_community, pool)
+    # Dropped-out members sort to the front (skill -1); the ideal search starts after them.
+    ordered = np.sort(pool[pool >= 0.0]) if sort else pool[:1]
+    if ordered.size == 0:
+        ordered = np.full(1, -1.0, dtype=np.float32)
+    return pool, ordered

@@ -1,0 +1,199 @@
+"""Population state as a structure of arrays, grouped into contiguous communities.
+
+Per agent (12 bytes; see docs/performance.md for the budget):
+- `skill`, `skill_next`: float32 expertise, 0 = novice, 1 = today's frontier. Two buffers because
+  all updates in a step are synchronous: every agent reads last week's skills.
+- `motivation`: uint16, engagement in [0, 1] in steps of 1/65535 (exact, 2 bytes instead of 4).
+- `flags`, `flags_next`: uint8 bits: present (has arrived), active (has not dropped out), and
+  whether the agent was ever a tutee, a tutor or taught by an expert (the groups a virtual trial
+  compares). Double-buffered because others read an agent's active bit while it may drop out.
+
+Per community: the first slot, the slots reserved (capacity) and the slots filled. A community is
+a contiguous block, so local contacts stay close in memory; capacity reserved up front lets new
+novices arrive without reallocation (MODEL.md section 4.6).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit, prange
+
+from .counter_rng import (
+    STREAM_ARRIVALS,
+    STREAM_INIT_MOTIVATION,
+    STREAM_INIT_SKILL,
+    agent_key,
+    below,
+    draw,
+    step_key,
+    uniform,
+)
+from .pyramid import SHAPE_EXPONENTIAL, SHAPE_LAYERS, layer_cumulative, novice_skill, pyramid_skill
+
+PRESENT = np.uint8(1)  # has arrived
+ACTIVE = np.uint8(2)  # present and not dropped out
+NOT_ACTIVE = np.uint8(0xFF ^ 2)
+WAS_TUTEE = np.uint8(4)  # received peer teaching at least once
+WAS_TUTOR = np.uint8(8)  # taught a peer at least once
+WAS_EXPERT_TAUGHT = np.uint8(16)  # received expert teaching at least once
+
+MOTIVATION_SCALE = 65535.0
+
+
+@dataclass
+class Population:
+    """The arrays of one population; see the module docstring for their meaning."""
+
+    skill: np.ndarray
+    skill_next: np.ndarray
+    motivation: np.ndarray
+    flags: np.ndarray
+    flags_next: np.ndarray
+    community_start: np.ndarray  # int64[C + 1]: first slot of each community, then the end
+    community_present: np.ndarray  # int64[C]: slots filled (arrived agents) in each community
+    community_initial: np.ndarray  # int64[C]: agents at the start
+
+    @property
+    def capacity(self) -> int:
+        return int(self.skill.size)
+
+    @property
+    def communities(self) -> int:
+        return int(self.community_present.size)
+
+    def swap(self) -> None:
+        """Make last step's output the current state (synchronous update)."""
+        self.skill, self.skill_next = self.skill_next, self.skill
+        self.flags, self.flags_next = self.flags_next, self.flags
+
+    def motivation_float(self) -> np.ndarray:
+        return self.motivation.astype(np.float64) / MOTIVATION_SCALE
+
+    def mask(self, bit: int) -> np.ndarray:
+        return (self.flags & bit) != 0
+
+
+def community_layout(size: int, community_size: int, arrival_rate: float, steps: int):
+    """Initial size and reserved capacity of each community.
+
+    Communities have `community_size` agents; the remainder goes to the last one (or forms one
+    community if the population is smaller). Capacity adds the arrivals of `steps` weeks.
+    """
+    count = max(1, size // community_size)
+    initial = np.full(count, size // count, dtype=np.int64)
+    initial[: size - initial.sum()] += 1  # spread the remainder over the first communities
+    arrivals = np.ceil(initial * arrival_rate).astype(np.int64) * steps
+    capacity = initial + arrivals
+    start = np.zeros(count + 1, dtype=np.int64)
+    np.cumsum(capacity, out=start[1:])
+    return start, initial
+
+
+def allocate(size: int, community_size: int, arrival_rate: float = 0.0, steps: int = 0) -> Population:
+    """Allocate the arrays for a population (uninitialised state)."""
+    start, initial = community_layout(size, community_size, arrival_rate, steps)
+    n = int(start[-1])
+    return Population(
+        skill=np.empty(n, dtype=np.float32),
+        skill_next=np.empty(n, dtype=np.float32),
+        motivation=np.empty(n, dtype=np.uint16),
+        flags=np.empty(n, dtype=np.uint8),
+        flags_next=np.empty(n, dtype=np.uint8),
+        community_start=start,
+        community_present=initial.copy(),
+        community_initial=initial,
+    )
+
+
+def pyramid_code(shape: str) -> int:
+    return SHAPE_EXPONENTIAL if shape == "exponential" else SHAPE_LAYERS
+
+
+def initialise(pop: Population, scenario, seed: int) -> None:
+    """Fill the arrays with the initial pyramid and motivations (parallel, counter-based)."""
+    p, m = scenario.pyramid, scenario.motivation
+    _initialise(
+        pop.skill, pop.skill_next, pop.motivation, pop.flags, pop.flags_next, pop.community_start,
+        pop.community_present, np.uint64(seed), pyramid_code(p.shape), layer_cumulative(p.layers, p.ratio), p.decay, p.top_skill,
+        m.initial_min, m.initial_max,
+    )
+
+
+@njit(cache=True, inline="always")
+def _motivation_code(u, lo, hi):
+    return np.uint16(np.floor((lo + u * (hi - lo)) * MOTIVATION_SCALE + 0.5))
+
+
+@njit(parallel=True, cache=True)
+def _initialise(skill, skill_next, motivation, flags, flags_next, community_start, community_present, seed,
+                shape, cumulative, decay, top_skill, motivation_min, motivation_max):
+    key_skill = step_key(seed, STREAM_INIT_SKILL, 0)
+    key_motivation = step_key(seed, STREAM_INIT_MOTIVATION, 0)
+    for c in prange(community_present.size):
+        first = community_start[c]
+        filled = first + community_present[c]
+        for i in range(first, community_start[c + 1]):
+            if i < filled:
+                a = agent_key(key_skill, i)
+                s = pyramid_skill(uniform(draw(a, 0)), uniform(draw(a, 1)), shape, cumulative, decay, top_skill)
+                skill[i] = np.float32(s)
+                u = uniform(draw(agent_key(key_motivation, i), 0))
+                motivation[i] = _motivation_code(u, motivation_min, motivation_max)
+                flags[i] = PRESENT | ACTIVE
+            else:
+                skill[i] = np.float32(0.0)
+                motivation[i] = np.uint16(0)
+                flags[i] = np.uint8(0)
+            skill_next[i] = skill[i]
+            flags_next[i] = flags[i]
+
+
+def arrive(pop: Population, scenario, seed: int, step: int) -> int:
+    """New novices enter at the bottom of every community (MODEL.md 4.6); returns how many."""
+    rate = scenario.population.arrival_rate
+    if rate <= 0.0:
+        return 0
+    p, m = scenario.pyramid, scenario.motivation
+    return int(
+        _arrive(
+            pop.skill, pop.skill_next, pop.motivation, pop.flags, pop.flags_next, pop.community_start,
+            pop.community_present, pop.community_initial, np.uint64(seed), step, rate, p.top_skill, p.layers if p.shape == "layers" else 5,
+            m.initial_min, m.initial_max,
+        )
+    )
+
+
+@njit(parallel=True, cache=True)
+def _arrive(skill, skill_next, motivation, flags, flags_next, community_start, community_present, community_initial,
+            seed, step, rate, top_skill, layers, motivation_min, motivation_max):
+    key = step_key(seed, STREAM_ARRIVALS, step)
+    communities = community_present.size
+    arrived = np.zeros(communities, dtype=np.int64)
+    for c in prange(communities):
+        expected = rate * community_initial[c]
+        whole = np.int64(expected)
+        # The fractional part arrives with its probability, decided by the community's own draw.
+        if uniform(draw(agent_key(key, c), 0)) < expected - whole:
+            whole += 1
+        room = community_start[c + 1] - community_start[c] - community_present[c]
+        n_new = min(whole, room)
+        first = community_start[c] + community_present[c]
+        for i in range(first, first + n_new):
+            a = agent_key(key, i)
+            s = np.float32(novice_skill(uniform(draw(a, 1)), top_skill, layers))
+            skill[i] = s
+            skill_next[i] = s
+            motivation[i] = _motivation_code(uniform(draw(a, 2)), motivation_min, motivation_max)
+            flags[i] = PRESENT | ACTIVE
+            flags_next[i] = PRESENT | ACTIVE
+        community_present[c] += n_new
+        arrived[c] = n_new
+    return arrived.sum()
+
+
+@njit(cache=True, inline="always")
+def random_member(bits, community_start, community_present, c):
+    """A uniformly random filled slot of community c."""
+    return community_start[c] + below(bits, community_present[c])

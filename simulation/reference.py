@@ -1,0 +1,342 @@
+"""A plain reference implementation: one mesa.Agent per learner, the same rules, no numba.
+
+This is the independent check of the kernels (tests/test_reference.py) and the "plain Mesa"
+baseline of the benchmarks. It is written for reading, not speed: every rule of learning.py is
+restated here in ordinary Python, agent by agent, with its own pure-Python copy of the
+counter-based hash, so that fed the same seed it makes the same random draws. Only the data
+layout helpers (community sizes, the efficacy table's values, the scenario schema) are shared.
+
+Synchronous update, as in the kernel: every learner first `decide`s its next state from last
+week's state of everyone, then all `advance` at once.
+"""
+
+from __future__ import annotations
+
+import math
+
+import mesa
+import numpy as np
+
+from .efficacy import EFFICACY_TABLE, TABLE_MAX, TABLE_STEPS_PER_UNIT
+from .population import community_layout
+from .pyramid import layer_cumulative
+from .scenario import Scenario
+
+MASK = (1 << 64) - 1
+GOLDEN, M1, M2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
+STREAM_INIT_SKILL, STREAM_INIT_MOTIVATION, STREAM_STEP, STREAM_POOL, STREAM_ARRIVALS = 1, 2, 3, 4, 5
+DRAW_POOL_BASE, DRAW_SHOCK, DRAW_EXPERT_SESSION = 64, 96, 97
+TABLE = [float(x) for x in EFFICACY_TABLE]
+
+
+# --- the counter-based hash, restated in plain Python -----------------------------------------
+def mix(z: int) -> int:
+    z = (z + GOLDEN) & MASK
+    z = ((z ^ (z >> 30)) * M1) & MASK
+    z = ((z ^ (z >> 27)) * M2) & MASK
+    return z ^ (z >> 31)
+
+
+def step_key(seed: int, stream: int, step: int) -> int:
+    return mix(mix(mix(seed) ^ stream) ^ step)
+
+
+def agent_key(key: int, agent: int) -> int:
+    return mix(key ^ ((agent * GOLDEN) & MASK))
+
+
+def draw(akey: int, d: int) -> int:
+    return mix((akey + d * M2) & MASK)
+
+
+def uniform(bits: int) -> float:
+    return ((bits >> 11) + 0.5) * (1.0 / 9007199254740992.0)
+
+
+def below(bits: int, n: int) -> int:
+    return ((bits >> 32) * n) >> 32
+
+
+# --- the learning rules, restated ---------------------------------------------------------------
+def efficacy(gap: float, z: float) -> float:
+    if gap <= 0.0:
+        return 0.0
+    pos = gap / z * TABLE_STEPS_PER_UNIT
+    if pos >= TABLE_MAX * TABLE_STEPS_PER_UNIT:
+        return 0.0
+    i = int(pos)
+    frac = pos - i
+    return TABLE[i] + frac * (TABLE[i + 1] - TABLE[i])
+
+
+def effective_gap(gap: float, z: float, narrowing: float) -> float:
+    return gap if gap <= z else z + (gap - z) * (1.0 - narrowing)
+
+
+def f32(x: float) -> float:
+    """Round to float32, as the arrays store skill."""
+    return float(np.float32(x))
+
+
+def motivation_code(m: float) -> int:
+    return int(math.floor(m * 65535.0 + 0.5))
+
+
+class Learner(mesa.Agent):
+    """One learner: skill, motivation and status, and the slot it occupies in its community."""
+
+    def __init__(self, model: ReferenceModel, slot: int, community: int, skill: float, motivation: int):
+        super().__init__(model)
+        self.slot, self.community = slot, community
+        self.skill, self.motivation = skill, motivation  # motivation as a code 0..65535
+        self.active = True
+        self.was_tutee = self.was_tutor = self.was_expert_taught = False
+
+    def decide(self) -> None:
+        """Compute next week's state from last week's state of everyone (synchronous)."""
+        model, sc = self.model, self.model.scenario
+        z = sc.learning.optimal_gap
+        s = self.skill
+        if not self.active:
+            self.next = (f32(s * (1.0 - sc.learning.forgetting)), self.motivation, False, {})
+            return
+        a = agent_key(model.week_key, self.slot)
+        m = self.motivation / 65535.0
+        r = model.rules
+        up_e = up_gap = up_effgap = down_e = 0.0
+        if r["peers"]:
+            members = model.members[self.community]
+            seen_up = seen_down = 0
+            for d in range(sc.learning.candidates):
+                other = members[below(draw(a, d), len(members))]
+                if other is self or not other.active:
+                    continue
+                gap = other.skill - s
+                # Agency: at choice 0 the first contact above (below) is assigned; otherwise the
+                # learner picks the best of the first `choice` contacts above (below).
+                if gap > 0.0:
+                    eg = effective_gap(gap, z, r["peer_narrowing"])
+                    e = efficacy(eg, z)
+                    if r["choice"] == 0:
+                        if seen_up == 0:
+                            up_e, up_gap, up_effgap = e, gap, eg
+                    elif seen_up < r["choice"] and e > up_e:
+                        up_e, up_gap, up_effgap = e, gap, eg
+                    seen_up += 1
+                elif gap < 0.0:
+                    e = efficacy(-gap, z)
+                    if r["choice"] == 0:
+                        if seen_down == 0:
+                            down_e = e
+                    elif seen_down < r["choice"] and e > down_e:
+                        down_e = e
+                    seen_down += 1
+            pool_sources = [model.pool[below(draw(a, DRAW_POOL_BASE + p), len(model.pool))] for p in range(r["pool_contacts"])]
+            if r["pool_ideal"]:
+                pool_sources += [model.pool_nearest(s + z), model.pool_nearest(s - z)]
+            for other_skill in pool_sources:
+                if other_skill < 0.0:
+                    continue
+                gap = other_skill - s
+                if gap > 0.0 and (r["choice"] > 0 or seen_up == 0):
+                    eg = effective_gap(gap, z, r["peer_narrowing"])
+                    e = efficacy(eg, z)
+                    if e > up_e:
+                        up_e, up_gap, up_effgap = e, gap, eg
+                    seen_up += 1
+                elif gap < 0.0 and (r["choice"] > 0 or seen_down == 0):
+                    e = efficacy(-gap, z)
+                    if e > down_e:
+                        down_e = e
+                    seen_down += 1
+        tutee_gain = min(sc.learning.peer_rate * up_e * m * (1.0 - s), up_gap) if up_e > 0.0 else 0.0
+        tutor_gain = (
+            sc.learning.tutor_rate * sc.learning.teaching_expectancy * down_e * m * (1.0 - s) if down_e > 0.0 else 0.0
+        )
+        expert_gain = expert_quality = 0.0
+        had_expert, n, reference = False, 1.0, 0.0
+        if model.expert_format == "class":
+            cls = self.slot // model.class_span
+            n = float(model.class_count[cls])
+            had_expert = model.class_count[cls] > 0
+            reference = model.class_mean[cls]
+        elif model.expert_format == "mentoring":
+            had_expert = uniform(draw(a, DRAW_EXPERT_SESSION)) < r["mentoring_probability"]
+            n = r["mentoring_group"]
+            reference = r["population_mean"]
+        if had_expert:
+            content = min(self._content(s, reference), sc.experts.skill)
+            gap = content - s
+            e = efficacy(effective_gap(gap, z, sc.experts.teaching_skill), z)
+            expert_quality = e * (1.0 if n <= 1 else 1.0 / (1.0 + sc.experts.class_size_slope * math.log(n)))
+            if gap > 0.0:
+                expert_gain = min(sc.experts.rate * expert_quality * m * (1.0 - s), gap)
+        gain = tutee_gain + tutor_gain + expert_gain
+        practised = gain > 0.0
+        s_new = f32(min(1.0, s + gain)) if practised else f32(s * (1.0 - sc.learning.forgetting))
+        m_new = m + sc.motivation.progress_reward * max(up_e, expert_quality) - r["motivation_decay"]
+        if not practised:
+            m_new -= sc.motivation.no_contact_penalty
+        m_new += sc.motivation.shock * (2.0 * uniform(draw(a, DRAW_SHOCK)) - 1.0)
+        m_new = min(1.0, max(0.0, m_new))
+        still_active = m_new >= sc.motivation.threshold
+        roles = {
+            "tutee": tutee_gain, "tutor": tutor_gain, "expert": expert_gain if had_expert else None,
+            "up_e": up_e, "misfit": abs(up_effgap - z), "gain": s_new - s, "dropout": not still_active,
+        }
+        self.next = (s_new, motivation_code(m_new), still_active, roles)
+
+    def _content(self, s: float, reference: float) -> float:
+        sc = self.model.scenario
+        z, level = sc.learning.optimal_gap, sc.program.responsiveness
+        if level >= 2:
+            return s + z
+        pitch = reference + z
+        if level == 1:
+            want, best = s + z, pitch
+            for k in (-1.0, 1.0):
+                candidate = pitch + k * sc.levels.module_spacing
+                if abs(candidate - want) < abs(best - want):
+                    best = candidate
+            return best
+        return pitch
+
+    def advance(self) -> None:
+        self.skill, self.motivation, self.active, self.roles = self.next
+        self.was_tutee |= bool(self.roles.get("tutee"))
+        self.was_tutor |= bool(self.roles.get("tutor"))
+        self.was_expert_taught |= self.roles.get("expert") is not None
+
+
+class ReferenceModel(mesa.Model):
+    """The same model as PeerLearningModel, one mesa.Agent per learner (small populations only)."""
+
+    def __init__(self, scenario: Scenario | None = None, seed: int = 0):
+        super().__init__(seed=seed)
+        sc = self.scenario = scenario or Scenario()
+        if sc.population.arrival_rate > 0:
+            raise ValueError("the reference implementation has no arrivals")
+        self.seed_value = seed
+        start, initial = community_layout(sc.population.size, sc.population.community_size, 0.0, sc.run.steps)
+        self.members: list[list[Learner]] = []
+        self.by_slot: dict[int, Learner] = {}
+        ks, km = step_key(seed, STREAM_INIT_SKILL, 0), step_key(seed, STREAM_INIT_MOTIVATION, 0)
+        cumulative = layer_cumulative(sc.pyramid.layers, sc.pyramid.ratio)
+        p = sc.pyramid
+        for c in range(initial.size):
+            community = []
+            for slot in range(int(start[c]), int(start[c] + initial[c])):
+                a = agent_key(ks, slot)
+                u1, u2 = uniform(draw(a, 0)), uniform(draw(a, 1))
+                if p.shape == "exponential":
+                    skill = -math.log(1.0 - u1 * (1.0 - math.exp(-p.decay * p.top_skill))) / p.decay
+                else:
+                    layer = 0
+                    while layer < p.layers - 1 and u1 > cumulative[layer]:
+                        layer += 1
+                    skill = p.top_skill * (layer + u2) / p.layers
+                u = uniform(draw(agent_key(km, slot), 0))
+                mot = motivation_code(sc.motivation.initial_min + u * (sc.motivation.initial_max - sc.motivation.initial_min))
+                learner = Learner(self, slot, c, f32(skill), mot)
+                community.append(learner)
+                self.by_slot[slot] = learner
+            self.members.append(community)
+        self.capacity = int(start[-1])
+        count = sc.expert_count
+        self.expert_format = "none" if count == 0 else sc.expert_format
+        self.expert_count = count
+        self.class_span = -(-self.capacity // count) if self.expert_format == "class" else 1
+        self.history: list[dict] = [self._observe()]
+
+    def pool_nearest(self, target: float) -> float:
+        ordered = self.pool_sorted
+        if not ordered:
+            return -1.0
+        p = int(np.searchsorted(np.asarray(ordered, dtype=np.float32), target))
+        if p >= len(ordered):
+            return ordered[-1]
+        if p == 0:
+            return ordered[0]
+        lo, hi = ordered[p - 1], ordered[p]
+        return lo if target - lo <= hi - target else hi
+
+    def step(self) -> None:
+        sc, t = self.scenario, self.steps
+        # Global pool: a few members of every community.
+        kp = step_key(self.seed_value, STREAM_POOL, t)
+        self.pool = []
+        for c, members in enumerate(self.members):
+            a = agent_key(kp, c)
+            for p in range(sc.levels.pool_per_community):
+                other = members[below(draw(a, p), len(members))]
+                self.pool.append(other.skill if other.active else -1.0)
+        self.pool_sorted = sorted(x for x in self.pool if x >= 0.0)
+        # Classes: contiguous spans of slots, their mean skill and active size.
+        if self.expert_format == "class":
+            classes = -(-self.capacity // self.class_span)
+            self.class_mean, self.class_count = [0.0] * classes, [0] * classes
+            for k in range(classes):
+                total, count = 0.0, 0
+                for slot in range(k * self.class_span, min(self.capacity, (k + 1) * self.class_span)):
+                    learner = self.by_slot.get(slot)
+                    if learner is not None and learner.active:
+                        total += learner.skill
+                        count += 1
+                self.class_mean[k], self.class_count[k] = (total / count if count else 0.0), count
+        last = self.history[-1]
+        prog, lev = sc.program, sc.levels
+        share = lev.agency_choice[prog.agency]
+        k = sc.learning.candidates
+        active = last["active"]
+        reach = self.expert_count * sc.experts.capacity
+        self.rules = {
+            "peers": prog.structure != "expert_only",
+            "choice": 0 if share <= 0.0 else max(1, int(math.ceil(share * k))),
+            "pool_contacts": lev.pool_contacts[prog.connectivity],
+            "pool_ideal": prog.connectivity == 2,
+            "peer_narrowing": 1.0 - (1.0 - sc.learning.peer_teaching_skill) * (1.0 - lev.responsiveness_narrowing[prog.responsiveness]),
+            "mentoring_probability": min(1.0, reach / active) if active > 0 and self.expert_count else 0.0,
+            "mentoring_group": float(max(1.0, min(sc.experts.capacity, active / self.expert_count))) if active > 0 and self.expert_count else 1.0,
+            "population_mean": last["mean_skill_exact"],
+            "motivation_decay": lev.agency_decay[prog.agency],
+        }
+        self.week_key = step_key(self.seed_value, STREAM_STEP, t)
+        self.agents.do("decide")
+        self.agents.do("advance")
+        self.history.append(self._observe())
+
+    def _observe(self) -> dict:
+        """Aggregates by plain loops (the kernel computes them by blocks)."""
+        learners = list(self.agents)
+        active = [x for x in learners if x.active]
+        roles = [getattr(x, "roles", {}) for x in learners if getattr(x, "roles", None)]
+        tutee = [r["tutee"] for r in roles if r["tutee"] > 0.0]
+        tutor = [r["tutor"] for r in roles if r["tutor"] > 0.0]
+        partnered = [r for r in roles if r["up_e"] > 0.0]
+        mean = sum(x.skill for x in active) / len(active) if active else 0.0
+        return {
+            "active": len(active),
+            "active_fraction": len(active) / len(learners),
+            "dropouts": sum(1 for r in roles if r["dropout"]),
+            "mean_skill": mean,
+            "mean_skill_exact": mean,
+            "competent_fraction": sum(1 for x in active if x.skill >= sc_threshold(self, "competent")) / max(len(active), 1),
+            "mean_tutee_gain": sum(tutee) / len(tutee) if tutee else 0.0,
+            "mean_tutor_gain": sum(tutor) / len(tutor) if tutor else 0.0,
+            "mean_partner_efficacy": sum(r["up_e"] for r in partnered) / len(partnered) if partnered else 0.0,
+            "expert_sessions": sum(1 for r in roles if r["expert"] is not None),
+        }
+
+    def skills(self) -> np.ndarray:
+        """Skill of every slot, in slot order (as the kernel's array)."""
+        return np.array([self.by_slot[s].skill for s in sorted(self.by_slot)], dtype=np.float32)
+
+    def motivations(self) -> np.ndarray:
+        return np.array([self.by_slot[s].motivation for s in sorted(self.by_slot)], dtype=np.uint16)
+
+    def actives(self) -> np.ndarray:
+        return np.array([self.by_slot[s].active for s in sorted(self.by_slot)])
+
+
+def sc_threshold(model: ReferenceModel, name: str) -> float:
+    return getattr(model.scenario.metrics, name)

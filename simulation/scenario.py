@@ -1,0 +1,397 @@
+"""The scenario schema: every parameter's default, bounds, unit and meaning, written once.
+
+A scenario is a TOML file with the sections below. The CLI (`--set section.key=value` and its
+help), the dashboard controls and the parameter tables in docs/ODD.md all read this schema, so a
+parameter's default and allowed range live here and nowhere else.
+
+Magnitudes marked "assumption" in their description are modelling assumptions (no study measures
+them; see docs/ODD.md and ../shared/CALIBRATION.md); the others are calibrated or structural.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+STRUCTURES = ("expert_only", "peer_only", "mixed")
+LEVEL_NAMES = {
+    "responsiveness": ("ignorant", "calibrated", "diagnostic"),
+    "agency": ("constraining", "enabling", "active"),
+    "connectivity": ("unconnected", "selective", "instant"),
+}
+
+
+def _field(default: Any, description: str, unit: str = "", **bounds: Any) -> Any:
+    """A schema field with its unit kept beside its bounds and meaning."""
+    return Field(default, description=description, json_schema_extra={"unit": unit}, **bounds)
+
+
+Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
+Rate = Annotated[float, Field(ge=0.0, le=1.0)]
+Contacts = Annotated[int, Field(ge=0, le=16)]
+
+
+class Section(BaseModel):
+    """A group of parameters; unknown keys are errors, never silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
+
+
+class RunParams(Section):
+    """How long and how often a scenario is simulated."""
+
+    steps: int = _field(26, "weeks simulated (one step is one week of learning)", "weeks", ge=1, le=100_000)
+    seed: int = _field(0, "seed of the counter-based random numbers; replicate r uses seed + r", "", ge=0, le=2**62)
+    replicates: int = _field(5, "independent replicates, for 95% confidence intervals", "", ge=1, le=100_000)
+
+
+class PopulationParams(Section):
+    """Who is in the population and how it is divided into communities."""
+
+    size: int = _field(100_000, "learners at the start", "agents", ge=2, le=10**10)
+    community_size: int = _field(
+        100, "learners per community (a town, school or programme): the local contact network", "agents",
+        ge=2, le=10**9,
+    )
+    arrival_rate: float = _field(
+        0.0, "novices arriving per week, as a fraction of the initial size (population growth)", "1/week",
+        ge=0.0, le=1.0,
+    )
+
+
+class PyramidParams(Section):
+    """The initial expertise pyramid: many novices, few experts."""
+
+    shape: Literal["layers", "exponential"] = _field(
+        "layers", "layers: stacked layers of shrinking size; exponential: a continuous skill density e^(-decay*skill)"
+    )
+    layers: int = _field(5, "number of layers of the pyramid (shape = layers)", "", ge=1, le=50)
+    ratio: float = _field(0.5, "size of each layer relative to the layer below (shape = layers)", "", gt=0.0, le=1.0)
+    decay: float = _field(5.0, "rate of the skill density's decay (shape = exponential)", "1/skill", gt=0.0, le=100.0)
+    top_skill: float = _field(0.9, "highest initial skill (1 = today's frontier)", "skill", gt=0.0, le=1.0)
+
+
+class ProgramParams(Section):
+    """The learning structure and the Peer Learning Guide's three program dimensions (levels 0-2)."""
+
+    structure: Literal["expert_only", "peer_only", "mixed"] = _field(
+        "mixed", "who teaches: only designated experts, only peers, or peers plus capacity-limited experts"
+    )
+    responsiveness: int = _field(1, "fit of what a learner receives to their need: 0 ignorant, 1 calibrated, 2 diagnostic", "level", ge=0, le=2)
+    agency: int = _field(1, "self-direction: 0 constraining, 1 enabling, 2 active", "level", ge=0, le=2)
+    connectivity: int = _field(1, "reach beyond one's community: 0 unconnected, 1 selective, 2 instant", "level", ge=0, le=2)
+
+
+class LearningParams(Section):
+    """How much is learned in one peer or expert session."""
+
+    optimal_gap: float = _field(
+        0.1, "skill gap above the learner at which learning efficacy peaks, Z (assumption: zone of proximal development)", "skill",
+        gt=0.0, le=0.5,
+    )
+    peer_rate: float = _field(0.02, "tutee gain per week at peak efficacy, full motivation, zero skill", "skill/week", ge=0.0, le=0.5)
+    tutor_rate: float = _field(0.016, "tutor gain per week from teaching at peak efficacy (learning by teaching)", "skill/week", ge=0.0, le=0.5)
+    teaching_expectancy: float = _field(
+        1.0, "how much tutors prepare or expect to teach; tutor gain scales with it (Kobayashi 2024: g ~ 0 without)", "", ge=0.0, le=1.0
+    )
+    peer_teaching_skill: float = _field(
+        0.0, "how far a peer tutor narrows the effective gap above Z (0 none, 1 to the optimum)", "", ge=0.0, le=1.0
+    )
+    candidates: int = _field(8, "contacts from one's own community considered each week, k", "contacts", ge=1, le=64)
+    forgetting: float = _field(0.002, "fraction of skill lost in a week without learning or teaching", "1/week", ge=0.0, le=0.5)
+
+
+class ExpertParams(Section):
+    """Designated experts (teachers, mentors): few, skilled, with limited attention."""
+
+    count: int = _field(10, "designated experts (used when learners_per_expert = 0)", "experts", ge=0, le=10**9)
+    learners_per_expert: int = _field(
+        0, "if > 0, experts are a fixed share: count = ceil(size / learners_per_expert)", "learners", ge=0, le=10**10
+    )
+    format: Literal["auto", "class", "mentoring"] = _field(
+        "auto", "class: every learner sits in one expert's class; mentoring: each expert sees `capacity` learners a week; auto: class for expert_only, mentoring for mixed"
+    )
+    skill: float = _field(0.95, "skill of a designated expert", "skill", gt=0.0, le=1.0)
+    teaching_skill: float = _field(
+        0.5, "how far an expert narrows the effective gap above Z ('impersonating someone closer')", "", ge=0.0, le=1.0
+    )
+    rate: float = _field(0.03, "gain per week from one-to-one expert teaching at peak efficacy", "skill/week", ge=0.0, le=0.5)
+    class_size_slope: float = _field(
+        0.25, "b in per-learner expert input 1/(1 + b ln n) for a class of n (CALIBRATION.md: log law)", "", ge=0.0, le=5.0
+    )
+    capacity: int = _field(30, "learners an expert can mentor in one week (format = mentoring)", "learners/week", ge=1, le=10**6)
+    hours_per_session: float = _field(1.0, "expert hours one class or mentoring session takes", "hours", gt=0.0, le=100.0)
+
+
+class MotivationParams(Section):
+    """Engagement and drop-out."""
+
+    initial_min: float = _field(0.3, "lowest initial motivation (uniform between min and max)", "", ge=0.0, le=1.0)
+    initial_max: float = _field(1.0, "highest initial motivation", "", ge=0.0, le=1.0)
+    threshold: float = _field(0.2, "agents whose motivation falls below this drop out for good", "", ge=0.0, le=1.0)
+    progress_reward: float = _field(0.04, "motivation gained per week at full learning efficacy", "1/week", ge=0.0, le=1.0)
+    no_contact_penalty: float = _field(0.05, "motivation lost in a week with no useful contact (nothing learned or taught)", "1/week", ge=0.0, le=1.0)
+    shock: float = _field(0.05, "amplitude of weekly random motivation shocks (uniform in +-shock)", "", ge=0.0, le=1.0)
+
+
+class LevelParams(Section):
+    """Magnitudes of the level-to-mechanism mapping (all assumptions, MODEL.md section 5); index = level."""
+
+    responsiveness_narrowing: tuple[Fraction, Fraction, Fraction] = _field(
+        (0.0, 0.5, 0.9), "share of the gap above Z removed by fitting content to the learner, per responsiveness level"
+    )
+    module_spacing: float = _field(
+        0.1, "spacing of the few prepared modules at responsiveness 1 (class content)", "skill", gt=0.0, le=1.0
+    )
+    agency_choice: tuple[Fraction, Fraction, Fraction] = _field(
+        (0.0, 0.5, 1.0), "share of candidates a learner may choose among, per agency level (0: the first contact above is assigned)"
+    )
+    agency_decay: tuple[Rate, Rate, Rate] = _field(
+        (0.03, 0.015, 0.005), "motivation lost per week, per agency level (constraining paths demotivate fastest)", "1/week"
+    )
+    pool_contacts: tuple[Contacts, Contacts, Contacts] = _field(
+        (0, 2, 2), "random contacts from the global pool (other communities) per week, per connectivity level", "contacts"
+    )
+    pool_per_community: int = _field(
+        2, "members each community puts into the weekly global pool", "agents", ge=1, le=64
+    )
+
+
+class MetricsParams(Section):
+    """Thresholds of the observed aggregates."""
+
+    competent: float = _field(0.5, "skill at or above which a learner counts as competent", "skill", gt=0.0, le=1.0)
+    expert: float = _field(0.8, "skill at or above which a learner counts as an expert", "skill", gt=0.0, le=1.0)
+    bands: Literal[2, 4, 5, 8, 10, 20] = _field(5, "skill bands of the pyramid (equal width over 0-1)", "bands")
+
+
+class Scenario(Section):
+    """A complete, validated PeerScale scenario."""
+
+    name: str = _field("scenario", "short name used in figures and tables")
+    description: str = _field("", "what this scenario represents")
+    run: RunParams = Field(default_factory=RunParams)
+    population: PopulationParams = Field(default_factory=PopulationParams)
+    pyramid: PyramidParams = Field(default_factory=PyramidParams)
+    program: ProgramParams = Field(default_factory=ProgramParams)
+    learning: LearningParams = Field(default_factory=LearningParams)
+    experts: ExpertParams = Field(default_factory=ExpertParams)
+    motivation: MotivationParams = Field(default_factory=MotivationParams)
+    levels: LevelParams = Field(default_factory=LevelParams)
+    metrics: MetricsParams = Field(default_factory=MetricsParams)
+
+    @property
+    def expert_count(self) -> int:
+        """Designated experts: a fixed count, or a fixed share of the population."""
+        if self.program.structure == "peer_only":
+            return 0
+        if self.experts.learners_per_expert > 0:
+            return -(-self.population.size // self.experts.learners_per_expert)
+        return self.experts.count
+
+    @property
+    def expert_format(self) -> str:
+        """How experts teach: in classes that hold everyone, or in capacity-limited mentoring."""
+        if self.experts.format != "auto":
+            return self.experts.format
+        return "class" if self.program.structure == "expert_only" else "mentoring"
+
+    def with_overrides(self, overrides: dict[str, Any], source: str = "--set") -> Scenario:
+        """A copy with dotted-key overrides applied and validated."""
+        data = self.model_dump()
+        for key, value in overrides.items():
+            _assign(data, key, value, source)
+        return validate(data, source)
+
+
+# ----------------------------------------------------------------------------------------------
+# Loading and errors
+
+
+class ScenarioError(ValueError):
+    """Bad scenario input: says where (file), what (key) and what is allowed, in one line."""
+
+    def __init__(self, source: str, message: str, key: str | None = None):
+        self.source, self.key, self.message = source, key, message
+        where = f"{source}: {key}: " if key else f"{source}: "
+        super().__init__(where + message)
+
+
+def _sections() -> dict[str, type[Section]]:
+    return {
+        name: field.annotation
+        for name, field in Scenario.model_fields.items()
+        if isinstance(field.annotation, type) and issubclass(field.annotation, Section)
+    }
+
+
+def parameter_keys() -> list[str]:
+    """Every valid dotted key, e.g. 'learning.optimal_gap'."""
+    keys = [k for k, f in Scenario.model_fields.items() if not _is_section(f.annotation)]
+    for section, model in _sections().items():
+        keys += [f"{section}.{name}" for name in model.model_fields]
+    return keys
+
+
+def _is_section(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, Section)
+
+
+def field_info(key: str):
+    """The pydantic FieldInfo of a dotted key."""
+    section, _, name = key.partition(".")
+    if not name:
+        return Scenario.model_fields[section]
+    return _sections()[section].model_fields[name]
+
+
+def describe_bounds(key: str) -> str:
+    """The allowed values of a key, in words: '0 to 2 (integer)'."""
+    info = field_info(key)
+    annotation = info.annotation
+    lo = hi = None
+    lo_open = hi_open = False
+    for meta in info.metadata:
+        if getattr(meta, "ge", None) is not None:
+            lo = meta.ge
+        if getattr(meta, "gt", None) is not None:
+            lo, lo_open = meta.gt, True
+        if getattr(meta, "le", None) is not None:
+            hi = meta.le
+        if getattr(meta, "lt", None) is not None:
+            hi, hi_open = meta.lt, True
+    args = getattr(annotation, "__args__", None)
+    if getattr(annotation, "__origin__", None) is Literal or (
+        args and str(annotation).startswith("typing.Literal")
+    ):
+        return "one of " + ", ".join(repr(a) for a in args)
+    if str(annotation).startswith("tuple"):
+        inner = args[0]
+        inner_meta = getattr(inner, "__metadata__", ())
+        b = [(getattr(m, "ge", None), getattr(m, "le", None)) for m in inner_meta]
+        lo2 = next((x for x, _ in b if x is not None), None)
+        hi2 = next((y for _, y in b if y is not None), None)
+        return f"a list of {len(args)} values (one per level 0, 1, 2), each from {lo2} to {hi2}"
+    kind = {int: "integer", float: "number", str: "text"}.get(annotation, str(annotation))
+    if lo is None and hi is None:
+        return kind
+    left = f"greater than {lo}" if lo_open else f"{lo}"
+    right = f"below {hi}" if hi_open else f"{hi}"
+    if lo is not None and hi is not None:
+        return f"{left} to {right} ({kind})" if not lo_open else f"{left} and at most {right} ({kind})"
+    return f"{kind} >= {lo}" if lo is not None else f"{kind} <= {hi}"
+
+
+def _suggest(key: str, candidates: list[str]) -> str:
+    close = difflib.get_close_matches(key, candidates, n=1, cutoff=0.5)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def validate(data: dict[str, Any], source: str) -> Scenario:
+    """Validate raw scenario data; raise ScenarioError naming the first bad key."""
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = [str(p) for p in err["loc"]]
+        # A bad element of a per-level tuple is reported on the tuple's key.
+        key_parts = [p for p in loc if not p.isdigit()]
+        key = ".".join(key_parts)
+        if err["type"] == "extra_forbidden":
+            section = loc[0] if len(loc) > 1 else None
+            if section and section in _sections():
+                valid = [f"{section}.{k}" for k in _sections()[section].model_fields]
+            else:
+                valid = parameter_keys() + list(_sections())
+            raise ScenarioError(source, f"unknown key '{key}'{_suggest(key, valid)}") from None
+        value = err.get("input")
+        try:
+            allowed = describe_bounds(key)
+        except (KeyError, IndexError):
+            allowed = err["msg"]
+        raise ScenarioError(source, f"invalid value {value!r}: allowed {allowed}", key=key) from None
+    if scenario.motivation.initial_min > scenario.motivation.initial_max:
+        raise ScenarioError(
+            source, "motivation.initial_min must not exceed motivation.initial_max", key="motivation.initial_min"
+        )
+    return scenario
+
+
+def _assign(data: dict[str, Any], key: str, value: Any, source: str) -> None:
+    parts = key.split(".")
+    if len(parts) > 2 or not all(parts):
+        raise ScenarioError(source, f"'{key}' is not a parameter key (use section.key){_suggest(key, parameter_keys())}")
+    if len(parts) == 1:
+        if parts[0] not in Scenario.model_fields or parts[0] in _sections():
+            raise ScenarioError(source, f"unknown key '{key}'{_suggest(key, parameter_keys())}")
+        data[parts[0]] = value
+        return
+    section, name = parts
+    if section not in _sections() or name not in _sections()[section].model_fields:
+        raise ScenarioError(source, f"unknown key '{key}'{_suggest(key, parameter_keys())}")
+    data.setdefault(section, {})[name] = value
+
+
+def parse_override(text: str, source: str = "--set") -> tuple[str, Any]:
+    """Parse 'section.key=value'; the value is read as TOML (numbers, strings, lists) or bare text."""
+    if "=" not in text:
+        raise ScenarioError(source, f"'{text}' is not of the form section.key=value")
+    key, raw = (s.strip() for s in text.split("=", 1))
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw  # bare words such as peer_only
+    return key, value
+
+
+def load(path: str | Path, overrides: list[str] | dict[str, Any] | None = None) -> Scenario:
+    """Read, validate and override a scenario file."""
+    path = Path(path)
+    source = str(path)
+    if not path.is_file():
+        raise ScenarioError(source, "no such scenario file")
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise ScenarioError(source, "not a UTF-8 text file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(source, f"malformed TOML: {exc}") from None
+    data.setdefault("name", path.stem)
+    scenario = validate(data, source)
+    return apply_overrides(scenario, overrides)
+
+
+def apply_overrides(scenario: Scenario, overrides: list[str] | dict[str, Any] | None) -> Scenario:
+    """Apply `--set` overrides given as 'key=value' strings or a dict."""
+    if not overrides:
+        return scenario
+    if isinstance(overrides, dict):
+        pairs = overrides
+    else:
+        pairs = dict(parse_override(text) for text in overrides)
+    return scenario.with_overrides(pairs, source="--set " + ", ".join(f"{k}" for k in pairs))
+
+
+def parameter_rows() -> list[dict[str, str]]:
+    """One row per parameter (key, default, allowed, unit, meaning) for the CLI and the docs."""
+    rows = []
+    defaults = Scenario().model_dump()
+    for key in parameter_keys():
+        info = field_info(key)
+        section, _, name = key.partition(".")
+        default = defaults[section][name] if name else defaults[section]
+        extra = info.json_schema_extra or {}
+        rows.append(
+            {
+                "key": key,
+                "default": repr(default) if isinstance(default, str) else str(default),
+                "allowed": describe_bounds(key),
+                "unit": extra.get("unit", ""),
+                "meaning": info.description or "",
+            }
+        )
+    return rows
