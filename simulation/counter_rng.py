@@ -32,6 +32,7 @@ STREAM_INIT_MOTIVATION = 2
 STREAM_STEP = 3
 STREAM_POOL = 4
 STREAM_ARRIVALS = 5
+STREAM_INIT_PROGRAMME = 6
 
 # Draw numbers inside STREAM_STEP (per agent per step); candidates use 0 .. k-1.
 DRAW_POOL_BASE = 64

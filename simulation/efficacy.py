@@ -7,7 +7,8 @@ gap). A skilled teacher, or content fitted to the learner, narrows the *effectiv
 that is how great teachers "impersonate someone closer".
 
 The inner loop looks e(x) up in a table with linear interpolation instead of calling exp: the
-table error is below 2e-6 (tested), and the lookup is several times cheaper than exp.
+table error is below 1.1e-5 (tested; largest near gap 0, where the
+curve bends most), and the lookup is several times cheaper than exp.
 """
 
 from __future__ import annotations

@@ -20,7 +20,7 @@ from numba import njit, prange
 
 from .counter_rng import DRAW_EXPERT_SESSION, DRAW_POOL_BASE, DRAW_SHOCK, agent_key, below, draw, uniform
 from .efficacy import class_input, content_level, efficacy, effective_gap
-from .population import ACTIVE, NOT_ACTIVE, MOTIVATION_SCALE, WAS_EXPERT_TAUGHT, WAS_TUTEE, WAS_TUTOR
+from .population import ACTIVE, IN_PROGRAMME, NOT_ACTIVE, MOTIVATION_SCALE, WAS_EXPERT_TAUGHT, WAS_TUTEE, WAS_TUTOR
 
 # Columns of the per-block statistics (float64; counts are exact below 2**53).
 SUM_SKILL, N_ACTIVE, N_PRESENT, SUM_TUTEE_GAIN, N_TUTEE, SUM_TUTOR_GAIN, N_TUTOR = range(7)
@@ -123,12 +123,12 @@ def week(skill, skill_next, motivation, flags, flags_next, community_start, comm
                 up_gap = 0.0
                 up_effgap = 0.0
                 down_e = 0.0  # efficacy of teaching the chosen tutee below
-                if rules.peers:
+                if rules.peers and (f & IN_PROGRAMME):
                     seen_up = 0
                     seen_down = 0
                     for d in range(rules.candidates):
                         j = first + below(draw(a, d), size)
-                        if j == i or not (flags[j] & ACTIVE):
+                        if j == i or (flags[j] & (ACTIVE | IN_PROGRAMME)) != (ACTIVE | IN_PROGRAMME):
                             continue
                         gap = skill[j] - s
                         if gap > 0.0:

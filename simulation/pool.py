@@ -2,7 +2,7 @@
 
 Interaction outside one's community goes only through this small shared array (MODEL.md section
 6): each community puts `pool_per_community` random members (their skill, or -1 if they have
-dropped out) into the pool each week. Agents at connectivity 1 draw random pool contacts
+dropped out or are not enrolled in peer learning) into the pool each week. Agents at connectivity 1 draw random pool contacts
 (brokered introductions); at connectivity 2 the pool is sorted by skill, so a contact at the ideal
 gap is found at once. A sharded run exchanges only this pool between shards.
 """
@@ -13,7 +13,7 @@ import numpy as np
 from numba import njit, prange
 
 from .counter_rng import STREAM_POOL, agent_key, below, draw, key_for
-from .population import ACTIVE
+from .population import ACTIVE, IN_PROGRAMME
 
 
 @njit(parallel=True, cache=True)
@@ -22,7 +22,8 @@ def _gather(skill, flags, community_start, community_present, key, per_community
         a = agent_key(key, c)
         for p in range(per_community):
             j = community_start[c] + below(draw(a, p), community_present[c])
-            pool[c * per_community + p] = skill[j] if flags[j] & ACTIVE else np.float32(-1.0)
+            enrolled = (flags[j] & (ACTIVE | IN_PROGRAMME)) == (ACTIVE | IN_PROGRAMME)
+            pool[c * per_community + p] = skill[j] if enrolled else np.float32(-1.0)
 
 
 def gather_pool(pop, seed: int, step: int, per_community: int, sort: bool) -> tuple[np.ndarray, np.ndarray]:

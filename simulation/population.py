@@ -23,6 +23,7 @@ from numba import njit, prange
 from .counter_rng import (
     STREAM_ARRIVALS,
     STREAM_INIT_MOTIVATION,
+    STREAM_INIT_PROGRAMME,
     STREAM_INIT_SKILL,
     agent_key,
     below,
@@ -38,6 +39,7 @@ NOT_ACTIVE = np.uint8(0xFF ^ 2)
 WAS_TUTEE = np.uint8(4)  # received peer teaching at least once
 WAS_TUTOR = np.uint8(8)  # taught a peer at least once
 WAS_EXPERT_TAUGHT = np.uint8(16)  # received expert teaching at least once
+IN_PROGRAMME = np.uint8(32)  # enrolled in peer learning (learning.participation)
 
 MOTIVATION_SCALE = 65535.0
 
@@ -117,7 +119,7 @@ def initialise(pop: Population, scenario, seed: int) -> None:
     _initialise(
         pop.skill, pop.skill_next, pop.motivation, pop.flags, pop.flags_next, pop.community_start,
         pop.community_present, np.uint64(seed), pyramid_code(p.shape), layer_cumulative(p.layers, p.ratio), p.decay, p.top_skill,
-        m.initial_min, m.initial_max,
+        m.initial_min, m.initial_max, scenario.learning.participation,
     )
 
 
@@ -128,9 +130,10 @@ def _motivation_code(u, lo, hi):
 
 @njit(parallel=True, cache=True)
 def _initialise(skill, skill_next, motivation, flags, flags_next, community_start, community_present, seed,
-                shape, cumulative, decay, top_skill, motivation_min, motivation_max):
+                shape, cumulative, decay, top_skill, motivation_min, motivation_max, participation):
     key_skill = step_key(seed, STREAM_INIT_SKILL, 0)
     key_motivation = step_key(seed, STREAM_INIT_MOTIVATION, 0)
+    key_programme = step_key(seed, STREAM_INIT_PROGRAMME, 0)
     for c in prange(community_present.size):
         first = community_start[c]
         filled = first + community_present[c]
@@ -142,6 +145,8 @@ def _initialise(skill, skill_next, motivation, flags, flags_next, community_star
                 u = uniform(draw(agent_key(key_motivation, i), 0))
                 motivation[i] = _motivation_code(u, motivation_min, motivation_max)
                 flags[i] = PRESENT | ACTIVE
+                if uniform(draw(agent_key(key_programme, i), 0)) < participation:
+                    flags[i] |= IN_PROGRAMME
             else:
                 skill[i] = np.float32(0.0)
                 motivation[i] = np.uint16(0)
@@ -160,14 +165,14 @@ def arrive(pop: Population, scenario, seed: int, step: int) -> int:
         _arrive(
             pop.skill, pop.skill_next, pop.motivation, pop.flags, pop.flags_next, pop.community_start,
             pop.community_present, pop.community_initial, np.uint64(seed), step, rate, p.top_skill, p.layers if p.shape == "layers" else 5,
-            m.initial_min, m.initial_max,
+            m.initial_min, m.initial_max, scenario.learning.participation,
         )
     )
 
 
 @njit(parallel=True, cache=True)
 def _arrive(skill, skill_next, motivation, flags, flags_next, community_start, community_present, community_initial,
-            seed, step, rate, top_skill, layers, motivation_min, motivation_max):
+            seed, step, rate, top_skill, layers, motivation_min, motivation_max, participation):
     key = step_key(seed, STREAM_ARRIVALS, step)
     communities = community_present.size
     arrived = np.zeros(communities, dtype=np.int64)
@@ -186,8 +191,11 @@ def _arrive(skill, skill_next, motivation, flags, flags_next, community_start, c
             skill[i] = s
             skill_next[i] = s
             motivation[i] = _motivation_code(uniform(draw(a, 2)), motivation_min, motivation_max)
-            flags[i] = PRESENT | ACTIVE
-            flags_next[i] = PRESENT | ACTIVE
+            f = PRESENT | ACTIVE
+            if uniform(draw(a, 3)) < participation:
+                f |= IN_PROGRAMME
+            flags[i] = f
+            flags_next[i] = f
         community_present[c] += n_new
         arrived[c] = n_new
     return arrived.sum()

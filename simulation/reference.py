@@ -25,6 +25,7 @@ from .scenario import Scenario
 MASK = (1 << 64) - 1
 GOLDEN, M1, M2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
 STREAM_INIT_SKILL, STREAM_INIT_MOTIVATION, STREAM_STEP, STREAM_POOL, STREAM_ARRIVALS = 1, 2, 3, 4, 5
+STREAM_INIT_PROGRAMME = 6
 DRAW_POOL_BASE, DRAW_SHOCK, DRAW_EXPERT_SESSION = 64, 96, 97
 TABLE = [float(x) for x in EFFICACY_TABLE]
 
@@ -85,9 +86,11 @@ def motivation_code(m: float) -> int:
 class Learner(mesa.Agent):
     """One learner: skill, motivation and status, and the slot it occupies in its community."""
 
-    def __init__(self, model: ReferenceModel, slot: int, community: int, skill: float, motivation: int):
+    def __init__(self, model: ReferenceModel, slot: int, community: int, skill: float, motivation: int,
+                 enrolled: bool):
         super().__init__(model)
         self.slot, self.community = slot, community
+        self.enrolled = enrolled  # takes part in peer learning
         self.skill, self.motivation = skill, motivation  # motivation as a code 0..65535
         self.active = True
         self.was_tutee = self.was_tutor = self.was_expert_taught = False
@@ -104,12 +107,12 @@ class Learner(mesa.Agent):
         m = self.motivation / 65535.0
         r = model.rules
         up_e = up_gap = up_effgap = down_e = 0.0
-        if r["peers"]:
+        if r["peers"] and self.enrolled:
             members = model.members[self.community]
             seen_up = seen_down = 0
             for d in range(sc.learning.candidates):
                 other = members[below(draw(a, d), len(members))]
-                if other is self or not other.active:
+                if other is self or not (other.active and other.enrolled):
                     continue
                 gap = other.skill - s
                 # Agency: at choice 0 the first contact above (below) is assigned; otherwise the
@@ -221,6 +224,7 @@ class ReferenceModel(mesa.Model):
         self.members: list[list[Learner]] = []
         self.by_slot: dict[int, Learner] = {}
         ks, km = step_key(seed, STREAM_INIT_SKILL, 0), step_key(seed, STREAM_INIT_MOTIVATION, 0)
+        kprog = step_key(seed, STREAM_INIT_PROGRAMME, 0)
         cumulative = layer_cumulative(sc.pyramid.layers, sc.pyramid.ratio)
         p = sc.pyramid
         for c in range(initial.size):
@@ -237,7 +241,8 @@ class ReferenceModel(mesa.Model):
                     skill = p.top_skill * (layer + u2) / p.layers
                 u = uniform(draw(agent_key(km, slot), 0))
                 mot = motivation_code(sc.motivation.initial_min + u * (sc.motivation.initial_max - sc.motivation.initial_min))
-                learner = Learner(self, slot, c, f32(skill), mot)
+                enrolled = uniform(draw(agent_key(kprog, slot), 0)) < sc.learning.participation
+                learner = Learner(self, slot, c, f32(skill), mot, enrolled)
                 community.append(learner)
                 self.by_slot[slot] = learner
             self.members.append(community)
@@ -269,7 +274,7 @@ class ReferenceModel(mesa.Model):
             a = agent_key(kp, c)
             for p in range(sc.levels.pool_per_community):
                 other = members[below(draw(a, p), len(members))]
-                self.pool.append(other.skill if other.active else -1.0)
+                self.pool.append(other.skill if other.active and other.enrolled else -1.0)
         self.pool_sorted = sorted(x for x in self.pool if x >= 0.0)
         # Classes: contiguous spans of slots, their mean skill and active size.
         if self.expert_format == "class":

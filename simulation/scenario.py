@@ -101,6 +101,10 @@ class LearningParams(Section):
     peer_teaching_skill: float = _field(
         0.0, "how far a peer tutor narrows the effective gap above Z (0 none, 1 to the optimum)", "", ge=0.0, le=1.0
     )
+    participation: float = _field(
+        1.0, "share of learners enrolled in peer learning (a programme's participants, chosen at random)", "",
+        ge=0.0, le=1.0,
+    )
     candidates: int = _field(8, "contacts from one's own community considered each week, k", "contacts", ge=1, le=64)
     forgetting: float = _field(0.002, "fraction of skill lost in a week without learning or teaching", "1/week", ge=0.0, le=0.5)
 

@@ -1,0 +1,243 @@
+"""The `peerscale` command line: run scenarios, compare them, list parameters.
+
+Bad input (a missing or malformed scenario file, an unknown key, a wrong type or an out-of-range
+value) is reported in one line naming the file, the key and what is allowed, with exit code 2
+and no traceback; results folders are written atomically and never overwritten.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.table import Table
+from rich.text import Text
+
+from .scenario import ScenarioError, load, parameter_rows
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="PeerScale: peer learning in an expertise pyramid, from thousands toward billions of agents.",
+)
+err = Console(stderr=True)
+out = Console()
+
+SetOption = Annotated[
+    Optional[list[str]],
+    typer.Option("--set", help="override a parameter: section.key=value (repeatable; see `peerscale params`)"),
+]
+SeedOption = Annotated[Optional[int], typer.Option(help="seed; replicate r uses seed + r (default: run.seed)", min=0)]
+StepsOption = Annotated[Optional[int], typer.Option(help="weeks to simulate (default: run.steps)", min=1)]
+ReplicatesOption = Annotated[Optional[int], typer.Option(help="replicates (default: run.replicates)", min=1)]
+
+
+def fail(message: str) -> None:
+    """Print one line and exit with code 2 (bad input)."""
+    err.print(Text("error: ", style="bold red") + Text(message), highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+class RateColumn(ProgressColumn):
+    """Agent-updates per second."""
+
+    def render(self, task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text(f"{speed:.3g} agent-updates/s" if speed else "", style="cyan")
+
+
+def progress_bar() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[weeks]} weeks"),
+        RateColumn(), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=err,
+        transient=False, disable=not err.is_terminal,
+    )
+
+
+def _load_all(paths: list[Path], overrides: list[str] | None):
+    scenarios = []
+    for path in paths:
+        scenarios.append(load(path, overrides))
+    return scenarios
+
+
+def _work(scenario, replicates, steps) -> int:
+    steps = steps or scenario.run.steps
+    reps = replicates or scenario.run.replicates
+    return scenario.population.size * steps * reps
+
+
+def _run_with_progress(scenarios, replicates, seed, steps):
+    from .runner import run_scenario
+
+    total = sum(_work(s, replicates, steps) for s in scenarios)
+    results = []
+    with progress_bar() as bar:
+        task = bar.add_task("simulating", total=total, weeks=0)
+        done_weeks = 0
+        for scenario in scenarios:
+            bar.update(task, description=scenario.name)
+
+            def tick(agents, task=task):
+                nonlocal done_weeks
+                done_weeks += 1
+                bar.update(task, advance=agents, weeks=done_weeks)
+
+            results.append(run_scenario(scenario, replicates, seed, steps, progress=tick))
+    return results
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="scenario TOML file")],
+    steps: StepsOption = None,
+    seed: SeedOption = None,
+    replicates: ReplicatesOption = None,
+    set_: SetOption = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="results folder (must not exist or be empty)")] = None,
+) -> None:
+    """Run one scenario; write metrics.parquet, summary.json, manifest.json and a figure."""
+    from . import figures, results
+
+    sc = load(scenario, set_)
+    target = out_dir or results.free_folder(Path("results") / f"run-{sc.name}")
+    _check_target(target)
+    start = time.perf_counter()
+    (runset,) = _run_with_progress([sc], replicates, seed, steps)
+    resolved = runset.scenario
+    meta = {"scenario": resolved.model_dump(mode="json"), "seeds": runset.seeds}
+    with results.atomic_folder(target) as tmp:
+        results.write_parquet(runset.frame, tmp / "metrics.parquet", meta)
+        summary = {"scenario": resolved.name, "seeds": runset.seeds, "steps": resolved.run.steps,
+                   "final": runset.summary()}
+        results.write_json(summary, tmp / "summary.json")
+        figures.plot_runs([runset], tmp / "figure", f"PeerScale: {resolved.name}")
+        manifest = results.provenance() | {
+            "kind": "run", "scenario_file": str(scenario), "scenario": resolved.model_dump(mode="json"),
+            "seeds": runset.seeds, "wall_time_s": round(time.perf_counter() - start, 3),
+        }
+        results.write_json(manifest, tmp / "manifest.json")
+    _report([runset], target)
+
+
+@app.command()
+def compare(
+    scenarios: Annotated[list[Path], typer.Argument(help="two or more scenario TOML files")],
+    steps: StepsOption = None,
+    seed: SeedOption = None,
+    replicates: ReplicatesOption = None,
+    set_: SetOption = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="results folder (must not exist or be empty)")] = None,
+) -> None:
+    """Run scenarios with the same seeds (common random numbers); write one figure and table."""
+    from . import figures, results, runner
+
+    if len(scenarios) < 2:
+        fail("compare needs at least two scenario files")
+    loaded = _load_all(scenarios, set_)
+    names = [s.name for s in loaded]
+    if len(set(names)) != len(names):
+        fail(f"scenario names must differ to be compared: {', '.join(names)} (set `name` in the files)")
+    target = out_dir or results.free_folder(Path("results") / ("compare-" + "-vs-".join(names)))
+    _check_target(target)
+    start = time.perf_counter()
+    runs = _run_with_progress(loaded, replicates, seed, steps)
+    table = runner.comparison_table(runs)
+    import pandas as pd
+
+    frame = pd.concat([r.frame for r in runs], ignore_index=True)
+    with results.atomic_folder(target) as tmp:
+        meta = {"scenarios": [r.scenario.model_dump(mode="json") for r in runs], "seeds": runs[0].seeds}
+        results.write_parquet(frame, tmp / "metrics.parquet", meta)
+        table.to_csv(tmp / "comparison.csv", index=False)
+        (tmp / "comparison.md").write_text(runner.markdown_table(table), encoding="utf-8")
+        figures.plot_runs(runs, tmp / "comparison", "PeerScale: " + " vs ".join(names))
+        manifest = results.provenance() | {
+            "kind": "compare", "scenario_files": [str(p) for p in scenarios],
+            "scenarios": [r.scenario.model_dump(mode="json") for r in runs], "seeds": runs[0].seeds,
+            "wall_time_s": round(time.perf_counter() - start, 3),
+        }
+        results.write_json(manifest, tmp / "manifest.json")
+    _report(runs, target)
+
+
+@app.command()
+def params() -> None:
+    """List every parameter with its default, allowed values, unit and meaning."""
+    table = Table("key", "default", "allowed", "unit", "meaning", show_lines=False)
+    for row in parameter_rows():
+        table.add_row(row["key"], row["default"], row["allowed"], row["unit"], row["meaning"])
+    out.print(table)
+
+
+@app.command()
+def dashboard(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="port to listen on", min=1, max=65535)] = 8765,
+) -> None:
+    """Start the interactive dashboard (Mesa SolaraViz) and print its URL."""
+    from .dashboard.serve import serve
+
+    serve(host=host, port=port)
+
+
+def _check_target(target: Path) -> None:
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        fail(f"{target}: results folder exists and is not empty; nothing was written (choose another --out)")
+
+
+def _report(runs, target: Path) -> None:
+    from .runner import SUMMARY_METRICS
+
+    table = Table(title=f"final week, mean across {len(runs[0].seeds)} replicate(s) [95% CI]")
+    table.add_column("metric")
+    for r in runs:
+        table.add_column(r.scenario.name, justify="right")
+    summaries = [r.summary() for r in runs]
+    for key, label in SUMMARY_METRICS.items():
+        cells = []
+        for s in summaries:
+            mean, (lo, hi) = s[key]["mean"], s[key]["ci95"]
+            cells.append(f"{mean:.4g}" + ("" if lo != lo else f" [{lo:.4g}, {hi:.4g}]"))
+        table.add_row(label, *cells)
+    out.print(table)
+    out.print(f"results written to {target}")
+
+
+def main() -> None:
+    """Entry point: one-line errors for bad input, exit code 2, never a traceback."""
+    from .results import ResultsExistError
+
+    try:
+        app(standalone_mode=False)
+    except ScenarioError as exc:
+        err.print(Text("error: ", style="bold red") + Text(str(exc)), highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except ResultsExistError as exc:
+        err.print(Text("error: ", style="bold red") + Text(str(exc)), highlight=False, soft_wrap=True)
+        sys.exit(2)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        err.print("interrupted; nothing was written")
+        sys.exit(130)
+    except Exception as exc:  # click usage errors and the like
+        import click
+
+        if isinstance(exc, click.exceptions.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

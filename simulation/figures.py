@@ -1,0 +1,81 @@
+"""Figures of runs and comparisons: lines are replicate means, bands their 95% confidence intervals."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; the dashboard builds its own figures
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from .runner import RunSet, t_critical  # noqa: E402
+
+PANELS = (
+    ("mean_skill", "Mean skill of active learners", "skill (0 novice, 1 frontier)"),
+    ("competent_fraction", "Competent learners", "fraction of active learners"),
+    ("active_fraction", "Retention", "fraction still active"),
+    ("mean_tutee_gain", "Peer learning: tutee gain", "skill per week per tutee"),
+    ("mean_tutor_gain", "Learning by teaching: tutor gain", "skill per week per tutor"),
+    ("gain_per_expert_hour", "Gain per expert hour", "skill per expert hour"),
+)
+
+
+def _band(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Weekly mean of a metric across replicates and its 95% CI."""
+    grouped = frame.groupby("step")[column]
+    mean = grouped.mean()
+    n = grouped.count()
+    sd = grouped.std(ddof=1).fillna(0.0)
+    half = np.array([t_critical(int(k) - 1) if k > 1 else 0.0 for k in n]) * sd.to_numpy() / np.sqrt(n.to_numpy())
+    return mean.index.to_numpy(), mean.to_numpy(), mean.to_numpy() - half, mean.to_numpy() + half
+
+
+def _pyramid(ax, runs: Sequence[RunSet]) -> None:
+    """Final pyramid: active learners per skill band, bottom band at the bottom."""
+    bands = runs[0].scenario.metrics.bands
+    height = 0.8 / len(runs)
+    for k, run in enumerate(runs):
+        last = run.frame[run.frame["step"] == run.frame["step"].max()]
+        counts = np.array([last[f"band_{b}"].mean() for b in range(bands)])
+        share = counts / max(counts.sum(), 1)
+        y = np.arange(bands) - 0.4 + height * (k + 0.5)
+        ax.barh(y, share, height=height, label=run.scenario.name, color=f"C{k}")
+    ax.set_yticks(range(bands), [f"{b / bands:.1f}-{(b + 1) / bands:.1f}" for b in range(bands)])
+    ax.set_xlabel("share of active learners")
+    ax.set_ylabel("skill band")
+    ax.set_title("Expertise pyramid at the end")
+
+
+def plot_runs(runs: Sequence[RunSet], stem: Path, title: str) -> list[Path]:
+    """The main metrics over time for one or more scenarios; writes PNG and PDF."""
+    fig, axes = plt.subplots(2, 4, figsize=(17, 7.5), constrained_layout=True)
+    flat = list(axes.flat)
+    for ax, (column, panel_title, ylabel) in zip(flat, PANELS):
+        for k, run in enumerate(runs):
+            x, mean, lo, hi = _band(run.frame, column)
+            ax.plot(x, mean, color=f"C{k}", label=run.scenario.name)
+            if len(run.seeds) > 1:
+                ax.fill_between(x, lo, hi, color=f"C{k}", alpha=0.25, linewidth=0)
+        ax.set_title(panel_title)
+        ax.set_xlabel("week")
+        ax.set_ylabel(ylabel)
+    _pyramid(flat[6], runs)
+    ax = flat[7]
+    for k, run in enumerate(runs):
+        x, mean, lo, hi = _band(run.frame, "mean_partner_efficacy")
+        ax.plot(x, mean, color=f"C{k}", label=run.scenario.name)
+    ax.set_title("Fit of chosen peer (efficacy, 1 = optimal gap)")
+    ax.set_xlabel("week")
+    ax.set_ylabel("mean learning efficacy")
+    flat[0].legend(loc="best", fontsize="small")
+    replicates = len(runs[0].seeds)
+    fig.suptitle(f"{title} ({replicates} replicate{'s' if replicates > 1 else ''}; bands: 95% CI)")
+    paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
+    for path in paths:
+        fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return paths

@@ -1,0 +1,163 @@
+"""Replicates and scenario comparisons, with 95% confidence intervals across replicates.
+
+Replicate r of a run uses seed + r, so scenarios compared with one seed share their random
+numbers replicate by replicate (common random numbers): their difference is the mechanism.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .model import PeerLearningModel
+from .scenario import Scenario
+
+# Final-week aggregates reported in summaries and comparison tables, with their labels.
+SUMMARY_METRICS = {
+    "mean_skill": "mean skill",
+    "competent_fraction": "competent fraction",
+    "expert_fraction": "expert fraction",
+    "active_fraction": "active fraction (retention)",
+    "gain_per_capita": "skill gained per capita",
+    "mean_tutee_gain": "mean tutee gain / week",
+    "mean_tutor_gain": "mean tutor gain / week",
+    "expert_hours": "expert hours / week",
+    "gain_per_expert_hour": "gain per expert hour",
+}
+
+
+def t_critical(df: int, confidence: float = 0.95) -> float:
+    """Two-sided Student t quantile (scipy-free: exact table for small df, normal beyond)."""
+    if df <= 0:
+        return float("nan")
+    table = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262,
+             10: 2.228, 11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120, 17: 2.110,
+             18: 2.101, 19: 2.093, 20: 2.086, 25: 2.060, 30: 2.042, 40: 2.021, 60: 2.000, 120: 1.980}
+    if confidence != 0.95:
+        raise ValueError("only 95% intervals are tabulated")
+    if df in table:
+        return table[df]
+    keys = sorted(table)
+    for lo, hi in zip(keys, keys[1:]):
+        if lo < df < hi:  # interpolate in 1/df, accurate to 1e-3
+            w = (1 / df - 1 / hi) / (1 / lo - 1 / hi)
+            return table[hi] + w * (table[lo] - table[hi])
+    return 1.96
+
+
+def mean_ci(values: Sequence[float]) -> tuple[float, float, float]:
+    """Mean and the 95% t confidence interval across replicates (nan width for one replicate)."""
+    x = np.asarray(values, dtype=np.float64)
+    mean = float(x.mean())
+    if x.size < 2:
+        return mean, float("nan"), float("nan")
+    half = t_critical(x.size - 1) * float(x.std(ddof=1)) / math.sqrt(x.size)
+    return mean, mean - half, mean + half
+
+
+@dataclass
+class RunSet:
+    """The per-week metrics of every replicate of one scenario."""
+
+    scenario: Scenario
+    seeds: list[int]
+    frame: pd.DataFrame
+    wall_time: float
+    final_models: list[PeerLearningModel] = field(default_factory=list, repr=False)
+
+    def final(self) -> pd.DataFrame:
+        """One row per replicate: the last week's metrics, plus skill gained per capita."""
+        last = self.frame[self.frame["step"] == self.frame["step"].max()].copy()
+        gained = self.frame.groupby("replicate")["mean_gain"].sum()
+        last["gain_per_capita"] = last["replicate"].map(gained).to_numpy()
+        return last.reset_index(drop=True)
+
+    def summary(self) -> dict:
+        """Mean and 95% CI of each summary metric at the final week."""
+        final = self.final()
+        out = {}
+        for key in SUMMARY_METRICS:
+            mean, lo, hi = mean_ci(final[key])
+            out[key] = {"mean": mean, "ci95": [lo, hi]}
+        return out
+
+
+def run_scenario(
+    scenario: Scenario,
+    replicates: int | None = None,
+    seed: int | None = None,
+    steps: int | None = None,
+    progress: Callable[[int], None] | None = None,
+    keep_models: bool = False,
+) -> RunSet:
+    """Run replicates of one scenario; progress(agent_updates) is called after every week."""
+    replicates = replicates or scenario.run.replicates
+    seed = scenario.run.seed if seed is None else seed
+    if steps is not None:
+        scenario = scenario.with_overrides({"run.steps": steps})
+    start = time.perf_counter()
+    frames, models = [], []
+    seeds = [seed + r for r in range(replicates)]
+    for r, s in enumerate(seeds):
+        model = PeerLearningModel(scenario, seed=s)
+        model.run(progress=(lambda _t, m=model: progress(m.metrics["present"])) if progress else None)
+        frame = model.metrics_frame().reset_index(drop=True)
+        frame.insert(0, "replicate", r)
+        frame.insert(1, "seed", s)
+        frames.append(frame)
+        if keep_models:
+            models.append(model)
+    frame = pd.concat(frames, ignore_index=True)
+    frame.insert(0, "scenario", scenario.name)
+    return RunSet(scenario, seeds, frame, time.perf_counter() - start, models)
+
+
+def compare(
+    scenarios: Sequence[Scenario],
+    replicates: int | None = None,
+    seed: int | None = None,
+    steps: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> list[RunSet]:
+    """Run scenarios with the same seeds (common random numbers), one RunSet each."""
+    names = [s.name for s in scenarios]
+    if len(set(names)) != len(names):
+        raise ValueError(f"scenario names must differ to be compared: {names}")
+    return [run_scenario(s, replicates, seed, steps, progress) for s in scenarios]
+
+
+def comparison_table(runs: Sequence[RunSet]) -> pd.DataFrame:
+    """One row per scenario: final-week metrics as mean and 95% CI across replicates."""
+    rows = []
+    for run in runs:
+        summary = run.summary()
+        row = {"scenario": run.scenario.name, "structure": run.scenario.program.structure,
+               "replicates": len(run.seeds)}
+        for key in SUMMARY_METRICS:
+            row[key] = summary[key]["mean"]
+            row[f"{key}_ci_low"], row[f"{key}_ci_high"] = summary[key]["ci95"]
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def markdown_table(table: pd.DataFrame) -> str:
+    """The comparison table as Markdown, each cell 'mean [low, high]'."""
+    header = ["scenario", "structure"] + list(SUMMARY_METRICS.values())
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for _, row in table.iterrows():
+        cells = [str(row["scenario"]), str(row["structure"])]
+        for key in SUMMARY_METRICS:
+            lo, hi = row[f"{key}_ci_low"], row[f"{key}_ci_high"]
+            ci = "" if np.isnan(lo) else f" [{_fmt(lo)}, {_fmt(hi)}]"
+            cells.append(_fmt(row[key]) + ci)
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.4g}"
