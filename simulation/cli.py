@@ -210,12 +210,14 @@ def _report(runs, target: Path) -> None:
     out.print(f"results written to {target}")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> None:
     """Entry point: one-line errors for bad input, exit code 2, never a traceback."""
     from .results import ResultsExistError
 
     try:
-        app(standalone_mode=False)
+        code = app(args=argv, prog_name="peerscale", standalone_mode=False)
+        if isinstance(code, int) and code != 0:  # click returns typer.Exit codes when not standalone
+            sys.exit(code)
     except ScenarioError as exc:
         err.print(Text("error: ", style="bold red") + Text(str(exc)), highlight=False, soft_wrap=True)
         sys.exit(2)

@@ -253,13 +253,15 @@ def field_info(key: str):
     return _sections()[section].model_fields[name]
 
 
-def describe_bounds(key: str) -> str:
-    """The allowed values of a key, in words: '0 to 2 (integer)'."""
-    info = field_info(key)
-    annotation = info.annotation
+def _bounds(metadata) -> tuple[Any, bool, Any, bool]:
+    """(low, low is open, high, high is open) from pydantic/annotated_types constraints."""
     lo = hi = None
     lo_open = hi_open = False
-    for meta in info.metadata:
+    for meta in metadata:
+        if hasattr(meta, "metadata"):  # a FieldInfo inside Annotated[...]
+            sub = _bounds(meta.metadata)
+            lo, lo_open = (sub[0], sub[1]) if sub[0] is not None else (lo, lo_open)
+            hi, hi_open = (sub[2], sub[3]) if sub[2] is not None else (hi, hi_open)
         if getattr(meta, "ge", None) is not None:
             lo = meta.ge
         if getattr(meta, "gt", None) is not None:
@@ -268,26 +270,33 @@ def describe_bounds(key: str) -> str:
             hi = meta.le
         if getattr(meta, "lt", None) is not None:
             hi, hi_open = meta.lt, True
-    args = getattr(annotation, "__args__", None)
-    if getattr(annotation, "__origin__", None) is Literal or (
-        args and str(annotation).startswith("typing.Literal")
-    ):
+    return lo, lo_open, hi, hi_open
+
+
+def _range_words(lo, lo_open, hi, hi_open, kind: str) -> str:
+    if lo is None and hi is None:
+        return kind
+    if lo is not None and hi is not None:
+        left = f"greater than {lo} and at most" if lo_open else f"{lo} to"
+        right = f"below {hi}" if hi_open else f"{hi}"
+        return f"{left} {right} ({kind})"
+    return f"{kind} >= {lo}" if lo is not None else f"{kind} <= {hi}"
+
+
+def describe_bounds(key: str) -> str:
+    """The allowed values of a key, in words: '0 to 2 (integer)'."""
+    info = field_info(key)
+    annotation = info.annotation
+    args = getattr(annotation, "__args__", ())
+    if str(annotation).startswith("typing.Literal"):
         return "one of " + ", ".join(repr(a) for a in args)
     if str(annotation).startswith("tuple"):
         inner = args[0]
-        inner_meta = getattr(inner, "__metadata__", ())
-        b = [(getattr(m, "ge", None), getattr(m, "le", None)) for m in inner_meta]
-        lo2 = next((x for x, _ in b if x is not None), None)
-        hi2 = next((y for _, y in b if y is not None), None)
-        return f"a list of {len(args)} values (one per level 0, 1, 2), each from {lo2} to {hi2}"
+        kind = {int: "integer", float: "number"}.get(getattr(inner, "__origin__", inner), "value")
+        words = _range_words(*_bounds(getattr(inner, "__metadata__", ())), kind)
+        return f"a list of {len(args)} values (one per level 0, 1, 2), each {words}"
     kind = {int: "integer", float: "number", str: "text"}.get(annotation, str(annotation))
-    if lo is None and hi is None:
-        return kind
-    left = f"greater than {lo}" if lo_open else f"{lo}"
-    right = f"below {hi}" if hi_open else f"{hi}"
-    if lo is not None and hi is not None:
-        return f"{left} to {right} ({kind})" if not lo_open else f"{left} and at most {right} ({kind})"
-    return f"{kind} >= {lo}" if lo is not None else f"{kind} <= {hi}"
+    return _range_words(*_bounds(info.metadata), kind)
 
 
 def _suggest(key: str, candidates: list[str]) -> str:

@@ -1,0 +1,78 @@
+"""The scenario schema: defaults, files, overrides and one-line errors."""
+
+import pytest
+
+from simulation import Scenario, ScenarioError, load
+from simulation.scenario import describe_bounds, parameter_keys, parameter_rows
+
+from .helpers import SCENARIOS
+
+
+def test_defaults_are_valid_and_every_parameter_is_documented():
+    """Every parameter has a default, allowed values and a one-line meaning."""
+    Scenario()
+    rows = parameter_rows()
+    assert len(rows) == len(parameter_keys()) > 40
+    for row in rows:
+        assert row["meaning"], row["key"]
+        assert row["allowed"], row["key"]
+
+
+@pytest.mark.parametrize("name", ["expert_only", "peer_only", "mixed"])
+def test_shipped_scenarios_load(name):
+    """The shipped scenario files validate and set their structure."""
+    sc = load(SCENARIOS / f"{name}.toml")
+    assert sc.program.structure == name
+    assert sc.name == name
+
+
+def test_overrides_are_parsed_as_toml_values():
+    """--set values are read as TOML: numbers, lists, or bare words."""
+    sc = load(SCENARIOS / "mixed.toml", ["program.structure=peer_only", "learning.optimal_gap=0.2",
+                                         "levels.agency_decay=[0.1, 0.05, 0.0]"])
+    assert sc.program.structure == "peer_only"
+    assert sc.learning.optimal_gap == 0.2
+    assert sc.levels.agency_decay == (0.1, 0.05, 0.0)
+
+
+@pytest.mark.parametrize(
+    "text,fragments",
+    [
+        ("[learning]\noptimal_gpa = 0.1\n", ["unknown key 'learning.optimal_gpa'", "did you mean 'learning.optimal_gap'"]),
+        ("[learnin]\noptimal_gap = 0.1\n", ["unknown key 'learnin'", "did you mean 'learning'"]),
+        ("[program]\nagency = 3\n", ["program.agency", "invalid value 3", "0 to 2 (integer)"]),
+        ("[program]\nagency = 'high'\n", ["program.agency", "'high'", "0 to 2"]),
+        ("[program]\nstructure = 'lecture'\n", ["program.structure", "one of 'expert_only', 'peer_only', 'mixed'"]),
+        ("[learning]\noptimal_gap = 0\n", ["learning.optimal_gap", "greater than 0.0"]),
+        ("[levels]\nagency_decay = [0.1, 2.0, 0.0]\n", ["levels.agency_decay", "each 0.0 to 1.0 (number)"]),
+        ("[population\nsize = 3\n", ["malformed TOML"]),
+    ],
+)
+def test_bad_scenario_files_name_file_key_and_allowed_values(scenario_dir, text, fragments):
+    """Each bad input gives one line naming the file, the key and what is allowed."""
+    path = scenario_dir / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ScenarioError) as info:
+        load(path)
+    message = str(info.value)
+    assert "\n" not in message
+    assert str(path) in message
+    for fragment in fragments:
+        assert fragment in message
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    with pytest.raises(ScenarioError, match="no such scenario file"):
+        load(tmp_path / "nope.toml")
+
+
+def test_bad_override_names_the_key():
+    with pytest.raises(ScenarioError, match="did you mean 'population.size'"):
+        Scenario().with_overrides({"population.sise": 10})
+    with pytest.raises(ScenarioError, match="population.size.*2 to 10000000000"):
+        Scenario().with_overrides({"population.size": 1})
+
+
+def test_bounds_are_described_in_words():
+    assert describe_bounds("program.agency") == "0 to 2 (integer)"
+    assert describe_bounds("pyramid.shape") == "one of 'layers', 'exponential'"
