@@ -168,8 +168,15 @@ def compare(
 
 
 @app.command()
-def params() -> None:
+def params(
+    markdown: Annotated[bool, typer.Option("--markdown", help="print a Markdown table (docs/parameters.md)")] = False,
+) -> None:
     """List every parameter with its default, allowed values, unit and meaning."""
+    if markdown:
+        from .scenario import parameter_markdown
+
+        sys.stdout.write(parameter_markdown())
+        return
     table = Table("key", "default", "allowed", "unit", "meaning", show_lines=False)
     for row in parameter_rows():
         table.add_row(row["key"], row["default"], row["allowed"], row["unit"], row["meaning"])

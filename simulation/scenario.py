@@ -408,3 +408,20 @@ def parameter_rows() -> list[dict[str, str]]:
             }
         )
     return rows
+
+
+def parameter_markdown() -> str:
+    """The parameter table of docs/parameters.md, generated from this schema."""
+    lines = [
+        "# PeerScale parameters",
+        "",
+        "Generated from `simulation/scenario.py` by `peerscale params --markdown > docs/parameters.md`;",
+        "do not edit by hand (a test checks it is current).",
+        "",
+        "| key | default | allowed | unit | meaning |",
+        "|---|---|---|---|---|",
+    ]
+    for row in parameter_rows():
+        cells = [f"`{row['key']}`", row["default"], row["allowed"], row["unit"], row["meaning"]]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"

@@ -76,3 +76,12 @@ def test_bad_override_names_the_key():
 def test_bounds_are_described_in_words():
     assert describe_bounds("program.agency") == "0 to 2 (integer)"
     assert describe_bounds("pyramid.shape") == "one of 'layers', 'exponential'"
+
+
+def test_parameter_docs_are_generated_from_the_schema():
+    """docs/parameters.md is exactly what the schema generates (regenerate with peerscale params --markdown)."""
+    from simulation.scenario import parameter_markdown
+
+    from .helpers import ROOT
+
+    assert (ROOT / "docs" / "parameters.md").read_text() == parameter_markdown()
