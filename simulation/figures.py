@@ -24,8 +24,14 @@ PANELS = (
 )
 
 
+# Flows within a week (gains, efficacy, expert output) have no value before the first week.
+FLOWS = {"mean_tutee_gain", "mean_tutor_gain", "gain_per_expert_hour", "mean_partner_efficacy"}
+
+
 def _band(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Weekly mean of a metric across replicates and its 95% CI."""
+    if column in FLOWS:
+        frame = frame[frame["step"] > 0]
     grouped = frame.groupby("step")[column]
     mean = grouped.mean()
     n = grouped.count()
@@ -68,9 +74,9 @@ def plot_runs(runs: Sequence[RunSet], stem: Path, title: str) -> list[Path]:
     for k, run in enumerate(runs):
         x, mean, lo, hi = _band(run.frame, "mean_partner_efficacy")
         ax.plot(x, mean, color=f"C{k}", label=run.scenario.name)
-    ax.set_title("Fit of chosen peer (efficacy, 1 = optimal gap)")
+    ax.set_title("Fit of the chosen peer")
     ax.set_xlabel("week")
-    ax.set_ylabel("mean learning efficacy")
+    ax.set_ylabel("mean efficacy (1 = at the optimal gap)")
     flat[0].legend(loc="best", fontsize="small")
     replicates = len(runs[0].seeds)
     fig.suptitle(f"{title} ({replicates} replicate{'s' if replicates > 1 else ''}; bands: 95% CI)")
