@@ -1,0 +1,79 @@
+"""The dashboard page: Mesa's SolaraViz over this session's PeerLearningModel.
+
+Run with `peerscale dashboard` or `solara run simulation/dashboard/app.py`. Mesa examples write
+`page = SolaraViz(model, ...)` with one model built at import, which every browser session would
+share; here `Page` wraps SolaraViz and hands it the session's own model (session.py), so each
+session steps, plays and resets its own run.
+
+The sidebar holds the starting point (a scenario file), Mesa's Reset / Play / Step buttons and the
+controls generated from the scenario schema (controls.py). Above the figures: what the model
+shown is, and the latest input that could not be applied.
+"""
+
+from __future__ import annotations
+
+import solara
+from mesa.visualization import SolaraViz
+from mesa.visualization.utils import update_counter
+
+from ..scenario import LEVEL_NAMES
+from . import controls, panels, session
+
+TITLE = "PeerScale: peer learning in an expertise pyramid"
+
+
+def summary(model: session.DashboardModel) -> str:
+    """One line saying which scenario the model on screen runs and how far it has got."""
+    sc = model.scenario
+    p = sc.program
+    levels = ", ".join(
+        f"{name} {getattr(p, name)} {LEVEL_NAMES[name][getattr(p, name)]}" for name in LEVEL_NAMES
+    )
+    experts = (
+        f"{model.arrangement.count:,} experts ({sc.expert_format})" if model.arrangement.count else "no experts"
+    )
+    return (
+        f"{p.structure} from {model.scenario_file}: {sc.population.size:,} learners; {levels}; "
+        f"optimal gap {sc.learning.optimal_gap:g}; {experts}; seed {model.seed}. "
+        f"Week {model.steps} of {sc.run.steps}."
+    )
+
+
+@solara.component
+def ModelSummary(model: session.DashboardModel):
+    """What the figures show, and why the last input was not applied if it was not."""
+    update_counter.get()  # Mesa bumps this after each step: the week changes
+    solara.Text(summary(model), classes=["peerscale-summary"])
+    if session.message.value:
+        solara.Error(
+            f"Not applied: {session.message.value}. The figures still show the last valid model.",
+            classes=["peerscale-message"],
+        )
+
+
+@solara.component
+def StartingPoint():
+    """The scenario files of `scenarios/` (listed anew on each render) to start from."""
+    with solara.Card("Starting point"):
+        solara.Select(
+            "Scenario file",
+            values=controls.starting_points(),
+            value=session.starting_point.value,
+            on_value=session.choose_starting_point,
+            classes=["peerscale-starting-point"],
+        )
+        solara.Text("Loads the file into the controls below and rebuilds the model.", style={"font-size": "0.8em"})
+
+
+@solara.component
+def Page():
+    """The dashboard of one browser session."""
+    solara.Title("PeerScale dashboard")
+    start = session.starting_point.value
+    params = solara.use_memo(lambda: controls.model_params(start), [start])
+    with solara.Sidebar():
+        StartingPoint()
+    ModelSummary(session.model.value)
+    # Keyed by the starting point: choosing a file remounts SolaraViz, whose controls then start
+    # at the file's values (Mesa reads a control's initial value once, when it mounts).
+    SolaraViz(session.model, components=panels.COMPONENTS, model_params=params, name=TITLE).key(f"start:{start}")

@@ -1,0 +1,103 @@
+"""Start the dashboard's Solara server: `peerscale dashboard [--host H] [--port P]`.
+
+The server runs Solara's Starlette app under uvicorn with `simulation.dashboard.app:Page` as its
+page, in production mode (no reloader; errors stay out of the page). It binds the port before
+saying where it listens, so the printed URL works, and stops cleanly on Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import warnings
+
+APP = "simulation.dashboard.app:Page"
+
+
+def _prepare_environment(host: str, port: int) -> None:
+    """Settings solara reads from the environment when it is first imported."""
+    # No usage telemetry: the dashboard must not call out (and offline it cannot).
+    os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "false"
+    os.environ["SOLARA_APP"] = APP
+    os.environ["SOLARA_MODE"] = "production"
+    os.environ.setdefault("SERVER_NAME", host)
+    os.environ.setdefault("SERVER_PORT", str(port))
+
+
+def _bind(host: str, port: int) -> socket.socket:
+    """A listening socket, or SystemExit with a one-line reason."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        print(f"error: cannot listen on {host}:{port}: {exc.strerror} (choose another --port)", file=sys.stderr)
+        raise SystemExit(2) from None
+    sock.listen(128)
+    return sock
+
+
+def url(host: str, port: int) -> str:
+    """The address to open in a browser."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    return f"http://[{shown}]:{port}/" if ":" in shown else f"http://{shown}:{port}/"
+
+
+def serve(host: str = "127.0.0.1", port: int = 8765) -> None:
+    """Serve the dashboard until Ctrl-C.
+
+    Args:
+        host: address to listen on (127.0.0.1: this machine only).
+        port: TCP port to listen on.
+    """
+    _prepare_environment(host, port)
+    from . import offline_assets
+
+    absent = offline_assets.missing()
+    if absent:
+        names = ", ".join(a.spec for a in absent)
+        print(
+            f"warning: the dashboard's browser assets are missing from {offline_assets.cache_dir()} ({names}).\n"
+            "         Without them the page stays blank unless this machine can reach the public CDN.\n"
+            "         Fetch them once from the npm registry: python -m simulation.dashboard.offline_assets",
+            file=sys.stderr,
+        )
+    sock = _bind(host, port)
+
+    import uvicorn
+
+    import solara.server.settings
+
+    # Solara warns on every page load over plain http to an address other than 'localhost' that
+    # its session cookie falls back to SameSite=lax: right for a page that is not in an iframe.
+    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https", category=UserWarning)
+    solara.server.settings.main.mode = "production"
+    solara.server.settings.telemetry.mixpanel_enable = False
+    config = uvicorn.Config("solara.server.starlette:app", log_level="warning", lifespan="on")
+    server = uvicorn.Server(config)
+    print(f"PeerScale dashboard: {url(host, port)}  (Ctrl-C stops it)", flush=True)
+    try:
+        server.run(sockets=[sock])  # uvicorn handles Ctrl-C: closes sessions, then returns
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
+    print("dashboard stopped", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m simulation.dashboard.serve [--host H] [--port P]` (the tests use this)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m simulation.dashboard.serve", description=__doc__)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765)
+    args = parser.parse_args(argv)
+    serve(args.host, args.port)
+
+
+if __name__ == "__main__":
+    main()
