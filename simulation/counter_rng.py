@@ -33,6 +33,7 @@ STREAM_STEP = 3
 STREAM_POOL = 4
 STREAM_ARRIVALS = 5
 STREAM_INIT_PROGRAMME = 6
+STREAM_GROUPS = 7  # study groups: who organises each group (keyed by group id, step 0)
 
 # Draw numbers inside STREAM_STEP (per agent per step); candidates use 0 .. k-1.
 DRAW_POOL_BASE = 64

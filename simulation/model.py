@@ -14,6 +14,7 @@ import mesa
 import numpy as np
 
 from . import learning as L
+from . import study_groups as SG
 from .counter_rng import STREAM_STEP, key_for
 from .efficacy import EFFICACY_TABLE, combined_narrowing
 from .experts import ExpertArrangement, class_summary
@@ -149,6 +150,10 @@ class PeerLearningModel(mesa.Model):
         self._class_mean = np.zeros(self.arrangement.classes)
         self._class_count = np.zeros(self.arrangement.classes, dtype=np.int64)
         self.arrivals = 0
+        # Study groups (issue 6): their own state, weekly kernel and metrics (study_groups.py).
+        self.groups = None
+        if scenario.program.structure == "study_groups":
+            self.groups = SG.StudyGroups(self.population, scenario, seed_value, self.blocks, self._stats, self._histogram)
         pop_arrays = self.population
         L.summarise(
             pop_arrays.skill, pop_arrays.motivation, pop_arrays.flags, pop_arrays.community_start,
@@ -156,7 +161,9 @@ class PeerLearningModel(mesa.Model):
         )
         self.metrics = self._aggregate(expert_hours=0.0)
         self.datacollector = mesa.DataCollector(
-            model_reporters={name: _reporter(name) for name in ("step", *METRIC_NAMES)}
+            model_reporters={
+                name: _reporter(name) for name in ("step", *METRIC_NAMES, *(SG.METRIC_NAMES if self.groups else ()))
+            }
             | {f"band_{k}": _reporter(f"band_{k}") for k in range(scenario.metrics.bands)}
         )
         self.datacollector.collect(self)
@@ -167,6 +174,14 @@ class PeerLearningModel(mesa.Model):
         t = self.steps  # Mesa has already counted this step
         sc, pop, arr = self.scenario, self.population, self.arrangement
         self.arrivals += arrive(pop, sc, self.seed, t)
+        if self.groups is not None:  # study groups (issue 6): their own weekly kernel, no experts
+            self.groups.week(pop, t, self._stats, self._histogram)
+            pop.swap()
+            self.metrics = self._aggregate(expert_hours=0.0)
+            self.datacollector.collect(self)
+            if self.steps >= sc.run.steps:
+                self.running = False
+            return
         pool, ordered = gather_pool(
             pop, self.seed, t, sc.levels.pool_per_community, sort=sc.program.connectivity == 2
         )
@@ -196,6 +211,8 @@ class PeerLearningModel(mesa.Model):
         count = max(self.arrangement.count, 1)
         out["expert_load"] = out["expert_sessions"] / count if self.arrangement.count else 0.0
         out["gain_per_expert_hour"] = out["expert_gain"] / expert_hours if expert_hours > 0 else 0.0
+        if self.groups is not None:  # study groups (issue 6)
+            out.update(self.groups.metrics())
         return out
 
     # ------------------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-STRUCTURES = ("expert_only", "peer_only", "mixed")
+STRUCTURES = ("expert_only", "peer_only", "mixed", "study_groups")
 LEVEL_NAMES = {
     "responsiveness": ("ignorant", "calibrated", "diagnostic"),
     "agency": ("constraining", "enabling", "active"),
@@ -78,8 +78,8 @@ class PyramidParams(Section):
 class ProgramParams(Section):
     """The learning structure and the Peer Learning Guide's three program dimensions (levels 0-2)."""
 
-    structure: Literal["expert_only", "peer_only", "mixed"] = _field(
-        "mixed", "who teaches: only designated experts, only peers, or peers plus capacity-limited experts"
+    structure: Literal["expert_only", "peer_only", "mixed", "study_groups"] = _field(
+        "mixed", "who teaches: only designated experts, only peers, peers plus capacity-limited experts, or small study groups (see [study_groups])"
     )
     responsiveness: int = _field(1, "fit of what a learner receives to their need: 0 ignorant, 1 calibrated, 2 diagnostic", "level", ge=0, le=2)
     agency: int = _field(1, "self-direction: 0 constraining, 1 enabling, 2 active", "level", ge=0, le=2)
@@ -173,6 +173,75 @@ class MetricsParams(Section):
     bands: Literal[2, 4, 5, 8, 10, 20] = _field(5, "skill bands of the pyramid (equal width over 0-1)", "bands")
 
 
+class StudyGroupParams(Section):
+    """Small study groups (learning circles) taking one course together (structure = study_groups).
+
+    Every magnitude here is a modelling assumption: no study measures group collapse when an
+    organiser leaves (CALIBRATION.md); only solo completion is calibrated (T5, docs/study_groups.md).
+    """
+
+    mode: Literal["organiser_led", "rotating", "solo"] = _field(
+        "organiser_led", "organiser_led: one member prepares up front and leads every session; rotating: members take turns preparing and leading; solo: no group (the unsupported online course)"
+    )
+    organiser: Literal["most_motivated", "random"] = _field(
+        "most_motivated", "who organises a group (organiser_led) and leads its first session (rotating): the most motivated member (the volunteer), or a random member"
+    )
+    group_size: int = _field(
+        6, "members per group at the start: a community is split into groups of at most this size, sizes differing by at most one", "members",
+        ge=2, le=16,
+    )
+    min_group_size: int = _field(
+        3, "a group with fewer active members stops meeting for good; its members continue solo", "members", ge=2, le=16
+    )
+    course_weeks: int = _field(
+        8, "length of the course, one session a week; after it, nothing changes (later weeks repeat the end state)", "weeks",
+        ge=1, le=104,
+    )
+    goal: float = _field(
+        0.032, "course progress (skill gained through the course since registering, forgetting not deducted) that counts as completing it", "skill",
+        gt=0.0, le=1.0,
+    )
+    course_rate: float = _field(
+        0.012, "gain per week from the fixed course material at peak efficacy (solo learners; group members when it beats the session)", "skill/week",
+        ge=0.0, le=0.5,
+    )
+    preparation_narrowing: float = _field(
+        0.5, "how far a leader's preparation narrows the effective gap above Z between leader and member (assumption)", "",
+        ge=0.0, le=1.0,
+    )
+    organiser_preparation_gain: float = _field(
+        0.04, "organiser's one-off skill gain from designing the course up front, at full motivation (preparing to teach is learning; assumption)", "skill",
+        ge=0.0, le=0.5,
+    )
+    organiser_preparation_cost: float = _field(
+        0.1, "organiser's one-off motivation cost of designing the course before the first session (assumption)", "",
+        ge=0.0, le=1.0,
+    )
+    organiser_preparation_hours: float = _field(
+        12.0, "hours the organiser spends designing the course up front (reported, not a mechanism)", "hours", ge=0.0, le=1000.0
+    )
+    session_preparation_gain: float = _field(
+        0.01, "rotating leader's skill gain from preparing one session, at full motivation (assumption)", "skill", ge=0.0, le=0.5
+    )
+    session_preparation_cost: float = _field(
+        0.02, "rotating leader's motivation cost of preparing one session (assumption)", "", ge=0.0, le=1.0
+    )
+    session_preparation_hours: float = _field(
+        2.0, "hours a rotating leader spends preparing one session (reported, not a mechanism)", "hours", ge=0.0, le=100.0
+    )
+    facilitation_load: float = _field(
+        0.04, "motivation lost in a week one leads the session: the organiser every week, a rotating leader in turn; raises the leader's drop-out hazard (assumption)", "1/week",
+        ge=0.0, le=1.0,
+    )
+    social_support: float = _field(
+        0.03, "motivation gained in a week one's group meets (belonging and accountability; assumption)", "1/week", ge=0.0, le=1.0
+    )
+    collapse_motivation_loss: float = _field(
+        0.15, "motivation lost by each remaining member in the week their group dissolves; whether they go on solo or stop follows from it (assumption)", "",
+        ge=0.0, le=1.0,
+    )
+
+
 class Scenario(Section):
     """A complete, validated PeerScale scenario."""
 
@@ -187,6 +256,7 @@ class Scenario(Section):
     motivation: MotivationParams = Field(default_factory=MotivationParams)
     levels: LevelParams = Field(default_factory=LevelParams)
     metrics: MetricsParams = Field(default_factory=MetricsParams)
+    study_groups: StudyGroupParams = Field(default_factory=StudyGroupParams)
 
     @property
     def expert_count(self) -> int:

@@ -1,0 +1,597 @@
+"""Study groups (learning circles): organiser-led versus rotating leadership (MODEL.md section 1).
+
+A study group is a few learners (`study_groups.group_size`, about 4-8) taking one course together,
+one session a week for `course_weeks` weeks. Each community's first members are split into groups
+of contiguous slots whose sizes differ by at most one. Three modes share everything else:
+
+- organiser_led: one member (the organiser: the most motivated, or a random member) designs the course
+  before the first session (a one-off motivation cost and a skill gain: preparing to teach is
+  learning), then leads every session and carries the facilitation load every week. When the
+  organiser drops out, the group dissolves: every remaining member loses motivation once
+  (`collapse_motivation_loss`) and goes on solo, or stops if that pushes them below the threshold.
+- rotating: each session the next active member in turn prepares (a smaller per-session cost and
+  gain) and leads (the same facilitation load, but only in the weeks one leads). Losing a member
+  removes only that member; the group dissolves when fewer than `min_group_size` remain active
+  (the same rule applies to organiser-led groups).
+- solo: the same learners with no group: the unsupported self-paced online course (T5).
+
+In a session, members learn from the leader's prepared content: the gap is the leader's skill
+(after this week's preparation) minus the member's, narrowed above Z by `preparation_narrowing`,
+with the model's efficacy e(gap) and the peer rate; a member takes whichever teaches more, the
+session or the fixed course material. Solo learners learn from the course material alone,
+pitched like an unresponsive course (efficacy.content_level at the programme's responsiveness,
+around the registrants' mean skill at the start). The leader gains from the course material, from
+preparing and from teaching (learning.tutor_rate times teaching_expectancy times the session's
+fit). Motivation follows the model's rule (learning.py): progress raises it, agency sets its
+decay, a week with no gain costs the no-contact penalty, plus the same weekly shock draw as the
+other structures (common random numbers); here meeting one's group adds `social_support` and
+leading costs `facilitation_load` plus the preparation cost. Motivation below the threshold is
+drop-out for good, so the hazard is highest in the first weeks (heterogeneous initial motivation).
+
+Course progress (skill gained through the course, forgetting not deducted) counts toward the
+completion `goal`. The collapse and load magnitudes are assumptions (no study measures them;
+CALIBRATION.md): they are parameters, varied in experiments/study_groups.
+
+State (compact, beside the population's 12 bytes per agent): per agent `sessions_led` (uint8) and
+`progress` (uint16, 1/65535 skill steps) = 3 bytes; per group `state`, `organiser` and `rotation`
+(uint8 each). Aggregates are summed per block of whole communities and combined in block order,
+so results are identical for any thread count.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+from numba import njit, prange
+
+from . import learning as L
+from .counter_rng import DRAW_SHOCK, STREAM_GROUPS, STREAM_STEP, agent_key, below, draw, key_for, uniform
+from .efficacy import EFFICACY_TABLE, content_level, efficacy, effective_gap
+from .population import ACTIVE, IN_PROGRAMME, MOTIVATION_SCALE, NOT_ACTIVE, WAS_TUTEE, WAS_TUTOR
+
+MODES = {"organiser_led": 0, "rotating": 1, "solo": 2}
+ORGANISER_LED, ROTATING, SOLO = 0, 1, 2
+ORGANISER_CHOICES = {"most_motivated": 0, "random": 1}
+
+# Group states (uint8). "Planned" groups are all but NOT_FORMED: the same groups in every mode.
+GROUP_NOT_FORMED = 0  # fewer enrolled members than min_group_size at the start: members go solo
+GROUP_MEETING = 1
+GROUP_DISSOLVED_ORGANISER = 2  # organiser_led: the organiser dropped out
+GROUP_DISSOLVED_SMALL = 3  # fewer than min_group_size active members
+GROUP_SOLO = 4  # mode solo: the would-be group, never meeting (for like-for-like comparisons)
+
+ROLE_SOLO, ROLE_MEMBER, ROLE_LEADER = 0, 1, 2
+BOTH = ACTIVE | IN_PROGRAMME
+PROGRESS_SCALE = 65535.0  # course progress in uint16 steps of 1/65535 skill (saturates at 1)
+MAX_SESSIONS = 255  # sessions_led is uint8
+
+# Columns of the per-block group statistics (float64).
+(GS_PLANNED, GS_MEETING, GS_DISSOLVED_ORGANISER, GS_MET, GS_REGISTRANTS, GS_ACTIVE, GS_IN_GROUP,
+ GS_COMPLETED, GS_SUM_PROGRESS, GS_SUM_NET_GAIN, GS_N_ORGANISER, GS_ORGANISER_ACTIVE,
+ GS_SUM_ORGANISER_GAIN, GS_N_MEMBER, GS_SUM_MEMBER_GAIN, GS_SUM_GINI, GS_N_GINI,
+ GS_PREPARATION_HOURS) = range(18)
+N_GROUP_STATS = 18
+
+# Reported every week for study_groups runs, after the model's METRIC_NAMES.
+METRIC_NAMES = (
+    "group_survival",  # planned groups still meeting (not dissolved); 0 in solo mode
+    "organiser_collapse_fraction",  # planned groups dissolved because their organiser dropped out
+    "in_group_fraction",  # active learners whose group still meets
+    "completion",  # registrants active now whose course progress reached the goal
+    "mean_progress",  # course progress per registrant (skill gained through the course)
+    "skill_gain",  # net skill change per registrant since the start (forgetting included)
+    "organiser_gain",  # net skill change of organisers (rotating: first leaders; solo: the same learners)
+    "member_gain",  # net skill change of the other group members
+    "organiser_active_fraction",  # organisers still active
+    "leadership_gini",  # mean over meeting groups of the Gini of sessions led by active members (0 = even)
+    "preparation_hours",  # hours of session preparation this week per planned group
+)
+
+# The scalars of one week's group rules, each level already resolved to its magnitude.
+GroupRules = namedtuple(
+    "GroupRules",
+    [
+        "mode",  # int: ORGANISER_LED / ROTATING / SOLO
+        "min_group_size",
+        "course_weeks",
+        "goal_code",  # int: goal in progress units (1/65535 skill)
+        "optimal_gap",
+        "peer_rate",  # member gain per session at peak efficacy (learning.peer_rate)
+        "tutor_rate",
+        "teaching_expectancy",
+        "course_rate",
+        "course_pitch",  # float: registrants' mean skill at the start (reference of the content)
+        "responsiveness",
+        "module_spacing",
+        "preparation_narrowing",
+        "organiser_preparation_gain",
+        "organiser_preparation_cost",
+        "organiser_preparation_hours",
+        "session_preparation_gain",
+        "session_preparation_cost",
+        "session_preparation_hours",
+        "facilitation_load",
+        "social_support",
+        "collapse_motivation_loss",
+        "forgetting",
+        "motivation_decay",
+        "progress_reward",
+        "no_contact_penalty",
+        "shock",
+        "threshold",
+    ],
+)
+
+
+def group_rules(scenario, course_pitch: float) -> GroupRules:
+    """Resolve the scenario into the group kernel's scalar rules."""
+    sg, prog, learn, mot, lev = (
+        scenario.study_groups, scenario.program, scenario.learning, scenario.motivation, scenario.levels
+    )
+    return GroupRules(
+        mode=MODES[sg.mode],
+        min_group_size=int(sg.min_group_size),
+        course_weeks=int(sg.course_weeks),
+        goal_code=int(np.ceil(sg.goal * PROGRESS_SCALE - 1e-9)),
+        optimal_gap=float(learn.optimal_gap),
+        peer_rate=float(learn.peer_rate),
+        tutor_rate=float(learn.tutor_rate),
+        teaching_expectancy=float(learn.teaching_expectancy),
+        course_rate=float(sg.course_rate),
+        course_pitch=float(course_pitch),
+        responsiveness=int(prog.responsiveness),
+        module_spacing=float(lev.module_spacing),
+        preparation_narrowing=float(sg.preparation_narrowing),
+        organiser_preparation_gain=float(sg.organiser_preparation_gain),
+        organiser_preparation_cost=float(sg.organiser_preparation_cost),
+        organiser_preparation_hours=float(sg.organiser_preparation_hours),
+        session_preparation_gain=float(sg.session_preparation_gain),
+        session_preparation_cost=float(sg.session_preparation_cost),
+        session_preparation_hours=float(sg.session_preparation_hours),
+        facilitation_load=float(sg.facilitation_load),
+        social_support=float(sg.social_support),
+        collapse_motivation_loss=float(sg.collapse_motivation_loss),
+        forgetting=float(learn.forgetting),
+        motivation_decay=float(lev.agency_decay[prog.agency]),
+        progress_reward=float(mot.progress_reward),
+        no_contact_penalty=float(mot.no_contact_penalty),
+        shock=float(mot.shock),
+        threshold=float(mot.threshold),
+    )
+
+
+def community_groups(community_initial: np.ndarray, group_size: int) -> np.ndarray:
+    """First group id of each community, then the total: ceil(initial / group_size) groups each."""
+    counts = np.maximum(1, -(-community_initial // group_size))
+    start = np.zeros(counts.size + 1, dtype=np.int64)
+    np.cumsum(counts, out=start[1:])
+    return start
+
+
+@njit(cache=True, inline="always")
+def _group_span(first, initial, k, n_groups):
+    """Slots [lo, hi) of the k-th of n_groups groups over a community's initial members."""
+    return first + (k * initial) // n_groups, first + ((k + 1) * initial) // n_groups
+
+
+@njit(parallel=True, cache=True)
+def form_groups(flags, motivation, community_start, community_initial, community_group_start, key,
+                mode, min_group_size, random_organiser, group_state, group_organiser, group_rotation):
+    """Split each community's initial members into groups and choose each group's organiser.
+
+    The organiser is the most motivated enrolled member (the volunteer; ties go to the first
+    from a random offset keyed by group id) or, with `random_organiser`, the first enrolled member
+    from that offset. The same learner is the organiser (organiser_led), the first leader
+    (rotating) and the would-be organiser (solo) under one seed: like-for-like comparisons.
+    """
+    for c in prange(community_initial.size):
+        first = community_start[c]
+        initial = community_initial[c]
+        g0 = community_group_start[c]
+        n_groups = community_group_start[c + 1] - g0
+        for k in range(n_groups):
+            g = g0 + k
+            lo, hi = _group_span(first, initial, k, n_groups)
+            size = hi - lo
+            enrolled = 0
+            for i in range(lo, hi):
+                if flags[i] & IN_PROGRAMME:
+                    enrolled += 1
+            start = below(draw(agent_key(key, g), 0), max(size, 1))
+            offset = start
+            best = -1
+            for d in range(size):
+                j = (start + d) % size
+                if flags[lo + j] & IN_PROGRAMME:
+                    if random_organiser:
+                        offset = j
+                        break
+                    if np.int64(motivation[lo + j]) > best:
+                        best = np.int64(motivation[lo + j])
+                        offset = j
+            group_organiser[g] = np.uint8(offset)
+            group_rotation[g] = np.uint8(offset)
+            if enrolled < min_group_size:
+                group_state[g] = np.uint8(GROUP_NOT_FORMED)
+            elif mode == SOLO:
+                group_state[g] = np.uint8(GROUP_SOLO)
+            else:
+                group_state[g] = np.uint8(GROUP_MEETING)
+
+
+@njit(cache=True, inline="always")
+def _course(s, m, rules, table):
+    """Efficacy and gain of a week with the fixed course material (an unresponsive course)."""
+    Z = rules.optimal_gap
+    content = content_level(s, rules.course_pitch, Z, rules.responsiveness, rules.module_spacing)
+    gap = content - s
+    if gap <= 0.0:
+        return 0.0, 0.0
+    e = efficacy(gap, Z, table)
+    return e, min(rules.course_rate * e * m * (1.0 - s), gap)
+
+
+@njit(cache=True, inline="always")
+def _update(i, b, role, leader_content, session_fit, preparation_rate, motivation_extra, skill,
+            skill_next, motivation, flags, flags_next, progress, key, learning_week, rules, table,
+            stats, histogram, group_stats):
+    """One week of agent i in its role; fills its block's aggregates; returns (net gain, active)."""
+    f = flags[i]
+    s = np.float64(skill[i])
+    if not learning_week or not (f & ACTIVE):
+        # Outside the course nothing changes; a drop-out only forgets (as in learning.py).
+        if learning_week:
+            s_new = np.float32(s * (1.0 - rules.forgetting))
+        else:
+            s_new = np.float32(s)
+        skill_next[i] = s_new
+        flags_next[i] = f
+        active = (f & ACTIVE) != 0
+        _record_state(stats, histogram, b, np.float64(s_new), motivation[i] / MOTIVATION_SCALE, active)
+        _record_registrant(group_stats, b, active, progress[i], np.float64(s_new) - s, rules)
+        return np.float64(s_new) - s, active
+    Z = rules.optimal_gap
+    m = motivation[i] / MOTIVATION_SCALE
+    e_course, course_gain = _course(s, m, rules, table)
+    gain = course_gain
+    e_progress = e_course
+    tutee_gain = 0.0
+    tutor_gain = 0.0
+    lead_e = 0.0
+    lead_effgap = 0.0
+    if role == ROLE_MEMBER:
+        gap = leader_content - s
+        if gap > 0.0:
+            lead_effgap = effective_gap(gap, Z, rules.preparation_narrowing)
+            lead_e = efficacy(lead_effgap, Z, table)
+            session_gain = min(rules.peer_rate * lead_e * m * (1.0 - s), gap)
+            if session_gain > course_gain:  # whichever teaches more this week
+                gain = session_gain
+                e_progress = lead_e
+                tutee_gain = session_gain
+    elif role == ROLE_LEADER:
+        # Preparing to teach is learning; teaching adds learning by teaching (Kobayashi 2024).
+        preparation = preparation_rate * m * (1.0 - s)
+        teaching = rules.tutor_rate * rules.teaching_expectancy * session_fit * m * (1.0 - s)
+        tutor_gain = preparation + teaching
+        gain = course_gain + tutor_gain
+        e_progress = max(e_course, session_fit)
+    practised = gain > 0.0
+    if practised:
+        s_new = np.float32(min(1.0, s + gain))
+    else:
+        s_new = np.float32(s * (1.0 - rules.forgetting))
+    skill_next[i] = s_new
+    if gain > 0.0:
+        code = np.int64(progress[i]) + np.int64(np.floor(gain * PROGRESS_SCALE + 0.5))
+        progress[i] = np.uint16(min(code, 65535))
+
+    m_new = m + rules.progress_reward * e_progress - rules.motivation_decay + motivation_extra
+    if not practised:
+        m_new -= rules.no_contact_penalty
+    # The same shock draw as learning.py: one learner's week is equally lucky in every structure.
+    m_new += rules.shock * (2.0 * uniform(draw(agent_key(key, i), DRAW_SHOCK)) - 1.0)
+    m_new = min(1.0, max(0.0, m_new))
+    motivation[i] = np.uint16(np.floor(m_new * MOTIVATION_SCALE + 0.5))
+    f_new = f
+    if tutee_gain > 0.0:
+        f_new |= WAS_TUTEE
+    if tutor_gain > 0.0:
+        f_new |= WAS_TUTOR
+    active = m_new >= rules.threshold
+    if not active:
+        f_new &= NOT_ACTIVE
+        stats[b, L.N_DROPOUT] += 1.0
+    flags_next[i] = f_new
+
+    if tutee_gain > 0.0:
+        stats[b, L.SUM_TUTEE_GAIN] += tutee_gain
+        stats[b, L.N_TUTEE] += 1.0
+    if lead_e > 0.0:
+        stats[b, L.SUM_PARTNER_EFFICACY] += lead_e
+        stats[b, L.SUM_MISFIT] += abs(lead_effgap - Z)
+        stats[b, L.N_PARTNERED] += 1.0
+    if tutor_gain > 0.0:
+        stats[b, L.SUM_TUTOR_GAIN] += tutor_gain
+        stats[b, L.N_TUTOR] += 1.0
+    stats[b, L.SUM_GAIN] += np.float64(s_new) - s
+    _record_state(stats, histogram, b, np.float64(s_new), m_new, active)
+    _record_registrant(group_stats, b, active, progress[i], np.float64(s_new) - s, rules)
+    return np.float64(s_new) - s, active
+
+
+@njit(cache=True, inline="always")
+def _record_state(stats, histogram, b, s, m, active):
+    """Add one agent's new state to its block's aggregates (the columns metrics.aggregate reads)."""
+    stats[b, L.N_PRESENT] += 1.0
+    if active:
+        stats[b, L.N_ACTIVE] += 1.0
+        stats[b, L.SUM_SKILL] += s
+        stats[b, L.SUM_SKILL_SQ] += s * s
+        stats[b, L.SUM_MOTIVATION] += m
+        k = int(s * L.HISTOGRAM_BINS)
+        histogram[b, min(max(k, 0), L.HISTOGRAM_BINS - 1)] += 1
+
+
+@njit(cache=True, inline="always")
+def _record_registrant(group_stats, b, active, progress_code, net_gain, rules):
+    group_stats[b, GS_REGISTRANTS] += 1.0
+    group_stats[b, GS_SUM_PROGRESS] += progress_code / PROGRESS_SCALE
+    group_stats[b, GS_SUM_NET_GAIN] += net_gain
+    if active:
+        group_stats[b, GS_ACTIVE] += 1.0
+        if progress_code >= rules.goal_code:
+            group_stats[b, GS_COMPLETED] += 1.0
+
+
+@njit(cache=True, inline="always")
+def _leadership_gini(sessions_led, flags, lo, hi):
+    """Gini of sessions led among a group's active members: sum_{i<j}|x_i-x_j| / (n sum x).
+
+    0 when every active member has led equally often; (n-1)/n when one member led every session.
+    Members who have left are not counted: the measure is how hierarchical the group is now.
+    """
+    n = 0
+    total = 0.0
+    spread = 0.0
+    for i in range(lo, hi):
+        if (flags[i] & BOTH) == BOTH:
+            n += 1
+            x = np.float64(sessions_led[i])
+            total += x
+            for j in range(i + 1, hi):
+                if (flags[j] & BOTH) == BOTH:
+                    spread += abs(x - np.float64(sessions_led[j]))
+    if total <= 0.0:
+        return -1.0  # the group has not met
+    return spread / (n * total)
+
+
+@njit(cache=True, inline="always")
+def _group_week(g, lo, hi, b, week_number, learning_week, skill, skill_next, motivation, flags,
+                flags_next, group_state, group_organiser, group_rotation, sessions_led, progress, key,
+                rules, table, stats, histogram, group_stats):
+    """One week of one group: who leads, the leader's preparation, then every member's update."""
+    Z = rules.optimal_gap
+    size = hi - lo
+    state = np.int64(group_state[g])
+    planned = state != GROUP_NOT_FORMED
+    organiser = lo + np.int64(group_organiser[g])
+    meeting = False
+    dissolved_now = False
+    leader = np.int64(-1)
+    leader_content = 0.0
+    session_fit = 0.0
+    preparation_rate = 0.0
+    leader_cost = 0.0
+    if learning_week and state == GROUP_MEETING:
+        n_active = 0
+        for i in range(lo, hi):
+            if (flags[i] & BOTH) == BOTH:
+                n_active += 1
+        if rules.mode == ORGANISER_LED:
+            if flags[organiser] & ACTIVE:
+                leader = organiser
+            else:
+                state = GROUP_DISSOLVED_ORGANISER  # the group falls apart with its organiser
+        if state == GROUP_MEETING and n_active < rules.min_group_size:
+            state = GROUP_DISSOLVED_SMALL
+        if state == GROUP_MEETING and rules.mode == ROTATING:
+            start = np.int64(group_rotation[g])
+            for d in range(size):
+                j = lo + (start + d) % size
+                if (flags[j] & BOTH) == BOTH:
+                    leader = j
+                    break
+            group_rotation[g] = np.uint8((leader - lo + 1) % size)
+        if state != GROUP_MEETING:
+            group_state[g] = np.uint8(state)
+            dissolved_now = True
+            leader = -1
+        else:
+            meeting = True
+            hours = 0.0
+            if rules.mode == ORGANISER_LED:
+                if week_number == 1:  # the whole course is designed before the first session
+                    preparation_rate = rules.organiser_preparation_gain
+                    leader_cost = rules.organiser_preparation_cost
+                    hours = rules.organiser_preparation_hours
+            else:
+                preparation_rate = rules.session_preparation_gain
+                leader_cost = rules.session_preparation_cost
+                hours = rules.session_preparation_hours
+            leader_cost += rules.facilitation_load
+            s_leader = np.float64(skill[leader])
+            m_leader = motivation[leader] / MOTIVATION_SCALE
+            leader_content = s_leader + preparation_rate * m_leader * (1.0 - s_leader)
+            fit_sum = 0.0
+            fit_n = 0
+            for i in range(lo, hi):
+                if i != leader and (flags[i] & BOTH) == BOTH:
+                    gap = leader_content - skill[i]
+                    if gap > 0.0:
+                        fit_sum += efficacy(effective_gap(gap, Z, rules.preparation_narrowing), Z, table)
+                    fit_n += 1
+            session_fit = fit_sum / fit_n if fit_n > 0 else 0.0
+            sessions_led[leader] = np.uint8(min(np.int64(sessions_led[leader]) + 1, MAX_SESSIONS))
+            group_stats[b, GS_MET] += 1.0
+            group_stats[b, GS_PREPARATION_HOURS] += hours
+
+    for i in range(lo, hi):
+        enrolled = (flags[i] & IN_PROGRAMME) != 0
+        extra = 0.0
+        role = ROLE_SOLO
+        if meeting and enrolled:
+            role = ROLE_MEMBER
+            extra = rules.social_support
+            if i == leader:
+                role = ROLE_LEADER
+                extra -= leader_cost
+        elif dissolved_now and enrolled:
+            extra = -rules.collapse_motivation_loss
+        net, active = _update(
+            i, b, role, leader_content, session_fit, preparation_rate if i == leader else 0.0, extra,
+            skill, skill_next, motivation, flags, flags_next, progress, key, learning_week, rules,
+            table, stats, histogram, group_stats,
+        )
+        if planned and enrolled:
+            if i == organiser:
+                group_stats[b, GS_N_ORGANISER] += 1.0
+                group_stats[b, GS_SUM_ORGANISER_GAIN] += net
+                if active:
+                    group_stats[b, GS_ORGANISER_ACTIVE] += 1.0
+            else:
+                group_stats[b, GS_N_MEMBER] += 1.0
+                group_stats[b, GS_SUM_MEMBER_GAIN] += net
+            if active and group_state[g] == GROUP_MEETING:
+                group_stats[b, GS_IN_GROUP] += 1.0
+
+    if planned:
+        group_stats[b, GS_PLANNED] += 1.0
+        if group_state[g] == GROUP_MEETING:
+            group_stats[b, GS_MEETING] += 1.0
+        elif group_state[g] == GROUP_DISSOLVED_ORGANISER:
+            group_stats[b, GS_DISSOLVED_ORGANISER] += 1.0
+    if group_state[g] == GROUP_MEETING:
+        # This week's flags of the group's own slots, written above by this same thread.
+        gini = _leadership_gini(sessions_led, flags_next, lo, hi)
+        if gini >= 0.0:
+            group_stats[b, GS_SUM_GINI] += gini
+            group_stats[b, GS_N_GINI] += 1.0
+
+
+@njit(parallel=True, cache=True)
+def course_week(skill, skill_next, motivation, flags, flags_next, community_start, community_present,
+         community_initial, community_group_start, block_community, group_state, group_organiser,
+         group_rotation, sessions_led, progress, key, week_number, rules, table, stats, histogram,
+         group_stats):
+    """Advance every present agent by one course week; fill per-block `stats`, `histogram` and
+    `group_stats`. Week 0 (and weeks after the course) change nothing and only record the state.
+
+    Members read last week's skills and flags and write this week's (synchronous, like learning.py);
+    group state and the leader's counters belong to one group, visited by one thread.
+    """
+    stats[:, :] = 0.0
+    histogram[:, :] = 0
+    group_stats[:, :] = 0.0
+    learning_week = week_number >= 1 and week_number <= rules.course_weeks
+    for b in prange(block_community.size - 1):
+        for c in range(block_community[b], block_community[b + 1]):
+            first = community_start[c]
+            initial = community_initial[c]
+            g0 = community_group_start[c]
+            n_groups = community_group_start[c + 1] - g0
+            for k in range(n_groups):
+                lo, hi = _group_span(first, initial, k, n_groups)
+                _group_week(
+                    g0 + k, lo, hi, b, week_number, learning_week, skill, skill_next, motivation,
+                    flags, flags_next, group_state, group_organiser, group_rotation, sessions_led,
+                    progress, key, rules, table, stats, histogram, group_stats,
+                )
+            # Later arrivals (population.arrival_rate) register for the course on their own.
+            for i in range(first + initial, first + community_present[c]):
+                _update(
+                    i, b, ROLE_SOLO, 0.0, 0.0, 0.0, 0.0, skill, skill_next, motivation, flags,
+                    flags_next, progress, key, learning_week, rules, table, stats, histogram,
+                    group_stats,
+                )
+
+
+class StudyGroups:
+    """The study groups of one population: their compact state, weekly kernel and metrics.
+
+    Created by PeerLearningModel when program.structure is "study_groups"; it records week 0
+    (the state at registration) into the model's `stats` and `histogram` on creation.
+    """
+
+    def __init__(self, pop, scenario, seed: int, blocks: np.ndarray, stats: np.ndarray, histogram: np.ndarray):
+        sg = scenario.study_groups
+        self.scenario = scenario
+        self.seed = int(seed)
+        self.blocks = blocks
+        self.community_group_start = community_groups(pop.community_initial, sg.group_size)
+        groups = int(self.community_group_start[-1])
+        self.group_state = np.zeros(groups, dtype=np.uint8)
+        self.group_organiser = np.zeros(groups, dtype=np.uint8)
+        self.group_rotation = np.zeros(groups, dtype=np.uint8)
+        self.sessions_led = np.zeros(pop.capacity, dtype=np.uint8)
+        self.progress = np.zeros(pop.capacity, dtype=np.uint16)
+        self.group_stats = np.zeros((blocks.size - 1, N_GROUP_STATS))
+        form_groups(
+            pop.flags, pop.motivation, pop.community_start, pop.community_initial,
+            self.community_group_start, key_for(self.seed, STREAM_GROUPS, 0), MODES[sg.mode],
+            sg.min_group_size, ORGANISER_CHOICES[sg.organiser], self.group_state, self.group_organiser,
+            self.group_rotation,
+        )
+        self._net_gain = np.zeros(3)  # cumulative sums: all registrants, organisers, members
+        self.rules = group_rules(scenario, 0.0)
+        self.week(pop, 0, stats, histogram)
+        # The course is pitched at the registrants' mean skill (block-ordered sum: reproducible).
+        active = sum(float(stats[k, L.N_ACTIVE]) for k in range(stats.shape[0]))
+        total = sum(float(stats[k, L.SUM_SKILL]) for k in range(stats.shape[0]))
+        self.course_pitch = total / active if active > 0 else 0.0
+        self.rules = group_rules(scenario, self.course_pitch)
+
+    @property
+    def groups(self) -> int:
+        return int(self.group_state.size)
+
+    def week(self, pop, week_number: int, stats: np.ndarray, histogram: np.ndarray) -> None:
+        """Run one course week (week 0 records the starting state) and update the cumulative sums."""
+        course_week(
+            pop.skill, pop.skill_next, pop.motivation, pop.flags, pop.flags_next, pop.community_start,
+            pop.community_present, pop.community_initial, self.community_group_start, self.blocks,
+            self.group_state, self.group_organiser, self.group_rotation, self.sessions_led,
+            self.progress, key_for(self.seed, STREAM_STEP, week_number), week_number, self.rules,
+            EFFICACY_TABLE, stats, histogram, self.group_stats,
+        )
+        s = self._reduced()
+        self._net_gain += (s[GS_SUM_NET_GAIN], s[GS_SUM_ORGANISER_GAIN], s[GS_SUM_MEMBER_GAIN])
+
+    def _reduced(self) -> np.ndarray:
+        s = np.zeros(N_GROUP_STATS)
+        for b in range(self.group_stats.shape[0]):  # fixed order: identical on any thread count
+            s += self.group_stats[b]
+        return s
+
+    def metrics(self) -> dict:
+        """This week's study-group aggregates (METRIC_NAMES)."""
+        s = self._reduced()
+
+        def ratio(a, b):
+            return float(a / b) if b > 0 else 0.0
+
+        return {
+            "group_survival": ratio(s[GS_MEETING], s[GS_PLANNED]),
+            "organiser_collapse_fraction": ratio(s[GS_DISSOLVED_ORGANISER], s[GS_PLANNED]),
+            "in_group_fraction": ratio(s[GS_IN_GROUP], s[GS_ACTIVE]),
+            "completion": ratio(s[GS_COMPLETED], s[GS_REGISTRANTS]),
+            "mean_progress": ratio(s[GS_SUM_PROGRESS], s[GS_REGISTRANTS]),
+            "skill_gain": ratio(self._net_gain[0], s[GS_REGISTRANTS]),
+            "organiser_gain": ratio(self._net_gain[1], s[GS_N_ORGANISER]),
+            "member_gain": ratio(self._net_gain[2], s[GS_N_MEMBER]),
+            "organiser_active_fraction": ratio(s[GS_ORGANISER_ACTIVE], s[GS_N_ORGANISER]),
+            "leadership_gini": ratio(s[GS_SUM_GINI], s[GS_N_GINI]),
+            "preparation_hours": ratio(s[GS_PREPARATION_HOURS], s[GS_PLANNED]),
+        }
