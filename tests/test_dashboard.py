@@ -52,7 +52,7 @@ def test_controls_start_at_the_schema_defaults():
     assert params["scenario_file"] == controls.SCHEMA_DEFAULTS
     assert params["structure"]["value"] == defaults.program.structure
     assert params["population"]["value"] == str(defaults.population.size)
-    assert params["optimal_gap"]["value"] == defaults.learning.optimal_gap
+    assert float(params["optimal_gap"]["value"]) == defaults.learning.optimal_gap
     assert params["experts"]["value"] == str(defaults.experts.count)
     assert params["seed"]["value"] == str(defaults.run.seed)
     assert params["weeks"]["value"] == str(defaults.run.steps)
@@ -60,11 +60,11 @@ def test_controls_start_at_the_schema_defaults():
 
 
 def test_control_bounds_and_choices_are_the_schema_s():
-    """Slider ranges, level choices and structure choices are read from the schema."""
+    """Ranges in the labels, level choices and structure choices are read from the schema."""
     params = controls.model_params()
-    gap = params["optimal_gap"]
-    assert gap["max"] == _bound("learning.optimal_gap", "le")
-    assert gap["min"] > _bound("learning.optimal_gap", "gt")  # 'gt': the bound itself is excluded
+    gap = params["optimal_gap"]["label"]
+    low, high = _bound("learning.optimal_gap", "gt"), _bound("learning.optimal_gap", "le")
+    assert f"above {low:g} up to {high:g}" in gap  # 'gt': the bound itself is excluded
     assert params["structure"]["values"] == list(field_info("program.structure").annotation.__args__)
     for name in ("responsiveness", "agency", "connectivity"):
         low, high = _bound(f"program.{name}", "ge"), _bound(f"program.{name}", "le")

@@ -12,12 +12,14 @@ shown is, and the latest input that could not be applied.
 
 from __future__ import annotations
 
+# Absolute imports: `solara run simulation/dashboard/app.py` executes this file as a script. The
+# package comes first: it imports Mesa's visualization without a spurious hook warning.
+from simulation.dashboard import controls, panels, session  # isort: skip
+from simulation.scenario import LEVEL_NAMES  # isort: skip
+
 import solara
 from mesa.visualization import SolaraViz
 from mesa.visualization.utils import update_counter
-
-from ..scenario import LEVEL_NAMES
-from . import controls, panels, session
 
 TITLE = "PeerScale: peer learning in an expertise pyramid"
 

@@ -30,10 +30,6 @@ SCHEMA_DEFAULTS = "schema defaults"
 # take 12 MB; larger populations belong to `peerscale run`, which does not redraw every week.
 MAX_AGENTS = 1_000_000
 
-# Slider resolution as a share of a parameter's range.
-SLIDER_STEPS = 100
-
-
 @dataclass(frozen=True)
 class Control:
     """One control of the dashboard: a keyword of DashboardModel that sets one schema key."""
@@ -41,7 +37,7 @@ class Control:
     name: str
     key: str
     title: str
-    widget: Literal["select", "level", "slider", "text"]
+    widget: Literal["select", "level", "text"]
 
     @property
     def unit(self) -> str:
@@ -62,7 +58,7 @@ CONTROLS = (
     Control("responsiveness", "program.responsiveness", "Responsiveness", "level"),
     Control("agency", "program.agency", "Agency", "level"),
     Control("connectivity", "program.connectivity", "Connectivity", "level"),
-    Control("optimal_gap", "learning.optimal_gap", "Optimal gap Z", "slider"),
+    Control("optimal_gap", "learning.optimal_gap", "Optimal gap Z", "text"),
     Control("experts", "experts.count", "Experts", "text"),
     Control("weeks", "run.steps", "Weeks", "text"),
     Control("seed", "run.seed", "Seed", "text"),
@@ -131,7 +127,9 @@ def interactive_upper(control: Control) -> Any:
 
 
 def _number(x: Any) -> str:
-    """A bound in words: 1,000,000 below 10^7, else a power (10^9, 2^62) or 3 digits."""
+    """A bound in words: 0.5, 1,000,000 below 10^7, else a power (10^9, 2^62) or 3 digits."""
+    if isinstance(x, float):
+        return f"{x:g}"
     if abs(x) < 10**7:
         return f"{x:,}"
     for base in (10, 2):
@@ -146,14 +144,15 @@ def allowed_text(control: Control) -> str:
     lo, hi, open_low = _bounds(control.key)
     if lo is None or hi is None:
         return describe_bounds(control.key)
-    low = f"above {_number(lo)}" if open_low else _number(lo)
-    return f"{low} to {_number(interactive_upper(control))}"
+    if open_low:
+        return f"above {_number(lo)} up to {_number(interactive_upper(control))}"
+    return f"{_number(lo)} to {_number(interactive_upper(control))}"
 
 
 def label(control: Control) -> str:
     """A control's label: its title, the schema's unit and, for boxes, the allowed range."""
     unit = control.unit if control.unit not in ("", "level", control.title.lower()) else ""
-    if control.widget == "text":
+    if control.widget == "text":  # a box shows no range of its own: the label says it
         return f"{control.title} ({unit + ', ' if unit else ''}{allowed_text(control)})"
     return f"{control.title} ({unit})" if unit else control.title
 
@@ -179,12 +178,6 @@ def widget_spec(control: Control, value: Any) -> dict[str, Any]:
     if control.widget == "level":
         values = level_values(control)
         return {"type": "Select", "label": label(control), "value": values[int(value)], "values": values}
-    if control.widget == "slider":
-        lo, hi, open_low = _bounds(control.key)
-        step = (hi - lo) / SLIDER_STEPS
-        # An excluded lower bound (optimal gap > 0) starts the slider one step above it.
-        return {"type": "SliderFloat", "label": label(control), "value": float(value),
-                "min": lo + step if open_low else lo, "max": hi, "step": step}
     return {"type": "InputText", "label": label(control), "value": str(value)}
 
 
