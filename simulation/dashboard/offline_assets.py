@@ -178,6 +178,9 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{cache}: {'incomplete' if absent else 'complete'}")
             return 1 if absent else 0
         fetched = fill(cache, npm=args.npm)
+        still = missing(cache)
+        if still:
+            raise AssetsError(f"still missing after fetching: {', '.join(a.spec for a in still)}")
     except AssetsError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
