@@ -230,7 +230,7 @@ class StudyGroupParams(Section):
         2.0, "hours a rotating leader spends preparing one session (reported, not a mechanism)", "hours", ge=0.0, le=100.0
     )
     facilitation_load: float = _field(
-        0.04, "motivation lost in a week one leads the session: the organiser every week, a rotating leader in turn; raises the leader's drop-out hazard (assumption)", "1/week",
+        0.05, "motivation lost in a week one leads the session: the organiser every week, a rotating leader in turn; raises the leader's drop-out hazard (assumption)", "1/week",
         ge=0.0, le=1.0,
     )
     social_support: float = _field(

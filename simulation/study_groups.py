@@ -232,7 +232,7 @@ def _course(s, m, rules, table):
     return e, min(rules.course_rate * e * m * (1.0 - s), gap)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _update(i, b, role, leader_content, session_fit, preparation_rate, motivation_extra, skill,
             skill_next, motivation, flags, flags_next, progress, key, learning_week, rules, table,
             stats, histogram, group_stats):
@@ -368,7 +368,7 @@ def _leadership_gini(sessions_led, flags, lo, hi):
     return spread / (n * total)
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True)
 def _group_week(g, lo, hi, b, week_number, learning_week, skill, skill_next, motivation, flags,
                 flags_next, group_state, group_organiser, group_rotation, sessions_led, progress, key,
                 rules, table, stats, histogram, group_stats):

@@ -1,0 +1,216 @@
+"""Study groups (issue 6): organiser-led versus rotating leadership, drop-out and group survival."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simulation import PeerLearningModel, ScenarioError, load
+from simulation import study_groups as SG
+from simulation.cli import main
+
+from .helpers import ROOT, SCENARIOS
+
+FILES = {mode: SCENARIOS / f"{name}.toml" for mode, name in
+         (("solo", "solo_online"), ("organiser_led", "study_groups_organiser"), ("rotating", "study_groups_rotating"))}
+
+
+def course(mode: str, size: int = 20_000, **overrides):
+    """The shipped course scenario of one mode, smaller (`overrides` use dotted keys)."""
+    return load(FILES[mode], {"population.size": size, **overrides})
+
+
+def committed_group(mode: str, **overrides) -> PeerLearningModel:
+    """Two groups of 6 in one community, everyone keen and no random shocks."""
+    sc = course(mode, size=12, **{"population.community_size": 12, "motivation.shock": 0.0, **overrides})
+    model = PeerLearningModel(sc, seed=3)
+    model.population.motivation[:] = 60_000  # 0.92: nobody leaves unless made to
+    return model
+
+
+@pytest.fixture(scope="module")
+def finals():
+    """Final-week metrics of the three shipped course scenarios, 20,000 registrants, seeds 0-1."""
+    out = {}
+    for mode in FILES:
+        runs = []
+        for seed in (0, 1):
+            model = PeerLearningModel(course(mode), seed=seed)
+            model.run()
+            runs.append(model.metrics)
+        out[mode] = {key: float(np.mean([r[key] for r in runs])) for key in runs[0]}
+    return out
+
+
+def test_an_organiser_led_group_stops_meeting_when_its_organiser_drops_out():
+    """When group 0's organiser leaves, group 0 dissolves and its members stop getting sessions;
+    group 1 goes on meeting."""
+    model = committed_group("organiser_led")
+    groups = model.groups
+    assert groups.groups == 2 and list(groups.group_state) == [SG.GROUP_MEETING] * 2
+    organiser = int(groups.group_organiser[0])
+    model.population.motivation[organiser] = 0  # leads week 1, then drops out
+    model.step()
+    assert groups.sessions_led[organiser] == 1
+    model.step()
+    assert groups.group_state[0] == SG.GROUP_DISSOLVED_ORGANISER
+    assert groups.group_state[1] == SG.GROUP_MEETING
+    assert model.metrics["group_survival"] == 0.5
+    assert model.metrics["organiser_collapse_fraction"] == 0.5
+    model.run()
+    assert groups.sessions_led[0:6].sum() == 1  # no session after the organiser left
+    assert groups.sessions_led[6:12].sum() == model.scenario.study_groups.course_weeks
+
+
+def test_a_rotating_group_survives_the_loss_of_one_member():
+    """The same member leaving a rotating group removes only that member; both groups meet on."""
+    model = committed_group("rotating")
+    groups = model.groups
+    leaver = int(groups.group_organiser[0])
+    model.population.motivation[leaver] = 0
+    model.run()
+    assert list(groups.group_state) == [SG.GROUP_MEETING] * 2
+    assert model.metrics["group_survival"] == 1.0
+    assert groups.sessions_led[leaver] == 1  # led the first session, then left
+    assert groups.sessions_led[0:6].sum() == model.scenario.study_groups.course_weeks
+
+
+def test_a_group_dissolves_when_too_few_members_remain():
+    """A rotating group with fewer than min_group_size active members stops meeting."""
+    model = committed_group("rotating")
+    model.population.motivation[0:4] = 0  # 2 of 6 remain after week 1 (min_group_size 3)
+    model.run()
+    assert list(model.groups.group_state) == [SG.GROUP_DISSOLVED_SMALL, SG.GROUP_MEETING]
+    assert model.groups.sessions_led[0:6].sum() == 1
+
+
+def test_with_equal_hazards_rotating_groups_complete_more_than_organiser_led_and_both_more_than_solo(finals):
+    """Same registrants, course and facilitation load: completion rotating > organiser-led > solo."""
+    loads = {mode: load(path).study_groups.facilitation_load for mode, path in FILES.items()}
+    assert len(set(loads.values())) == 1
+    assert finals["rotating"]["completion"] > finals["organiser_led"]["completion"] + 0.005
+    assert finals["organiser_led"]["completion"] > finals["solo"]["completion"] + 0.1
+    assert finals["rotating"]["group_survival"] > 0.0 and finals["solo"]["group_survival"] == 0.0
+
+
+def test_preparing_to_teach_is_learning_for_organisers(finals):
+    """Organisers gain more in organiser-led groups than the same learners alone, and more than
+    their members."""
+    assert finals["organiser_led"]["organiser_gain"] > 1.5 * finals["solo"]["organiser_gain"]
+    assert finals["organiser_led"]["organiser_gain"] > finals["organiser_led"]["member_gain"]
+
+
+def test_leadership_in_rotating_groups_is_spread_evenly():
+    """With nobody leaving, every member of a rotating group leads equally often (Gini 0); in an
+    organiser-led group the organiser leads every session (Gini (n-1)/n)."""
+    weeks = {"study_groups.course_weeks": 12, "run.steps": 12, "motivation.threshold": 0.0}
+    rotating = committed_group("rotating", **weeks)
+    rotating.run()
+    assert (rotating.groups.sessions_led[:12] == 2).all()
+    assert rotating.metrics["leadership_gini"] == 0.0
+    organiser = committed_group("organiser_led", **weeks)
+    organiser.run()
+    led = organiser.groups.sessions_led[:12]
+    assert sorted(led) == [0] * 10 + [12] * 2
+    assert organiser.metrics["leadership_gini"] == pytest.approx(5 / 6)
+
+
+def test_solo_completion_matches_the_unsupported_online_course_T5():
+    """solo_online.toml: about 12.6% of registrants complete (CALIBRATION.md T5, band 5-15%), and
+    the drop-out hazard is highest in the first week."""
+    model = PeerLearningModel(course("solo"), seed=0)
+    model.run()
+    frame = model.metrics_frame()
+    assert 0.10 <= model.metrics["completion"] <= 0.15
+    hazard = frame["dropouts"].to_numpy()[1:] / frame["active"].to_numpy()[:-1]
+    assert hazard[0] > 2 * hazard[2:].max()
+
+
+@pytest.mark.parametrize(
+    "key,value,fragment",
+    [
+        ("mode", "'leaderless'", "study_groups.mode: invalid value 'leaderless': allowed one of 'organiser_led', 'rotating', 'solo'"),
+        ("group_size", "1", "study_groups.group_size: invalid value 1: allowed 2 to 16 (integer)"),
+    ],
+)
+def test_bad_mode_names_and_group_sizes_are_clear_errors(scenario_dir, capsys, key, value, fragment):
+    """A bad mode or a group smaller than 2 is a ScenarioError naming the key and the allowed
+    values; the CLI prints it on one line and exits 2."""
+    path = scenario_dir / "bad.toml"
+    path.write_text(f'[program]\nstructure = "study_groups"\n\n[study_groups]\n{key} = {value}\n')
+    with pytest.raises(ScenarioError) as info:
+        load(path)
+    assert fragment in str(info.value) and info.value.key == f"study_groups.{key}"
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", str(path), "--out", str(scenario_dir / "out")])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and fragment in err and "Traceback" not in err
+
+
+def test_same_seed_same_numbers():
+    """Two rotating runs with one seed hold identical arrays and metrics; another seed differs."""
+    sc = course("rotating", size=5000, **{"population.arrival_rate": 0.01, "learning.participation": 0.8})
+    a, b, c = (PeerLearningModel(sc, seed=s) for s in (5, 5, 6))
+    for model in (a, b, c):
+        model.run()
+    for name in ("skill", "motivation", "flags"):
+        assert np.array_equal(getattr(a.population, name), getattr(b.population, name))
+    for name in ("sessions_led", "progress", "group_state", "group_rotation"):
+        assert np.array_equal(getattr(a.groups, name), getattr(b.groups, name))
+    assert a.metrics_frame().equals(b.metrics_frame())
+    assert not np.array_equal(a.population.skill, c.population.skill)
+
+
+_FINGERPRINT = """
+import hashlib, json, numba
+from simulation import PeerLearningModel, load
+sc = load("scenarios/study_groups_organiser.toml", {"population.size": 30000})
+m = PeerLearningModel(sc, seed=11)
+m.run()
+h = hashlib.sha256(m.metrics_frame().to_json().encode())
+for a in (m.population.skill, m.population.motivation, m.groups.progress, m.groups.group_state):
+    h.update(a.tobytes())
+print(json.dumps([numba.get_num_threads(), h.hexdigest()]))
+"""
+
+
+def test_same_numbers_on_one_or_two_threads():
+    """The organiser-led course gives bit-identical arrays and metrics on 1 and 2 numba threads."""
+    digests = []
+    for threads in ("1", "2"):
+        result = subprocess.run(
+            [sys.executable, "-c", _FINGERPRINT], cwd=ROOT, capture_output=True, text=True, timeout=300,
+            env={**__import__("os").environ, "NUMBA_NUM_THREADS": threads, "PYTHONWARNINGS": "ignore"},
+        )
+        assert result.returncode == 0, result.stderr
+        used, digest = json.loads(result.stdout.strip().splitlines()[-1])
+        assert used == int(threads)
+        digests.append(digest)
+    assert digests[0] == digests[1]
+
+
+def test_compare_runs_the_three_modes_and_reports_group_metrics(tmp_path):
+    """`peerscale compare` of the three course files writes the table, figure and weekly group
+    metrics (completion, survival) for every mode, with common seeds."""
+    out = tmp_path / "cmp"
+    main(["compare", *(str(p) for p in FILES.values()), "--set", "population.size=3000", "--replicates", "2",
+          "--out", str(out)])
+    table = pd.read_csv(out / "comparison.csv")
+    assert list(table["scenario"]) == ["solo_online", "study_groups_organiser", "study_groups_rotating"]
+    frame = pd.read_parquet(out / "metrics.parquet")
+    final = frame[frame["step"] == frame["step"].max()].groupby("scenario")[["completion", "group_survival"]].mean()
+    assert final.loc["solo_online", "group_survival"] == 0.0
+    assert final.loc["study_groups_rotating", "group_survival"] > 0.5
+    assert (out / "comparison.png").stat().st_size > 10_000
+
+
+def test_group_state_stays_within_a_few_bytes_per_agent():
+    """Study groups add at most 4 bytes per agent (MODEL.md: 16 bytes per agent in all)."""
+    model = PeerLearningModel(course("rotating", size=10_000), seed=0)
+    g = model.groups
+    extra = sum(a.nbytes for a in (g.sessions_led, g.progress, g.group_state, g.group_organiser, g.group_rotation))
+    assert extra / model.population.capacity <= 4.0
