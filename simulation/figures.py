@@ -66,7 +66,7 @@ GROUP_PANELS = (
 
 def _study_group_row(axes, runs: Sequence[RunSet]) -> None:
     """Survival, completion, hierarchy, and organiser vs member skill gain (solid vs dashed)."""
-    panels = [*GROUP_PANELS, ("organiser_gain", "Skill gained: organiser vs members", "skill since the start")]
+    panels = [*GROUP_PANELS, ("organiser_gain", "Skill gained: organiser vs members", "skill since the start (solid organiser, dashed members)")]
     for ax, (column, panel_title, ylabel) in zip(axes, panels):
         for k, run in enumerate(runs):
             if column not in run.frame:

@@ -181,7 +181,7 @@ class StudyGroupParams(Section):
     """
 
     mode: Literal["organiser_led", "rotating", "solo"] = _field(
-        "organiser_led", "organiser_led: one member prepares up front and leads every session; rotating: members take turns preparing and leading; solo: no group (the unsupported online course)"
+        "organiser_led", "organiser_led: one member prepares up front, leads every session, and the group dissolves if that organiser drops out (assumption); rotating: members take turns preparing and leading; solo: no group (the unsupported online course)"
     )
     organiser: Literal["most_motivated", "random"] = _field(
         "most_motivated", "who organises a group (organiser_led) and leads its first session (rotating): the most motivated member (the volunteer), or a random member"
@@ -191,18 +191,18 @@ class StudyGroupParams(Section):
         ge=2, le=16,
     )
     min_group_size: int = _field(
-        3, "a group with fewer active members stops meeting for good; its members continue solo", "members", ge=2, le=16
+        3, "a group with fewer active members stops meeting for good; its members continue solo (assumption)", "members", ge=2, le=16
     )
     course_weeks: int = _field(
         8, "length of the course, one session a week; after it, nothing changes (later weeks repeat the end state)", "weeks",
         ge=1, le=104,
     )
     goal: float = _field(
-        0.032, "course progress (skill gained through the course since registering, forgetting not deducted) that counts as completing it", "skill",
+        0.032, "course progress (skill gained through the course since registering, forgetting not deducted) that counts as completing it (calibrated: T5 with scenarios/solo_online.toml)", "skill",
         gt=0.0, le=1.0,
     )
     course_rate: float = _field(
-        0.012, "gain per week from the fixed course material at peak efficacy (solo learners; group members when it beats the session)", "skill/week",
+        0.012, "gain per week from the fixed course material at peak efficacy (solo learners; group members when it beats the session; assumption)", "skill/week",
         ge=0.0, le=0.5,
     )
     preparation_narrowing: float = _field(

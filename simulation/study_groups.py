@@ -595,3 +595,15 @@ class StudyGroups:
             "leadership_gini": ratio(s[GS_SUM_GINI], s[GS_N_GINI]),
             "preparation_hours": ratio(s[GS_PREPARATION_HOURS], s[GS_PLANNED]),
         }
+
+
+def parameter_table() -> str:
+    """The [study_groups] rows of the schema as a Markdown table (docs/study_groups.md)."""
+    from .scenario import parameter_rows
+
+    lines = ["| key | default | allowed | unit | meaning |", "|---|---|---|---|---|"]
+    for row in parameter_rows():
+        if row["key"].startswith("study_groups."):
+            cells = [f"`{row['key']}`", row["default"], row["allowed"], row["unit"], row["meaning"]]
+            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"

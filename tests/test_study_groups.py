@@ -214,3 +214,11 @@ def test_group_state_stays_within_a_few_bytes_per_agent():
     g = model.groups
     extra = sum(a.nbytes for a in (g.sessions_led, g.progress, g.group_state, g.group_organiser, g.group_rotation))
     assert extra / model.population.capacity <= 4.0
+
+
+def test_study_group_parameter_table_in_the_docs_is_generated_from_the_schema():
+    """docs/study_groups.md carries exactly the schema's [study_groups] table."""
+    text = (ROOT / "docs" / "study_groups.md").read_text()
+    start = text.index("<!-- study_groups parameters: generated")
+    block = text[text.index("\n", start) + 1: text.index("<!-- end of generated table -->")]
+    assert block == SG.parameter_table()
