@@ -29,6 +29,21 @@ SUMMARY_METRICS = {
     "expert_hours": "expert hours / week",
     "gain_per_expert_hour": "gain per expert hour",
 }
+# Added to summaries of runs that report them (the study_groups structure).
+GROUP_SUMMARY_METRICS = {
+    "completion": "completion (active and reached the goal)",
+    "group_survival": "groups still meeting",
+    "leadership_gini": "leadership Gini (0 = shared evenly)",
+}
+
+
+def summary_metrics(runs: Sequence[RunSet]) -> dict[str, str]:
+    """The summary metrics reported by any of `runs`, with their labels."""
+    keys = dict(SUMMARY_METRICS)
+    for key, label in GROUP_SUMMARY_METRICS.items():
+        if any(key in run.frame.columns for run in runs):
+            keys[key] = label
+    return keys
 
 
 def t_critical(df: int, confidence: float = 0.95) -> float:
@@ -78,10 +93,10 @@ class RunSet:
         return last.reset_index(drop=True)
 
     def summary(self) -> dict:
-        """Mean and 95% CI of each summary metric at the final week."""
+        """Mean and 95% CI of each summary metric this run reports, at the final week."""
         final = self.final()
         out = {}
-        for key in SUMMARY_METRICS:
+        for key in summary_metrics([self]):
             mean, lo, hi = mean_ci(final[key])
             out[key] = {"mean": mean, "ci95": [lo, hi]}
         return out
@@ -134,24 +149,27 @@ def compare(
 def comparison_table(runs: Sequence[RunSet]) -> pd.DataFrame:
     """One row per scenario: final-week metrics as mean and 95% CI across replicates."""
     rows = []
+    keys = summary_metrics(runs)
     for run in runs:
         summary = run.summary()
         row = {"scenario": run.scenario.name, "structure": run.scenario.program.structure,
                "replicates": len(run.seeds)}
-        for key in SUMMARY_METRICS:
-            row[key] = summary[key]["mean"]
-            row[f"{key}_ci_low"], row[f"{key}_ci_high"] = summary[key]["ci95"]
+        missing = {"mean": float("nan"), "ci95": [float("nan"), float("nan")]}
+        for key in keys:
+            row[key] = summary.get(key, missing)["mean"]
+            row[f"{key}_ci_low"], row[f"{key}_ci_high"] = summary.get(key, missing)["ci95"]
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def markdown_table(table: pd.DataFrame) -> str:
     """The comparison table as Markdown, each cell 'mean [low, high]'."""
-    header = ["scenario", "structure"] + list(SUMMARY_METRICS.values())
+    keys = {k: v for k, v in (SUMMARY_METRICS | GROUP_SUMMARY_METRICS).items() if k in table.columns}
+    header = ["scenario", "structure"] + list(keys.values())
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, row in table.iterrows():
         cells = [str(row["scenario"]), str(row["structure"])]
-        for key in SUMMARY_METRICS:
+        for key in keys:
             lo, hi = row[f"{key}_ci_low"], row[f"{key}_ci_high"]
             ci = "" if np.isnan(lo) else f" [{_fmt(lo)}, {_fmt(hi)}]"
             cells.append(_fmt(row[key]) + ci)
@@ -160,4 +178,4 @@ def markdown_table(table: pd.DataFrame) -> str:
 
 
 def _fmt(x: float) -> str:
-    return f"{x:.4g}"
+    return "n/a" if np.isnan(x) else f"{x:.4g}"
