@@ -15,4 +15,10 @@ with warnings.catch_warnings():
     warnings.filterwarnings(
         "ignore", message=r".*ComponentsView: `use_state` found despite early return", category=UserWarning
     )
-    import mesa.visualization  # noqa: F401
+    try:
+        import mesa.visualization  # noqa: F401
+    except ModuleNotFoundError as exc:  # Mesa 3.3's visualization imports networkx and altair
+        raise ModuleNotFoundError(
+            f"the dashboard needs {exc.name}, which Mesa's visualization imports: pip install 'mesa[rec]'",
+            name=exc.name,
+        ) from exc

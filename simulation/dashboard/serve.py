@@ -46,6 +46,13 @@ def url(host: str, port: int) -> str:
     return f"http://[{shown}]:{port}/" if ":" in shown else f"http://{shown}:{port}/"
 
 
+def _warm_up() -> None:
+    """Run a tiny model once so the first visitor does not wait for numba to compile."""
+    from ..model import PeerLearningModel
+
+    PeerLearningModel(population=200).step()
+
+
 def serve(host: str = "127.0.0.1", port: int = 8765) -> None:
     """Serve the dashboard until Ctrl-C.
 
@@ -66,6 +73,7 @@ def serve(host: str = "127.0.0.1", port: int = 8765) -> None:
             file=sys.stderr,
         )
     sock = _bind(host, port)
+    _warm_up()
 
     import uvicorn
 
