@@ -17,7 +17,9 @@ import time
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--agents", type=int, default=1_000_000)
     parser.add_argument("--steps", type=int, default=10, help="timed steps per method")
     args = parser.parse_args()
@@ -29,7 +31,9 @@ def main() -> None:
     from simulation.dashboard import app, panels, session
     from simulation.dashboard.session import DashboardModel
 
-    print(f"cores: {os.cpu_count()}, numba threads: {numba.get_num_threads()}, agents: {args.agents:,}")
+    print(
+        f"cores: {os.cpu_count()}, numba threads: {numba.get_num_threads()}, agents: {args.agents:,}"
+    )
 
     # direct
     model = DashboardModel(population=str(args.agents))
@@ -63,8 +67,10 @@ def main() -> None:
         step_button.click()  # returns once the step ran and the page re-rendered
         clicks.append(time.perf_counter() - t0)
     rc.close()
-    print(f"page: Step click with re-render {statistics.median(clicks):.3f} s (median of {args.steps}, "
-          f"max {max(clicks):.3f} s)")
+    print(
+        f"page: Step click with re-render {statistics.median(clicks):.3f} s (median of {args.steps}, "
+        f"max {max(clicks):.3f} s)"
+    )
 
 
 if __name__ == "__main__":

@@ -65,7 +65,9 @@ def test_control_bounds_and_choices_are_the_schema_s():
     gap = params["optimal_gap"]["label"]
     low, high = _bound("learning.optimal_gap", "gt"), _bound("learning.optimal_gap", "le")
     assert f"above {low:g} up to {high:g}" in gap  # 'gt': the bound itself is excluded
-    assert params["structure"]["values"] == list(field_info("program.structure").annotation.__args__)
+    assert params["structure"]["values"] == list(
+        field_info("program.structure").annotation.__args__
+    )
     for name in ("responsiveness", "agency", "connectivity"):
         low, high = _bound(f"program.{name}", "ge"), _bound(f"program.{name}", "le")
         assert [int(v.split()[0]) for v in params[name]["values"]] == list(range(low, high + 1))
@@ -86,7 +88,7 @@ def test_starting_points_list_the_scenario_folder_anew(tmp_path, monkeypatch):
     """Files added to the scenario folder appear without a restart."""
     monkeypatch.setenv("PEERSCALE_SCENARIOS", str(tmp_path))
     assert controls.starting_points() == [controls.SCHEMA_DEFAULTS]
-    (tmp_path / "village.toml").write_text('[population]\nsize = 500\n')
+    (tmp_path / "village.toml").write_text("[population]\nsize = 500\n")
     assert controls.starting_points() == [controls.SCHEMA_DEFAULTS, "village.toml"]
     assert controls.resolve("village.toml").population.size == 500
 
@@ -212,7 +214,9 @@ def test_pyramid_shows_the_band_counts_bottom_up():
     figure = panels.pyramid_figure(model)
     bars = figure.axes[0].containers[0]
     bands = model.scenario.metrics.bands
-    assert [round(bar.get_width()) for bar in bars] == [model.metrics[f"band_{k}"] for k in range(bands)]
+    assert [round(bar.get_width()) for bar in bars] == [
+        model.metrics[f"band_{k}"] for k in range(bands)
+    ]
     assert [bar.get_y() for bar in bars] == sorted(bar.get_y() for bar in bars)
     assert f"week {model.steps}" in figure.axes[0].get_title()
 
@@ -237,7 +241,7 @@ def render_page():
     opened = []
 
     def render():
-        box, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
+        _, rc = solara.render(solara.AppLayout(children=[app.Page()]), handle_error=False)
         opened.append(rc)
         return rc
 
@@ -278,7 +282,9 @@ def test_page_reset_applies_the_structure_control(render_page):
     """Changing the structure and pressing Reset rebuilds the model with that structure."""
     rc = render_page()
     _type(rc, "population", SMALL)
-    rc.find(v.Select, label=controls.label(controls.BY_NAME["structure"])).widget.v_model = "expert_only"
+    rc.find(
+        v.Select, label=controls.label(controls.BY_NAME["structure"])
+    ).widget.v_model = "expert_only"
     _click(rc, "Reset")
     assert session.model.value.scenario.program.structure == "expert_only"
     summary = rc.find(v.Html, class_="peerscale-summary").widget.children[0]
@@ -370,4 +376,3 @@ def test_server_url_and_busy_port():
         with pytest.raises(SystemExit) as stopped:
             serve._bind("127.0.0.1", taken.getsockname()[1])
     assert stopped.value.code == 2
-

@@ -28,8 +28,13 @@ from .helpers import ROOT, SCENARIOS
 CHROMIUM = Path("/usr/bin/chromium")
 # Never a browser download, never a call home: Debian's Chromium with its background traffic off.
 CHROMIUM_FLAGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
 ]
 ARTIFACTS = ROOT / "test-artifacts"
 SMALL = "2000"  # learners in every model the tests build
@@ -38,7 +43,9 @@ WAIT_MS = 60_000  # first page load may compile the numba kernels on a cold cach
 
 def _why_skip() -> str | None:
     if not CHROMIUM.exists():
-        return f"{CHROMIUM} is missing: run `bash .ci/setup-dashboard.sh` (installs Debian's chromium)"
+        return (
+            f"{CHROMIUM} is missing: run `bash .ci/setup-dashboard.sh` (installs Debian's chromium)"
+        )
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
@@ -72,7 +79,11 @@ class Dashboard:
         env = os.environ | {"SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false", "PYTHONUNBUFFERED": "1"}
         self.process = subprocess.Popen(
             [sys.executable, "-m", "simulation.cli", "dashboard", "--port", str(self.port)],
-            cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         self.lines: queue.Queue[str] = queue.Queue()
         self.output: list[str] = []
@@ -96,7 +107,9 @@ class Dashboard:
             try:
                 line = self.lines.get(timeout=max(0.1, deadline - time.monotonic()))
             except queue.Empty:
-                raise AssertionError(f"no URL printed in {timeout:.0f} s: {''.join(self.output)}") from None
+                raise AssertionError(
+                    f"no URL printed in {timeout:.0f} s: {''.join(self.output)}"
+                ) from None
             if self.url in line:
                 printed = line
         while urllib.request.urlopen(self.url, timeout=10).status != 200:
@@ -182,8 +195,12 @@ def _type(page, label_start: str, text: str) -> None:
 
 
 def _choose(page, label: str, option: str) -> None:
-    page.locator(".v-select", has=page.locator("label", has_text=label)).first.locator(".v-select__slot").click()
-    page.locator(".menuable__content__active").get_by_role("option", name=option, exact=True).click()
+    page.locator(".v-select", has=page.locator("label", has_text=label)).first.locator(
+        ".v-select__slot"
+    ).click()
+    page.locator(".menuable__content__active").get_by_role(
+        "option", name=option, exact=True
+    ).click()
 
 
 def _press(page, name: str) -> None:
@@ -288,7 +305,9 @@ def test_a_scenario_file_is_a_starting_point(open_page):
     """Choosing peer_only.toml loads it and fills the controls with its values."""
     page = open_page()
     _choose(page, "Scenario file", "peer_only.toml")
-    page.locator(".peerscale-summary", has_text="peer_only from peer_only.toml").wait_for(timeout=WAIT_MS)
+    page.locator(".peerscale-summary", has_text="peer_only from peer_only.toml").wait_for(
+        timeout=WAIT_MS
+    )
     structure = page.locator(".v-select", has=page.locator("label", has_text="Structure")).first
     expect(structure).to_contain_text("peer_only")
     expect(page.get_by_label("Population", exact=False).first).to_have_value(

@@ -13,7 +13,9 @@ with warnings.catch_warnings():
     # components; solara's hook check reports it once at import. The dashboard always passes
     # components, so the warning says nothing about it (and would fail tests run with -W error).
     warnings.filterwarnings(
-        "ignore", message=r".*ComponentsView: `use_state` found despite early return", category=UserWarning
+        "ignore",
+        message=r".*ComponentsView: `use_state` found despite early return",
+        category=UserWarning,
     )
     try:
         import mesa.visualization  # noqa: F401

@@ -32,7 +32,9 @@ def summary(model: session.DashboardModel) -> str:
         f"{name} {getattr(p, name)} {LEVEL_NAMES[name][getattr(p, name)]}" for name in LEVEL_NAMES
     )
     experts = (
-        f"{model.arrangement.count:,} experts ({sc.expert_format})" if model.arrangement.count else "no experts"
+        f"{model.arrangement.count:,} experts ({sc.expert_format})"
+        if model.arrangement.count
+        else "no experts"
     )
     return (
         f"{p.structure} from {model.scenario_file}: {sc.population.size:,} learners; {levels}; "
@@ -64,7 +66,10 @@ def StartingPoint():
             on_value=session.choose_starting_point,
             classes=["peerscale-starting-point"],
         )
-        solara.Text("Loads the file into the controls below and rebuilds the model.", style={"font-size": "0.8em"})
+        solara.Text(
+            "Loads the file into the controls below and rebuilds the model.",
+            style={"font-size": "0.8em"},
+        )
 
 
 @solara.component
@@ -78,4 +83,6 @@ def Page():
     ModelSummary(session.model.value)
     # Keyed by the starting point: choosing a file remounts SolaraViz, whose controls then start
     # at the file's values (Mesa reads a control's initial value once, when it mounts).
-    SolaraViz(session.model, components=panels.COMPONENTS, model_params=params, name=TITLE).key(f"start:{start}")
+    SolaraViz(session.model, components=panels.COMPONENTS, model_params=params, name=TITLE).key(
+        f"start:{start}"
+    )

@@ -30,6 +30,7 @@ SCHEMA_DEFAULTS = "schema defaults"
 # take 12 MB; larger populations belong to `peerscale run`, which does not redraw every week.
 MAX_AGENTS = 1_000_000
 
+
 @dataclass(frozen=True)
 class Control:
     """One control of the dashboard: a keyword of DashboardModel that sets one schema key."""
@@ -96,7 +97,9 @@ def starting_scenario(start: str | None) -> Scenario:
         return Scenario()
     path = Path(start)
     if path.name != start or path.suffix != ".toml":
-        raise ScenarioError("scenario file", f"{start!r} is not a scenario file of {scenario_folder()}")
+        raise ScenarioError(
+            "scenario file", f"{start!r} is not a scenario file of {scenario_folder()}"
+        )
     return load(scenario_folder() / path)
 
 
@@ -173,11 +176,20 @@ def current_value(scenario: Scenario, key: str) -> Any:
 def widget_spec(control: Control, value: Any) -> dict[str, Any]:
     """The Mesa SolaraViz input for one control, starting at `value`."""
     if control.widget == "select":
-        return {"type": "Select", "label": label(control), "value": value,
-                "values": list(get_args(field_info(control.key).annotation))}
+        return {
+            "type": "Select",
+            "label": label(control),
+            "value": value,
+            "values": list(get_args(field_info(control.key).annotation)),
+        }
     if control.widget == "level":
         values = level_values(control)
-        return {"type": "Select", "label": label(control), "value": values[int(value)], "values": values}
+        return {
+            "type": "Select",
+            "label": label(control),
+            "value": values[int(value)],
+            "values": values,
+        }
     return {"type": "InputText", "label": label(control), "value": str(value)}
 
 
@@ -250,7 +262,9 @@ def resolve(scenario_file: str | None = None, **values: Any) -> Scenario:
         message = exc.message
         if control.widget == "text":  # say what was typed and the dashboard's own range
             kind = "whole number" if field_info(control.key).annotation is int else "number"
-            message = f"invalid value {typed[control.key]!r}: allowed {allowed_text(control)} ({kind})"
+            message = (
+                f"invalid value {typed[control.key]!r}: allowed {allowed_text(control)} ({kind})"
+            )
         raise ScenarioError(control.title, message) from None
     check_interactive(scenario)
     return scenario
@@ -261,12 +275,16 @@ def check_interactive(scenario: Scenario) -> None:
     pop = scenario.population
     if pop.size > MAX_AGENTS:
         raise ScenarioError(
-            "Population", f"{pop.size:,} agents is more than the dashboard's {MAX_AGENTS:,}; "
+            "Population",
+            f"{pop.size:,} agents is more than the dashboard's {MAX_AGENTS:,}; "
             "use `peerscale run` for larger populations",
         )
-    slots = int(community_layout(pop.size, pop.community_size, pop.arrival_rate, scenario.run.steps)[0][-1])
+    slots = int(
+        community_layout(pop.size, pop.community_size, pop.arrival_rate, scenario.run.steps)[0][-1]
+    )
     if slots > MAX_AGENTS:
         raise ScenarioError(
-            "Population", f"{pop.size:,} agents plus arrivals over {scenario.run.steps:,} weeks make "
+            "Population",
+            f"{pop.size:,} agents plus arrivals over {scenario.run.steps:,} weeks make "
             f"{slots:,}, more than the dashboard's {MAX_AGENTS:,}; use fewer weeks or `peerscale run`",
         )

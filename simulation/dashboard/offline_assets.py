@@ -77,7 +77,9 @@ def required_assets() -> list[Asset]:
 
     root = Path(solara.__file__).parent
     text = "\n".join(
-        (root / rel).read_text(encoding="utf-8") for rel in _VERSION_SOURCES if (root / rel).is_file()
+        (root / rel).read_text(encoding="utf-8")
+        for rel in _VERSION_SOURCES
+        if (root / rel).is_file()
     )
     assets = []
     for name in PACKAGES:
@@ -107,7 +109,11 @@ def _npm_pack(spec: str, destination: Path, npm: str) -> Path:
     try:
         done = subprocess.run(
             [npm, "pack", spec, "--json", "--pack-destination", str(destination)],
-            cwd=destination, capture_output=True, text=True, timeout=300,
+            cwd=destination,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
         )
     except FileNotFoundError:
         raise AssetsError(
@@ -166,7 +172,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m simulation.dashboard.offline_assets",
         description="Fill Solara's CDN cache from the npm registry so the dashboard works offline.",
     )
-    parser.add_argument("--check", action="store_true", help="only report missing assets (exit 1 if any)")
+    parser.add_argument(
+        "--check", action="store_true", help="only report missing assets (exit 1 if any)"
+    )
     parser.add_argument("--npm", default="npm", help="the npm executable (default: npm)")
     args = parser.parse_args(argv)
     cache = cache_dir()

@@ -53,8 +53,17 @@ def _time_axis(ax, model: PeerLearningModel) -> None:
 
 
 def _note(ax, text: str) -> None:
-    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=10,
-            color="0.35", wrap=True)
+    ax.text(
+        0.5,
+        0.5,
+        text,
+        transform=ax.transAxes,
+        ha="center",
+        va="center",
+        fontsize=10,
+        color="0.35",
+        wrap=True,
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -68,19 +77,35 @@ def pyramid_figure(model: PeerLearningModel) -> Figure:
     """
     bands = model.scenario.metrics.bands
     counts = np.array([model.metrics[f"band_{k}"] for k in range(bands)], dtype=float)
-    initial = np.array([model.datacollector.model_vars[f"band_{k}"][0] for k in range(bands)], dtype=float)
+    initial = np.array(
+        [model.datacollector.model_vars[f"band_{k}"][0] for k in range(bands)], dtype=float
+    )
     fig, ax = _figure(left=0.15)
     y = np.arange(bands)
     colours = [_band_colour(k, bands) for k in range(bands)]
     ax.barh(y, counts, left=-counts / 2, height=0.86, color=colours, edgecolor="white")
-    ax.barh(y, initial, left=-initial / 2, height=0.86, fill=False, edgecolor="0.25", linestyle="--",
-            linewidth=0.9, label="week 0")
+    ax.barh(
+        y,
+        initial,
+        left=-initial / 2,
+        height=0.86,
+        fill=False,
+        edgecolor="0.25",
+        linestyle="--",
+        linewidth=0.9,
+        label="week 0",
+    )
     widest = max(counts.max(), initial.max(), 1.0)
     total = counts.sum()
     for k, c in enumerate(counts):
         share = c / total if total else 0.0
-        ax.text(max(c, initial[k]) / 2 + widest * 0.03, k, f"{int(c):,} ({share:.0%})", va="center",
-                fontsize=8)
+        ax.text(
+            max(c, initial[k]) / 2 + widest * 0.03,
+            k,
+            f"{int(c):,} ({share:.0%})",
+            va="center",
+            fontsize=8,
+        )
     ax.set_xlim(-widest * 0.55, widest * 0.95)
     ax.set_xticks([])
     ax.set_yticks(y, [f"{k / bands:g}–{(k + 1) / bands:g}" for k in range(bands)], fontsize=8)
@@ -92,7 +117,9 @@ def pyramid_figure(model: PeerLearningModel) -> Figure:
         ax.axhline(level, color="0.5", linestyle=":", linewidth=0.8)
         ax.text(-widest * 0.54, level + 0.08, f"{name} ≥ {threshold:g}", fontsize=7, color="0.35")
     ax.legend(loc="upper right", fontsize=8, frameon=False)
-    ax.set_title(f"Expertise pyramid, week {model.steps}: {int(total):,} active learners", fontsize=10)
+    ax.set_title(
+        f"Expertise pyramid, week {model.steps}: {int(total):,} active learners", fontsize=10
+    )
     return fig
 
 
@@ -106,12 +133,24 @@ def skill_figure(model: PeerLearningModel) -> Figure:
     """Mean skill of active learners (with the middle half) and the share who are competent."""
     fig, ax = _figure()
     t = weeks(model)
-    ax.fill_between(t, series(model, "skill_q25"), series(model, "skill_q75"), color=SKILL, alpha=0.18,
-                    linewidth=0, label="middle half of skills (q25–q75)")
+    ax.fill_between(
+        t,
+        series(model, "skill_q25"),
+        series(model, "skill_q75"),
+        color=SKILL,
+        alpha=0.18,
+        linewidth=0,
+        label="middle half of skills (q25–q75)",
+    )
     ax.plot(t, series(model, "mean_skill"), color=SKILL, marker=".", label="mean skill")
     competent = model.scenario.metrics.competent
-    ax.plot(t, series(model, "competent_fraction"), color=SHARE, marker=".",
-            label=f"competent share (skill ≥ {competent:g})")
+    ax.plot(
+        t,
+        series(model, "competent_fraction"),
+        color=SHARE,
+        marker=".",
+        label=f"competent share (skill ≥ {competent:g})",
+    )
     ax.set_ylim(0, 1)
     ax.set_ylabel("skill (0–1) / share of active")
     _time_axis(ax, model)
@@ -139,8 +178,20 @@ def gains_figure(model: PeerLearningModel) -> Figure:
     """Mean weekly gain of tutees (learning from a peer) and tutors (learning by teaching)."""
     fig, ax = _figure()
     t = weeks(model)[1:]  # week 0 is the initial state: nothing learned yet
-    ax.plot(t, series(model, "mean_tutee_gain")[1:], color=TUTEE, marker=".", label="tutees (learning from a peer)")
-    ax.plot(t, series(model, "mean_tutor_gain")[1:], color=TUTOR, marker=".", label="tutors (learning by teaching)")
+    ax.plot(
+        t,
+        series(model, "mean_tutee_gain")[1:],
+        color=TUTEE,
+        marker=".",
+        label="tutees (learning from a peer)",
+    )
+    ax.plot(
+        t,
+        series(model, "mean_tutor_gain")[1:],
+        color=TUTOR,
+        marker=".",
+        label="tutors (learning by teaching)",
+    )
     ax.set_ylabel("mean gain (skill/week)")
     ax.set_ylim(bottom=0)
     _time_axis(ax, model)
@@ -161,14 +212,28 @@ def expert_load_figure(model: PeerLearningModel) -> Figure:
         ax.set_yticks([])
         return fig
     t = weeks(model)[1:]
-    ax.plot(t, series(model, "expert_load")[1:], color=EXPERT, marker=".", label="learners reached per expert")
+    ax.plot(
+        t,
+        series(model, "expert_load")[1:],
+        color=EXPERT,
+        marker=".",
+        label="learners reached per expert",
+    )
     if model.scenario.expert_format == "mentoring":
-        ax.axhline(model.scenario.experts.capacity, color="0.4", linestyle="--", linewidth=0.9,
-                   label="mentoring capacity")
+        ax.axhline(
+            model.scenario.experts.capacity,
+            color="0.4",
+            linestyle="--",
+            linewidth=0.9,
+            label="mentoring capacity",
+        )
     ax.set_ylim(bottom=0)
     ax.set_ylabel("learners per expert per week")
     ax.legend(loc="lower right", fontsize=8, frameon=False)
-    ax.set_title(f"Expert load: {model.arrangement.count:,} experts, {model.scenario.expert_format}", fontsize=10)
+    ax.set_title(
+        f"Expert load: {model.arrangement.count:,} experts, {model.scenario.expert_format}",
+        fontsize=10,
+    )
     return fig
 
 

@@ -34,7 +34,10 @@ def _bind(host: str, port: int) -> socket.socket:
         sock.bind((host, port))
     except OSError as exc:
         sock.close()
-        print(f"error: cannot listen on {host}:{port}: {exc.strerror} (choose another --port)", file=sys.stderr)
+        print(
+            f"error: cannot listen on {host}:{port}: {exc.strerror} (choose another --port)",
+            file=sys.stderr,
+        )
         raise SystemExit(2) from None
     sock.listen(128)
     return sock
@@ -75,13 +78,14 @@ def serve(host: str = "127.0.0.1", port: int = 8765) -> None:
     sock = _bind(host, port)
     _warm_up()
 
-    import uvicorn
-
     import solara.server.settings
+    import uvicorn
 
     # Solara warns on every page load over plain http to an address other than 'localhost' that
     # its session cookie falls back to SameSite=lax: right for a page that is not in an iframe.
-    warnings.filterwarnings("ignore", message="Cookies with samesite=none require https", category=UserWarning)
+    warnings.filterwarnings(
+        "ignore", message="Cookies with samesite=none require https", category=UserWarning
+    )
     solara.server.settings.main.mode = "production"
     solara.server.settings.telemetry.mixpanel_enable = False
     config = uvicorn.Config("solara.server.starlette:app", log_level="warning", lifespan="on")
@@ -100,7 +104,9 @@ def main(argv: list[str] | None = None) -> None:
     """`python -m simulation.dashboard.serve [--host H] [--port P]` (the tests use this)."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m simulation.dashboard.serve", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m simulation.dashboard.serve", description=__doc__
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args(argv)

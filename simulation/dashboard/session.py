@@ -14,7 +14,6 @@ loses the run on screen nor reaches the server as an exception.
 from __future__ import annotations
 
 import contextvars
-from typing import Any
 
 import solara
 from solara.toestand import KernelStoreFactory
@@ -42,7 +41,7 @@ class DashboardModel(PeerLearningModel):
 
     Args:
         scenario_file: a file name in the scenario folder, or 'schema defaults'.
-        structure: program.structure: 'expert_only', 'peer_only' or 'mixed'.
+        structure: program.structure, one of the schema's structures (e.g. 'peer_only').
         population: population.size, in agents (at most controls.MAX_AGENTS).
         responsiveness: program.responsiveness, a level 0-2 (or '2 diagnostic').
         agency: program.agency, a level 0-2.
@@ -67,9 +66,15 @@ class DashboardModel(PeerLearningModel):
         seed: int | str | None = None,
     ):
         values = {
-            "structure": structure, "population": population, "responsiveness": responsiveness,
-            "agency": agency, "connectivity": connectivity, "optimal_gap": optimal_gap,
-            "experts": experts, "weeks": weeks, "seed": seed,
+            "structure": structure,
+            "population": population,
+            "responsiveness": responsiveness,
+            "agency": agency,
+            "connectivity": connectivity,
+            "optimal_gap": optimal_gap,
+            "experts": experts,
+            "weeks": weeks,
+            "seed": seed,
         }
         try:
             scenario = controls.resolve(scenario_file, **values)
