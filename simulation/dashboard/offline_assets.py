@@ -142,11 +142,16 @@ def _unpack(tarball: Path, target: Path) -> None:
             members = []
             for member in archive.getmembers():
                 parts = Path(member.name).parts
-                if len(parts) < 2 or not (member.isfile() or member.isdir()):
+                # Plain files and folders inside the package only: no links, devices, '..'.
+                inside = len(parts) >= 2 and ".." not in parts and not Path(member.name).is_absolute()
+                if not inside or not (member.isfile() or member.isdir()):
                     continue
                 member.name = str(Path(*parts[1:]))  # drop npm's top folder, whatever its name
                 members.append(member)
-            archive.extractall(staging, members=members, filter="data")
+            if hasattr(tarfile, "data_filter"):  # Python >= 3.11.4 (Debian 12 ships 3.11.2)
+                archive.extractall(staging, members=members, filter="data")
+            else:
+                archive.extractall(staging, members=members)  # members checked above
         if target.exists():
             shutil.rmtree(target)  # an incomplete earlier attempt (no package.json)
         staging.rename(target)
