@@ -143,7 +143,9 @@ def _unpack(tarball: Path, target: Path) -> None:
             for member in archive.getmembers():
                 parts = Path(member.name).parts
                 # Plain files and folders inside the package only: no links, devices, '..'.
-                inside = len(parts) >= 2 and ".." not in parts and not Path(member.name).is_absolute()
+                inside = (
+                    len(parts) >= 2 and ".." not in parts and not Path(member.name).is_absolute()
+                )
                 if not inside or not (member.isfile() or member.isdir()):
                     continue
                 member.name = str(Path(*parts[1:]))  # drop npm's top folder, whatever its name
