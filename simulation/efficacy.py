@@ -45,6 +45,23 @@ def efficacy(gap, optimal_gap, table):
 
 
 @njit(cache=True, inline="always")
+def efficacy_or_zero(gap, optimal_gap, table):
+    """`efficacy` without branches, for the hot candidate loop; also zero for a NaN gap.
+
+    For every gap `efficacy` accepts it does the same floating-point operations in the same
+    order, so the two agree bit for bit; branch-free, it costs no mispredictions when the sign of
+    the gap is random, and a NaN gap (a contact to skip) simply gives zero.
+    """
+    pos = gap / optimal_gap * TABLE_STEPS_PER_UNIT
+    inside = (gap > 0.0) & (pos < TABLE_MAX * TABLE_STEPS_PER_UNIT)
+    pos = pos if inside else 0.0
+    i = np.uint64(pos)  # = int(pos) here (pos >= 0); unsigned, so no negative-index wraparound
+    frac = pos - i
+    value = table[i] + frac * (table[i + np.uint64(1)] - table[i])
+    return value if inside else 0.0
+
+
+@njit(cache=True, inline="always")
 def effective_gap(gap, optimal_gap, narrowing):
     """The gap a learner experiences: the part above Z shrinks by `narrowing` (0 none, 1 all)."""
     if gap <= optimal_gap:

@@ -19,7 +19,7 @@ import numpy as np
 from numba import njit, prange
 
 from .counter_rng import DRAW_EXPERT_SESSION, DRAW_POOL_BASE, DRAW_SHOCK, agent_key, below, draw, uniform
-from .efficacy import class_input, content_level, efficacy, effective_gap
+from .efficacy import class_input, content_level, efficacy, efficacy_or_zero, effective_gap
 from .population import ACTIVE, IN_PROGRAMME, NOT_ACTIVE, MOTIVATION_SCALE, WAS_EXPERT_TAUGHT, WAS_TUTEE, WAS_TUTOR
 
 # Columns of the per-block statistics (float64; counts are exact below 2**53).
@@ -92,167 +92,343 @@ def _pool_ideal(pool_sorted, target):
     return lo if target - lo <= hi - target else hi
 
 
+@njit(cache=True, inline="always")
+def _consider(gap, Z, keep, table, limit, seen_up, seen_down, up_e, up_gap, down_e):
+    """Weigh one contact at skill gap `gap` (NaN: no contact) as source above or tutee below.
+
+    A contact above is weighed while fewer than `limit` contacts above have been seen and kept if
+    its efficacy beats the best so far (strictly: the first of equals wins); likewise below.
+    Written without branches (the sign of a gap is a coin flip, so branches would mostly
+    mispredict) so that the candidate loop vectorises; every value is computed with the same
+    floating-point operations as `effective_gap` and `efficacy`, so the choice is bit-identical.
+    Returns the updated choice state.
+    """
+    above = gap > 0.0
+    under = gap < 0.0
+    # effective_gap(gap): the part above Z shrinks (keep = 1 - narrowing).
+    narrowed = Z + (gap - Z) * keep
+    effective = gap if gap <= Z else narrowed
+    x = max(effective, -gap)  # the effective gap above, the plain gap (taught) below; NaN: none
+    e = efficacy_or_zero(x, Z, table)
+    take_up = above & (seen_up < limit) & (e > up_e)
+    take_down = under & (seen_down < limit) & (e > down_e)
+    up_e = e if take_up else up_e
+    up_gap = gap if take_up else up_gap
+    down_e = e if take_down else down_e
+    return seen_up + np.int64(above), seen_down + np.int64(under), up_e, up_gap, down_e
+
+
+# Agents are processed in chunks of at most CHUNK members of one community: each pass over a
+# chunk handles one candidate for every agent (lanes), which vectorises; a chunk's lanes take
+# 16 kB, so they stay in L1 cache whatever the community size.
+CHUNK = 256
+# Communities of up to CONTACT_WIDTH members are copied into a scratch row of contact skills
+# (at most 512 blocks x 16 kB); larger ones are read from the state arrays directly.
+CONTACT_WIDTH = 4096
+
+
 @njit(parallel=True, cache=True)
 def week(skill, skill_next, motivation, flags, flags_next, community_start, community_present,
          block_community, pool_skill, pool_sorted, class_mean, class_count, key, rules, table,
          stats, histogram):
     """Advance every present agent by one week; fill per-block `stats` and `histogram`."""
     Z = rules.optimal_gap
+    keep = 1.0 - rules.peer_narrowing
     stats[:, :] = 0.0
     histogram[:, :] = 0
     n_pool = pool_skill.size
+    # Agency: with choice 0 the first contact above (below) is assigned, which is the same as
+    # keeping the best of the first one (a later contact never replaces it); pool contacts are
+    # always weighed when choice > 0, and only if no contact above (below) was seen otherwise.
+    limit_local = rules.choice if rules.choice > 0 else 1
+    limit_pool = np.int64(1 << 62) if rules.choice > 0 else 1
+    # Counts of contacts seen matter only if a learner may not weigh every contact (or, in a
+    # community too large for the scratch row, where the count is kept anyway).
+    counted = rules.choice < rules.candidates
+    enrolled = ACTIVE | IN_PROGRAMME
+    nan = np.nan
+    # Lanes: this week's choice state of the agents of the current chunk, one row per block (a
+    # few MB in all, and no dependence on the thread count).
+    threads = block_community.size - 1
+    lane_skill = np.empty((threads, CHUNK))
+    lane_key = np.empty((threads, CHUNK), dtype=np.uint64)
+    lane_motivation = np.empty((threads, CHUNK), dtype=np.uint16)
+    lane_up_e = np.empty((threads, CHUNK))
+    lane_up_gap = np.empty((threads, CHUNK))
+    lane_down_e = np.empty((threads, CHUNK))
+    lane_seen_up = np.empty((threads, CHUNK), dtype=np.int64)
+    lane_seen_down = np.empty((threads, CHUNK), dtype=np.int64)
+    lane_expert_quality = np.empty((threads, CHUNK))
+    lane_expert_gain = np.empty((threads, CHUNK))
+    lane_had_expert = np.empty((threads, CHUNK), dtype=np.uint8)
+    lane_tutee = np.empty((threads, CHUNK))
+    lane_tutor = np.empty((threads, CHUNK))
+    lane_partner_e = np.empty((threads, CHUNK))
+    lane_misfit = np.empty((threads, CHUNK))
+    lane_gain = np.empty((threads, CHUNK))
+    lane_new_skill = np.empty((threads, CHUNK))
+    lane_new_motivation = np.empty((threads, CHUNK))
+    lane_status = np.empty((threads, CHUNK), dtype=np.uint8)
+    # Per-learner expert input depends on the class size alone: once per class (or per week for
+    # mentoring), not once per learner.
+    mentoring_factor = class_input(rules.mentoring_group, rules.class_size_slope)
+    class_factor = np.empty(class_count.size if rules.expert_mode == EXPERTS_CLASS else 0)
+    for k in prange(class_factor.size):
+        class_factor[k] = class_input(np.float64(class_count[k]), rules.class_size_slope)
+    peers = rules.peers != 0
+    # Contacts: each block's current community (see below), if it has at most CONTACT_WIDTH members.
+    contact_width = min(CONTACT_WIDTH, np.max(community_present)) if rules.peers else 0
+    contact_skill = np.empty((threads, contact_width), dtype=np.float32)
+    nan32 = np.float32(np.nan)
     for b in prange(block_community.size - 1):
+        th = b
+        # Block sums kept in registers and written once at the end: the same additions in the
+        # same order as adding into stats[b] agent by agent, so the same sums bit for bit.
+        sum_skill = 0.0
+        n_active = 0.0
+        n_present = 0.0
+        sum_tutee = 0.0
+        n_tutee = 0.0
+        sum_tutor = 0.0
+        n_tutor = 0.0
+        sum_expert = 0.0
+        n_expert = 0.0
+        sum_efficacy = 0.0
+        n_partnered = 0.0
+        sum_misfit = 0.0
+        n_dropout = 0.0
+        sum_gain = 0.0
+        sum_motivation = 0.0
+        sum_skill_sq = 0.0
         for c in range(block_community[b], block_community[b + 1]):
             first = community_start[c]
             size = community_present[c]
-            for i in range(first, first + size):
-                f = flags[i]
-                s = np.float64(skill[i])
-                if not (f & ACTIVE):
-                    # Dropped out: no practice, so only forgetting.
-                    s_new = np.float32(s * (1.0 - rules.forgetting))
-                    skill_next[i] = s_new
-                    flags_next[i] = f
-                    record_state(stats, histogram, b, s_new, 0.0, False)
-                    continue
-                a = agent_key(key, i)
-                m = motivation[i] / MOTIVATION_SCALE
+            if rules.peers and size <= contact_width:
+                # The community as contacts see it: skill, or NaN (no contact) for members who
+                # dropped out or are not enrolled. Oneself is a contact at gap 0, which is neither
+                # above nor below: no contact either. One gather per candidate instead of two.
+                for q in range(size):
+                    i = first + q
+                    contact_skill[th, q] = skill[i] if (flags[i] & enrolled) == enrolled else nan32
+            for chunk in range(first, first + size, CHUNK):
+                lanes = min(CHUNK, first + size - chunk)
+                for q in range(lanes):
+                    i = chunk + q
+                    lane_skill[th, q] = np.float64(skill[i])
+                    lane_motivation[th, q] = motivation[i]
+                    lane_key[th, q] = agent_key(key, i)
+                    lane_up_e[th, q] = 0.0
+                    lane_up_gap[th, q] = 0.0
+                    lane_down_e[th, q] = 0.0
+                    lane_seen_up[th, q] = 0
+                    lane_seen_down[th, q] = 0
 
-                # --- peers: candidates, choice, efficacy -----------------------------------
-                up_e = 0.0  # efficacy of the chosen source above
-                up_gap = 0.0
-                up_effgap = 0.0
-                down_e = 0.0  # efficacy of teaching the chosen tutee below
-                if rules.peers and (f & IN_PROGRAMME):
-                    seen_up = 0
-                    seen_down = 0
+                # --- peers: candidates, choice, efficacy (every lane; used if enrolled) ----
+                # Each pass weighs one contact for every lane. When agency lets a learner choose
+                # among all its contacts, no count of contacts seen is needed (`counted` False):
+                # _consider then gets limit 1 and a count of 0, and the counts compile away.
+                if rules.peers:
                     for d in range(rules.candidates):
-                        j = first + below(draw(a, d), size)
-                        if j == i or (flags[j] & (ACTIVE | IN_PROGRAMME)) != (ACTIVE | IN_PROGRAMME):
-                            continue
-                        gap = skill[j] - s
-                        if gap > 0.0:
-                            if rules.choice == 0:
-                                if seen_up == 0:  # assigned: the first contact above
-                                    eg = effective_gap(gap, Z, rules.peer_narrowing)
-                                    up_e, up_gap, up_effgap = efficacy(eg, Z, table), gap, eg
-                            elif seen_up < rules.choice:
-                                eg = effective_gap(gap, Z, rules.peer_narrowing)
-                                e = efficacy(eg, Z, table)
-                                if e > up_e:
-                                    up_e, up_gap, up_effgap = e, gap, eg
-                            seen_up += 1
-                        elif gap < 0.0:
-                            if rules.choice == 0:
-                                if seen_down == 0:
-                                    down_e = efficacy(-gap, Z, table)
-                            elif seen_down < rules.choice:
-                                e = efficacy(-gap, Z, table)
-                                if e > down_e:
-                                    down_e = e
-                            seen_down += 1
-                    # Contacts beyond the community, through the small global pool.
-                    for p in range(rules.pool_contacts + 2 * rules.pool_ideal):
-                        if p < rules.pool_contacts:
-                            sj = pool_skill[below(draw(a, DRAW_POOL_BASE + p), n_pool)]
-                        elif p == rules.pool_contacts:
-                            sj = _pool_ideal(pool_sorted, s + Z)
+                        if size > contact_width:  # too large for the scratch row: read the state arrays
+                            for q in range(lanes):
+                                j = first + below(draw(lane_key[th, q], d), size)
+                                usable = (flags[j] & enrolled) == enrolled
+                                gap = (skill[j] - lane_skill[th, q]) if usable else nan
+                                (lane_seen_up[th, q], lane_seen_down[th, q], lane_up_e[th, q], lane_up_gap[th, q],
+                                 lane_down_e[th, q]) = _consider(
+                                    gap, Z, keep, table, limit_local, lane_seen_up[th, q], lane_seen_down[th, q],
+                                    lane_up_e[th, q], lane_up_gap[th, q], lane_down_e[th, q],
+                                )
+                        elif counted:
+                            for q in range(lanes):
+                                gap = contact_skill[th, below(draw(lane_key[th, q], d), size)] - lane_skill[th, q]
+                                (lane_seen_up[th, q], lane_seen_down[th, q], lane_up_e[th, q], lane_up_gap[th, q],
+                                 lane_down_e[th, q]) = _consider(
+                                    gap, Z, keep, table, limit_local, lane_seen_up[th, q], lane_seen_down[th, q],
+                                    lane_up_e[th, q], lane_up_gap[th, q], lane_down_e[th, q],
+                                )
                         else:
-                            sj = _pool_ideal(pool_sorted, s - Z)
-                        if sj < 0.0:  # a pool member who has dropped out
-                            continue
-                        gap = sj - s
-                        if gap > 0.0 and (rules.choice > 0 or seen_up == 0):
-                            eg = effective_gap(gap, Z, rules.peer_narrowing)
-                            e = efficacy(eg, Z, table)
-                            if e > up_e:
-                                up_e, up_gap, up_effgap = e, gap, eg
-                            seen_up += 1
-                        elif gap < 0.0 and (rules.choice > 0 or seen_down == 0):
-                            e = efficacy(-gap, Z, table)
-                            if e > down_e:
-                                down_e = e
-                            seen_down += 1
+                            for q in range(lanes):
+                                gap = contact_skill[th, below(draw(lane_key[th, q], d), size)] - lane_skill[th, q]
+                                _, _, lane_up_e[th, q], lane_up_gap[th, q], lane_down_e[th, q] = _consider(
+                                    gap, Z, keep, table, 1, 0, 0, lane_up_e[th, q], lane_up_gap[th, q], lane_down_e[th, q]
+                                )
+                    # Contacts beyond the community, through the small global pool.
+                    for p in range(rules.pool_contacts):
+                        if counted:
+                            for q in range(lanes):
+                                sj = pool_skill[below(draw(lane_key[th, q], DRAW_POOL_BASE + p), n_pool)]
+                                gap = (sj - lane_skill[th, q]) if sj >= 0.0 else nan  # -1: dropped out
+                                (lane_seen_up[th, q], lane_seen_down[th, q], lane_up_e[th, q], lane_up_gap[th, q],
+                                 lane_down_e[th, q]) = _consider(
+                                    gap, Z, keep, table, limit_pool, lane_seen_up[th, q], lane_seen_down[th, q],
+                                    lane_up_e[th, q], lane_up_gap[th, q], lane_down_e[th, q],
+                                )
+                        else:
+                            for q in range(lanes):
+                                sj = pool_skill[below(draw(lane_key[th, q], DRAW_POOL_BASE + p), n_pool)]
+                                gap = (sj - lane_skill[th, q]) if sj >= 0.0 else nan
+                                _, _, lane_up_e[th, q], lane_up_gap[th, q], lane_down_e[th, q] = _consider(
+                                    gap, Z, keep, table, 1, 0, 0, lane_up_e[th, q], lane_up_gap[th, q], lane_down_e[th, q]
+                                )
+                    if rules.pool_ideal:
+                        # Connectivity 2: the pool members nearest to s + Z and s - Z (sorted pool).
+                        for q in range(lanes):
+                            s = lane_skill[th, q]
+                            seen_up, seen_down = lane_seen_up[th, q], lane_seen_down[th, q]
+                            up_e, up_gap, down_e = lane_up_e[th, q], lane_up_gap[th, q], lane_down_e[th, q]
+                            for target in (s + Z, s - Z):
+                                sj = _pool_ideal(pool_sorted, target)
+                                gap = (sj - s) if sj >= 0.0 else nan
+                                seen_up, seen_down, up_e, up_gap, down_e = _consider(
+                                    gap, Z, keep, table, limit_pool, seen_up, seen_down, up_e, up_gap, down_e
+                                )
+                            lane_seen_up[th, q], lane_seen_down[th, q] = seen_up, seen_down
+                            lane_up_e[th, q], lane_up_gap[th, q], lane_down_e[th, q] = up_e, up_gap, down_e
 
-                tutee_gain = 0.0
-                if up_e > 0.0:
+                # --- experts: class or mentoring (lanes) -----------------------------------------
+                if rules.expert_mode != EXPERTS_NONE:
+                    for q in range(lanes):
+                        i = chunk + q
+                        s = lane_skill[th, q]
+                        m = lane_motivation[th, q] / MOTIVATION_SCALE
+                        if rules.expert_mode == EXPERTS_CLASS:
+                            cls = i // rules.class_span
+                            had_expert = np.uint8(class_count[cls] > 0)
+                            factor = class_factor[cls]
+                            reference = class_mean[cls]
+                        else:
+                            had_expert = np.uint8(
+                                uniform(draw(lane_key[th, q], DRAW_EXPERT_SESSION)) < rules.mentoring_probability
+                            )
+                            factor = mentoring_factor
+                            reference = rules.population_mean
+                        content = min(
+                            content_level(s, reference, Z, rules.responsiveness, rules.module_spacing),
+                            rules.expert_skill,
+                        )
+                        gap = content - s
+                        e = efficacy(effective_gap(gap, Z, rules.expert_narrowing), Z, table)
+                        quality = e * factor
+                        gain = min(rules.expert_rate * quality * m * (1.0 - s), gap) if gap > 0.0 else 0.0
+                        lane_expert_quality[th, q] = quality if had_expert else 0.0
+                        lane_expert_gain[th, q] = gain if had_expert else 0.0
+                        lane_had_expert[th, q] = had_expert
+
+                # --- each agent: gains, motivation, drop-out (lanes) -------------------------------
+                for q in range(lanes):
+                    i = chunk + q
+                    f = flags[i]
+                    s = lane_skill[th, q]
+                    was_active = (f & ACTIVE) != 0
+                    # Motivation is read from the lane copy: reading and writing motivation[i] in
+                    # one loop would keep it from vectorising.
+                    m = lane_motivation[th, q] / MOTIVATION_SCALE
+                    # Peer choices count only for enrolled agents (all lanes were computed).
+                    in_peers = peers & ((f & IN_PROGRAMME) != 0)
+                    up_e = lane_up_e[th, q] if in_peers else 0.0
+                    up_gap = lane_up_gap[th, q] if in_peers else 0.0
+                    # The chosen source's effective gap, as _consider computed it from its gap.
+                    up_effgap = effective_gap(up_gap, Z, rules.peer_narrowing)
+                    down_e = lane_down_e[th, q] if in_peers else 0.0
                     # Shrinks near the frontier; a peer cannot carry a learner past the peer.
-                    tutee_gain = min(rules.peer_rate * up_e * m * (1.0 - s), up_gap)
-                tutor_gain = 0.0
-                if down_e > 0.0:
+                    tutee_gain = min(rules.peer_rate * up_e * m * (1.0 - s), up_gap) if up_e > 0.0 else 0.0
                     # Learning by teaching needs preparation or teaching expectancy (Kobayashi 2024).
-                    tutor_gain = rules.tutor_rate * rules.teaching_expectancy * down_e * m * (1.0 - s)
-
-                # --- experts: class or mentoring -----------------------------------------------
-                expert_gain = 0.0
-                expert_quality = 0.0
-                had_expert = False
-                n = 1.0
-                reference = 0.0
-                if rules.expert_mode == EXPERTS_CLASS:
-                    cls = i // rules.class_span
-                    had_expert = class_count[cls] > 0
-                    n = np.float64(class_count[cls])
-                    reference = class_mean[cls]
-                elif rules.expert_mode == EXPERTS_MENTORING:
-                    had_expert = uniform(draw(a, DRAW_EXPERT_SESSION)) < rules.mentoring_probability
-                    n = rules.mentoring_group
-                    reference = rules.population_mean
-                if had_expert:
-                    content = min(
-                        content_level(s, reference, Z, rules.responsiveness, rules.module_spacing),
-                        rules.expert_skill,
+                    tutor_gain = (
+                        rules.tutor_rate * rules.teaching_expectancy * down_e * m * (1.0 - s) if down_e > 0.0 else 0.0
                     )
-                    gap = content - s
-                    e = efficacy(effective_gap(gap, Z, rules.expert_narrowing), Z, table)
-                    expert_quality = e * class_input(n, rules.class_size_slope)
-                    if gap > 0.0:
-                        expert_gain = min(rules.expert_rate * expert_quality * m * (1.0 - s), gap)
+                    # Integers, not bools, here and above: numba's alias analysis takes copies of
+                    # a bool for possible array aliases, which would cost the loops vectorisation.
+                    had_expert = np.uint8(0)
+                    expert_quality = 0.0
+                    expert_gain = 0.0
+                    if rules.expert_mode != EXPERTS_NONE:
+                        had_expert = lane_had_expert[th, q]
+                        expert_quality = lane_expert_quality[th, q]
+                        expert_gain = lane_expert_gain[th, q]
 
-                gain = tutee_gain + tutor_gain + expert_gain
-                practised = gain > 0.0
-                if practised:
-                    s_new = np.float32(min(1.0, s + gain))
-                else:
-                    s_new = np.float32(s * (1.0 - rules.forgetting))
-                skill_next[i] = s_new
+                    gain = tutee_gain + tutor_gain + expert_gain
+                    # Practice (and only practice) adds skill; otherwise, and after drop-out, forgetting.
+                    practised = was_active & (gain > 0.0)
+                    learned = np.float32(min(1.0, s + gain))
+                    forgot = np.float32(s * (1.0 - rules.forgetting))
+                    s_new = learned if practised else forgot
+                    skill_next[i] = s_new
 
-                # --- motivation and drop-out ----------------------------------------------------
-                progress = max(up_e, expert_quality)
-                m_new = m + rules.progress_reward * progress - rules.motivation_decay
-                if not practised:
-                    m_new -= rules.no_contact_penalty
-                m_new += rules.shock * (2.0 * uniform(draw(a, DRAW_SHOCK)) - 1.0)
-                m_new = min(1.0, max(0.0, m_new))
-                motivation[i] = np.uint16(np.floor(m_new * MOTIVATION_SCALE + 0.5))
-                f_new = f
-                if tutee_gain > 0.0:
-                    f_new |= WAS_TUTEE
-                if tutor_gain > 0.0:
-                    f_new |= WAS_TUTOR
-                if had_expert:
-                    f_new |= WAS_EXPERT_TAUGHT
-                still_active = m_new >= rules.threshold
-                if not still_active:
-                    f_new &= NOT_ACTIVE
-                    stats[b, N_DROPOUT] += 1.0
-                flags_next[i] = f_new
+                    # Motivation and drop-out.
+                    progress = max(up_e, expert_quality)
+                    m_new = m + rules.progress_reward * progress - rules.motivation_decay
+                    m_new = m_new if practised else m_new - rules.no_contact_penalty
+                    m_new += rules.shock * (2.0 * uniform(draw(lane_key[th, q], DRAW_SHOCK)) - 1.0)
+                    m_new = min(1.0, max(0.0, m_new))
+                    code = np.uint16(np.floor(m_new * MOTIVATION_SCALE + 0.5))
+                    motivation[i] = code if was_active else lane_motivation[th, q]
+                    still_active = was_active & (m_new >= rules.threshold)
+                    f_new = f
+                    f_new |= WAS_TUTEE if tutee_gain > 0.0 else np.uint8(0)
+                    f_new |= WAS_TUTOR if tutor_gain > 0.0 else np.uint8(0)
+                    f_new |= WAS_EXPERT_TAUGHT if had_expert != 0 else np.uint8(0)
+                    f_new = f_new if still_active else f_new & NOT_ACTIVE
+                    flags_next[i] = f_new if was_active else f
 
-                if tutee_gain > 0.0:
-                    stats[b, SUM_TUTEE_GAIN] += tutee_gain
-                    stats[b, N_TUTEE] += 1.0
-                if up_e > 0.0:
-                    stats[b, SUM_PARTNER_EFFICACY] += up_e
-                    stats[b, SUM_MISFIT] += abs(up_effgap - Z)
-                    stats[b, N_PARTNERED] += 1.0
-                if tutor_gain > 0.0:
-                    stats[b, SUM_TUTOR_GAIN] += tutor_gain
-                    stats[b, N_TUTOR] += 1.0
-                if had_expert:
-                    stats[b, SUM_EXPERT_GAIN] += expert_gain
-                    stats[b, N_EXPERT] += 1.0
-                stats[b, SUM_GAIN] += np.float64(s_new) - s
-                record_state(stats, histogram, b, np.float64(s_new), m_new, still_active)
+                    # What the block sums need (zero where an agent does not count: adding +0.0
+                    # leaves every sum exactly as it was).
+                    sn = np.float64(s_new)
+                    lane_tutee[th, q] = tutee_gain
+                    lane_tutor[th, q] = tutor_gain
+                    lane_partner_e[th, q] = up_e
+                    lane_misfit[th, q] = abs(up_effgap - Z) if up_e > 0.0 else 0.0
+                    lane_gain[th, q] = sn - s
+                    lane_new_skill[th, q] = sn
+                    lane_new_motivation[th, q] = m_new
+                    lane_status[th, q] = (
+                        np.uint8(was_active) | (np.uint8(still_active) << 1) | (np.uint8(tutee_gain > 0.0) << 2)
+                        | (np.uint8(tutor_gain > 0.0) << 3) | (np.uint8(up_e > 0.0) << 4) | (had_expert << 5)
+                    )
+
+                # --- block sums, in agent order (floating-point sums are not reordered) -------------
+                for q in range(lanes):
+                    status = lane_status[th, q]
+                    n_present += 1.0
+                    if not (status & 1):  # dropped out before this week
+                        continue
+                    sum_tutee += lane_tutee[th, q]
+                    n_tutee += (status >> 2) & 1
+                    sum_efficacy += lane_partner_e[th, q]
+                    sum_misfit += lane_misfit[th, q]
+                    n_partnered += (status >> 4) & 1
+                    sum_tutor += lane_tutor[th, q]
+                    n_tutor += (status >> 3) & 1
+                    if status & 32:
+                        sum_expert += lane_expert_gain[th, q]
+                        n_expert += 1.0
+                    sum_gain += lane_gain[th, q]
+                    if status & 2:
+                        sn = lane_new_skill[th, q]
+                        n_active += 1.0
+                        sum_skill += sn
+                        sum_skill_sq += sn * sn
+                        sum_motivation += lane_new_motivation[th, q]
+                        k = int(sn * HISTOGRAM_BINS)
+                        histogram[b, min(max(k, 0), HISTOGRAM_BINS - 1)] += 1
+                    else:
+                        n_dropout += 1.0
+        stats[b, SUM_SKILL] = sum_skill
+        stats[b, N_ACTIVE] = n_active
+        stats[b, N_PRESENT] = n_present
+        stats[b, SUM_TUTEE_GAIN] = sum_tutee
+        stats[b, N_TUTEE] = n_tutee
+        stats[b, SUM_TUTOR_GAIN] = sum_tutor
+        stats[b, N_TUTOR] = n_tutor
+        stats[b, SUM_EXPERT_GAIN] = sum_expert
+        stats[b, N_EXPERT] = n_expert
+        stats[b, SUM_PARTNER_EFFICACY] = sum_efficacy
+        stats[b, N_PARTNERED] = n_partnered
+        stats[b, SUM_MISFIT] = sum_misfit
+        stats[b, N_DROPOUT] = n_dropout
+        stats[b, SUM_GAIN] = sum_gain
+        stats[b, SUM_MOTIVATION] = sum_motivation
+        stats[b, SUM_SKILL_SQ] = sum_skill_sq
 
 
 @njit(parallel=True, cache=True)

@@ -1,7 +1,8 @@
 """The performance work changes speed, never numbers: results at 10^6 agents are frozen.
 
 The fingerprints below were recorded with the kernels as they were before any optimisation
-(commit f398335): a SHA-256 of the final state arrays and of every weekly aggregate. A faster
+(commit f398335, also for the cases added later): a SHA-256 of the final state arrays and of
+every weekly aggregate. A faster
 kernel must reproduce them bit for bit; a change that alters numbers must be made on purpose,
 in simulation/reference.py too, explained in docs/performance.md, and the fingerprint renewed.
 """
@@ -25,20 +26,35 @@ COLUMNS = (
     "band_0", "band_1", "band_2", "band_3", "band_4",
 )
 
-# One case per structure, together covering arrivals, the sorted pool (connectivity 2), assigned
-# partners (agency 0), partial participation, mentoring and classes of a fixed expert share.
+# Together the cases cover every structure, arrivals, the sorted pool (connectivity 2), assigned
+# partners (agency 0), limited (agency 1) and full choice (agency 2), partial participation,
+# mentoring, classes of a fixed expert share, and communities too large for the kernel's
+# scratch row of contacts (learning.CONTACT_WIDTH).
 CASES = {
     "peer_only": (
+        "peer_only",
         dict(population__arrival_rate=0.01),
         "e612d1e9708908b538bb8d1a4d63c4916397ae4049499afc1590bbfe3f67b600",
     ),
     "mixed": (
+        "mixed",
         dict(program__connectivity=2, program__agency=0, learning__participation=0.7),
         "3f771eecce98b314264a14e9412a85a8a64ec58e65445ae28e2684f9630d8e89",
     ),
     "expert_only": (
+        "expert_only",
         dict(program__responsiveness=1, experts__learners_per_expert=30),
         "366d0350979b965119d4ea988d5f8de1137a10a18c148e009ba4e32e78f3e234",
+    ),
+    "peer_only_full_choice": (
+        "peer_only",
+        dict(program__agency=2, program__responsiveness=1, program__connectivity=1),
+        "c5c83156fc9ee5520b04e6abf2c6d0d240667fdcff824d388ff3a5828bfb5d75",
+    ),
+    "mixed_large_communities": (
+        "mixed",
+        dict(population__community_size=10_000, program__connectivity=2, program__agency=2, learning__participation=0.8),
+        "3601e1b631f7a7731ecd637a4aec0db0a68f2f16ec6c507433929585778384a5",
     ),
 }
 
@@ -53,10 +69,10 @@ def fingerprint(model: PeerLearningModel) -> str:
     return digest.hexdigest()
 
 
-@pytest.mark.parametrize("structure", list(CASES))
-def test_results_at_a_million_agents_are_unchanged_by_the_performance_work(structure):
+@pytest.mark.parametrize("case", list(CASES))
+def test_results_at_a_million_agents_are_unchanged_by_the_performance_work(case):
     """Four weeks of 10^6 agents (seed 2024) end in exactly the recorded arrays and aggregates."""
-    overrides, expected = CASES[structure]
+    structure, overrides, expected = CASES[case]
     model = PeerLearningModel(small(structure, size=10**6, steps=4, **overrides), seed=2024)
     model.run()
     assert fingerprint(model) == expected
