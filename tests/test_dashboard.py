@@ -376,3 +376,15 @@ def test_server_url_and_busy_port():
         with pytest.raises(SystemExit) as stopped:
             serve._bind("127.0.0.1", taken.getsockname()[1])
     assert stopped.value.code == 2
+
+
+def test_dashboard_says_how_to_fetch_missing_assets(monkeypatch):
+    """Without the cached assets `peerscale dashboard` says what is missing and how to fetch it."""
+    monkeypatch.setattr(
+        offline_assets, "missing", lambda: [offline_assets.Asset("requirejs", "2.3.6")]
+    )
+    warning = serve.assets_warning()
+    assert "requirejs@2.3.6" in warning
+    assert "python -m simulation.dashboard.offline_assets" in warning
+    monkeypatch.setattr(offline_assets, "missing", list)
+    assert serve.assets_warning() is None

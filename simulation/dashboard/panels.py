@@ -47,7 +47,8 @@ def _figure(left: float = 0.12) -> tuple[Figure, object]:
 
 def _time_axis(ax, model: PeerLearningModel) -> None:
     ax.set_xlabel("week")
-    ax.set_xlim(0, max(1, model.steps))
+    # A little room either side, so the first and the latest week are not cut at the frame.
+    ax.set_xlim(-0.3, max(1, model.steps) + 0.3)
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.grid(alpha=0.3)
 

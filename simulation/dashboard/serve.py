@@ -49,6 +49,22 @@ def url(host: str, port: int) -> str:
     return f"http://[{shown}]:{port}/" if ":" in shown else f"http://{shown}:{port}/"
 
 
+def assets_warning() -> str | None:
+    """What to tell the user if the browser assets are not in Solara's cache (None if they are)."""
+    from . import offline_assets
+
+    absent = offline_assets.missing()
+    if not absent:
+        return None
+    names = ", ".join(a.spec for a in absent)
+    return (
+        f"warning: the dashboard's browser assets are missing from {offline_assets.cache_dir()} "
+        f"({names}).\n"
+        "         Without them the page stays blank unless this machine can reach the public CDN.\n"
+        "         Fetch them once from the npm registry: python -m simulation.dashboard.offline_assets"
+    )
+
+
 def _warm_up() -> None:
     """Run a tiny model once so the first visitor does not wait for numba to compile."""
     from ..model import PeerLearningModel
@@ -64,17 +80,9 @@ def serve(host: str = "127.0.0.1", port: int = 8765) -> None:
         port: TCP port to listen on.
     """
     _prepare_environment(host, port)
-    from . import offline_assets
-
-    absent = offline_assets.missing()
-    if absent:
-        names = ", ".join(a.spec for a in absent)
-        print(
-            f"warning: the dashboard's browser assets are missing from {offline_assets.cache_dir()} ({names}).\n"
-            "         Without them the page stays blank unless this machine can reach the public CDN.\n"
-            "         Fetch them once from the npm registry: python -m simulation.dashboard.offline_assets",
-            file=sys.stderr,
-        )
+    warning = assets_warning()
+    if warning:
+        print(warning, file=sys.stderr)
     sock = _bind(host, port)
     _warm_up()
 
