@@ -125,6 +125,15 @@ CHUNK = 256
 # Communities of up to CONTACT_WIDTH members are copied into a scratch row of contact skills
 # (at most 512 blocks x 16 kB); larger ones are read from the state arrays directly.
 CONTACT_WIDTH = 4096
+# Bytes of scratch per lane: 16 float64/int64/uint64 arrays, one uint16 and two uint8 (see week).
+LANE_BYTES = 16 * 8 + 2 + 2 * 1
+
+
+def scratch_bytes(blocks: int, largest_community: int, peers: bool) -> int:
+    """Bytes the weekly kernel allocates for its lanes and contact rows (freed after the week)."""
+    width = min(CHUNK, max(1, largest_community))
+    contact_width = min(CONTACT_WIDTH, max(1, largest_community)) if peers else 0
+    return blocks * (width * LANE_BYTES + contact_width * 4)
 
 
 @njit(parallel=True, cache=True)
@@ -147,28 +156,30 @@ def week(skill, skill_next, motivation, flags, flags_next, community_start, comm
     counted = rules.choice < rules.candidates
     enrolled = ACTIVE | IN_PROGRAMME
     nan = np.nan
-    # Lanes: this week's choice state of the agents of the current chunk, one row per block (a
-    # few MB in all, and no dependence on the thread count).
-    threads = block_community.size - 1
-    lane_skill = np.empty((threads, CHUNK))
-    lane_key = np.empty((threads, CHUNK), dtype=np.uint64)
-    lane_motivation = np.empty((threads, CHUNK), dtype=np.uint16)
-    lane_up_e = np.empty((threads, CHUNK))
-    lane_up_gap = np.empty((threads, CHUNK))
-    lane_down_e = np.empty((threads, CHUNK))
-    lane_seen_up = np.empty((threads, CHUNK), dtype=np.int64)
-    lane_seen_down = np.empty((threads, CHUNK), dtype=np.int64)
-    lane_expert_quality = np.empty((threads, CHUNK))
-    lane_expert_gain = np.empty((threads, CHUNK))
-    lane_had_expert = np.empty((threads, CHUNK), dtype=np.uint8)
-    lane_tutee = np.empty((threads, CHUNK))
-    lane_tutor = np.empty((threads, CHUNK))
-    lane_partner_e = np.empty((threads, CHUNK))
-    lane_misfit = np.empty((threads, CHUNK))
-    lane_gain = np.empty((threads, CHUNK))
-    lane_new_skill = np.empty((threads, CHUNK))
-    lane_new_motivation = np.empty((threads, CHUNK))
-    lane_status = np.empty((threads, CHUNK), dtype=np.uint8)
+    # Lanes: this week's state of the agents of the current chunk, one row per block (no
+    # dependence on the thread count); LANE_BYTES per lane, see scratch_bytes.
+    rows = block_community.size - 1
+    largest = max(1, np.max(community_present))
+    width = min(CHUNK, largest)
+    lane_skill = np.empty((rows, width))
+    lane_key = np.empty((rows, width), dtype=np.uint64)
+    lane_motivation = np.empty((rows, width), dtype=np.uint16)
+    lane_up_e = np.empty((rows, width))
+    lane_up_gap = np.empty((rows, width))
+    lane_down_e = np.empty((rows, width))
+    lane_seen_up = np.empty((rows, width), dtype=np.int64)
+    lane_seen_down = np.empty((rows, width), dtype=np.int64)
+    lane_expert_quality = np.empty((rows, width))
+    lane_expert_gain = np.empty((rows, width))
+    lane_had_expert = np.empty((rows, width), dtype=np.uint8)
+    lane_tutee = np.empty((rows, width))
+    lane_tutor = np.empty((rows, width))
+    lane_partner_e = np.empty((rows, width))
+    lane_misfit = np.empty((rows, width))
+    lane_gain = np.empty((rows, width))
+    lane_new_skill = np.empty((rows, width))
+    lane_new_motivation = np.empty((rows, width))
+    lane_status = np.empty((rows, width), dtype=np.uint8)
     # Per-learner expert input depends on the class size alone: once per class (or per week for
     # mentoring), not once per learner.
     mentoring_factor = class_input(rules.mentoring_group, rules.class_size_slope)
@@ -177,11 +188,11 @@ def week(skill, skill_next, motivation, flags, flags_next, community_start, comm
         class_factor[k] = class_input(np.float64(class_count[k]), rules.class_size_slope)
     peers = rules.peers != 0
     # Contacts: each block's current community (see below), if it has at most CONTACT_WIDTH members.
-    contact_width = min(CONTACT_WIDTH, np.max(community_present)) if rules.peers else 0
-    contact_skill = np.empty((threads, contact_width), dtype=np.float32)
+    contact_width = min(CONTACT_WIDTH, largest) if rules.peers else 0
+    contact_skill = np.empty((rows, contact_width), dtype=np.float32)
     nan32 = np.float32(np.nan)
     for b in prange(block_community.size - 1):
-        th = b
+        row = b  # this block's row of lanes and contacts
         # Block sums kept in registers and written once at the end: the same additions in the
         # same order as adding into stats[b] agent by agent, so the same sums bit for bit.
         sum_skill = 0.0
@@ -209,19 +220,19 @@ def week(skill, skill_next, motivation, flags, flags_next, community_start, comm
                 # above nor below: no contact either. One gather per candidate instead of two.
                 for q in range(size):
                     i = first + q
-                    contact_skill[th, q] = skill[i] if (flags[i] & enrolled) == enrolled else nan32
-            for chunk in range(first, first + size, CHUNK):
-                lanes = min(CHUNK, first + size - chunk)
+                    contact_skill[row, q] = skill[i] if (flags[i] & enrolled) == enrolled else nan32
+            for chunk in range(first, first + size, width):
+                lanes = min(width, first + size - chunk)
                 for q in range(lanes):
                     i = chunk + q
-                    lane_skill[th, q] = np.float64(skill[i])
-                    lane_motivation[th, q] = motivation[i]
-                    lane_key[th, q] = agent_key(key, i)
-                    lane_up_e[th, q] = 0.0
-                    lane_up_gap[th, q] = 0.0
-                    lane_down_e[th, q] = 0.0
-                    lane_seen_up[th, q] = 0
-                    lane_seen_down[th, q] = 0
+                    lane_skill[row, q] = np.float64(skill[i])
+                    lane_motivation[row, q] = motivation[i]
+                    lane_key[row, q] = agent_key(key, i)
+                    lane_up_e[row, q] = 0.0
+                    lane_up_gap[row, q] = 0.0
+                    lane_down_e[row, q] = 0.0
+                    lane_seen_up[row, q] = 0
+                    lane_seen_down[row, q] = 0
 
                 # --- peers: candidates, choice, efficacy (every lane; used if enrolled) ----
                 # Each pass weighs one contact for every lane. When agency lets a learner choose
@@ -231,67 +242,67 @@ def week(skill, skill_next, motivation, flags, flags_next, community_start, comm
                     for d in range(rules.candidates):
                         if size > contact_width:  # too large for the scratch row: read the state arrays
                             for q in range(lanes):
-                                j = first + below(draw(lane_key[th, q], d), size)
+                                j = first + below(draw(lane_key[row, q], d), size)
                                 usable = (flags[j] & enrolled) == enrolled
-                                gap = (skill[j] - lane_skill[th, q]) if usable else nan
-                                (lane_seen_up[th, q], lane_seen_down[th, q], lane_up_e[th, q], lane_up_gap[th, q],
-                                 lane_down_e[th, q]) = _consider(
-                                    gap, Z, keep, table, limit_local, lane_seen_up[th, q], lane_seen_down[th, q],
-                                    lane_up_e[th, q], lane_up_gap[th, q], lane_down_e[th, q],
+                                gap = (skill[j] - lane_skill[row, q]) if usable else nan
+                                (lane_seen_up[row, q], lane_seen_down[row, q], lane_up_e[row, q], lane_up_gap[row, q],
+                                 lane_down_e[row, q]) = _consider(
+                                    gap, Z, keep, table, limit_local, lane_seen_up[row, q], lane_seen_down[row, q],
+                                    lane_up_e[row, q], lane_up_gap[row, q], lane_down_e[row, q],
                                 )
                         elif counted:
                             for q in range(lanes):
-                                gap = contact_skill[th, below(draw(lane_key[th, q], d), size)] - lane_skill[th, q]
-                                (lane_seen_up[th, q], lane_seen_down[th, q], lane_up_e[th, q], lane_up_gap[th, q],
-                                 lane_down_e[th, q]) = _consider(
-                                    gap, Z, keep, table, limit_local, lane_seen_up[th, q], lane_seen_down[th, q],
-                                    lane_up_e[th, q], lane_up_gap[th, q], lane_down_e[th, q],
+                                gap = contact_skill[row, below(draw(lane_key[row, q], d), size)] - lane_skill[row, q]
+                                (lane_seen_up[row, q], lane_seen_down[row, q], lane_up_e[row, q], lane_up_gap[row, q],
+                                 lane_down_e[row, q]) = _consider(
+                                    gap, Z, keep, table, limit_local, lane_seen_up[row, q], lane_seen_down[row, q],
+                                    lane_up_e[row, q], lane_up_gap[row, q], lane_down_e[row, q],
                                 )
                         else:
                             for q in range(lanes):
-                                gap = contact_skill[th, below(draw(lane_key[th, q], d), size)] - lane_skill[th, q]
-                                _, _, lane_up_e[th, q], lane_up_gap[th, q], lane_down_e[th, q] = _consider(
-                                    gap, Z, keep, table, 1, 0, 0, lane_up_e[th, q], lane_up_gap[th, q], lane_down_e[th, q]
+                                gap = contact_skill[row, below(draw(lane_key[row, q], d), size)] - lane_skill[row, q]
+                                _, _, lane_up_e[row, q], lane_up_gap[row, q], lane_down_e[row, q] = _consider(
+                                    gap, Z, keep, table, 1, 0, 0, lane_up_e[row, q], lane_up_gap[row, q], lane_down_e[row, q]
                                 )
                     # Contacts beyond the community, through the small global pool.
                     for p in range(rules.pool_contacts):
                         if counted:
                             for q in range(lanes):
-                                sj = pool_skill[below(draw(lane_key[th, q], DRAW_POOL_BASE + p), n_pool)]
-                                gap = (sj - lane_skill[th, q]) if sj >= 0.0 else nan  # -1: dropped out
-                                (lane_seen_up[th, q], lane_seen_down[th, q], lane_up_e[th, q], lane_up_gap[th, q],
-                                 lane_down_e[th, q]) = _consider(
-                                    gap, Z, keep, table, limit_pool, lane_seen_up[th, q], lane_seen_down[th, q],
-                                    lane_up_e[th, q], lane_up_gap[th, q], lane_down_e[th, q],
+                                sj = pool_skill[below(draw(lane_key[row, q], DRAW_POOL_BASE + p), n_pool)]
+                                gap = (sj - lane_skill[row, q]) if sj >= 0.0 else nan  # -1: dropped out
+                                (lane_seen_up[row, q], lane_seen_down[row, q], lane_up_e[row, q], lane_up_gap[row, q],
+                                 lane_down_e[row, q]) = _consider(
+                                    gap, Z, keep, table, limit_pool, lane_seen_up[row, q], lane_seen_down[row, q],
+                                    lane_up_e[row, q], lane_up_gap[row, q], lane_down_e[row, q],
                                 )
                         else:
                             for q in range(lanes):
-                                sj = pool_skill[below(draw(lane_key[th, q], DRAW_POOL_BASE + p), n_pool)]
-                                gap = (sj - lane_skill[th, q]) if sj >= 0.0 else nan
-                                _, _, lane_up_e[th, q], lane_up_gap[th, q], lane_down_e[th, q] = _consider(
-                                    gap, Z, keep, table, 1, 0, 0, lane_up_e[th, q], lane_up_gap[th, q], lane_down_e[th, q]
+                                sj = pool_skill[below(draw(lane_key[row, q], DRAW_POOL_BASE + p), n_pool)]
+                                gap = (sj - lane_skill[row, q]) if sj >= 0.0 else nan
+                                _, _, lane_up_e[row, q], lane_up_gap[row, q], lane_down_e[row, q] = _consider(
+                                    gap, Z, keep, table, 1, 0, 0, lane_up_e[row, q], lane_up_gap[row, q], lane_down_e[row, q]
                                 )
                     if rules.pool_ideal:
                         # Connectivity 2: the pool members nearest to s + Z and s - Z (sorted pool).
                         for q in range(lanes):
-                            s = lane_skill[th, q]
-                            seen_up, seen_down = lane_seen_up[th, q], lane_seen_down[th, q]
-                            up_e, up_gap, down_e = lane_up_e[th, q], lane_up_gap[th, q], lane_down_e[th, q]
+                            s = lane_skill[row, q]
+                            seen_up, seen_down = lane_seen_up[row, q], lane_seen_down[row, q]
+                            up_e, up_gap, down_e = lane_up_e[row, q], lane_up_gap[row, q], lane_down_e[row, q]
                             for target in (s + Z, s - Z):
                                 sj = _pool_ideal(pool_sorted, target)
                                 gap = (sj - s) if sj >= 0.0 else nan
                                 seen_up, seen_down, up_e, up_gap, down_e = _consider(
                                     gap, Z, keep, table, limit_pool, seen_up, seen_down, up_e, up_gap, down_e
                                 )
-                            lane_seen_up[th, q], lane_seen_down[th, q] = seen_up, seen_down
-                            lane_up_e[th, q], lane_up_gap[th, q], lane_down_e[th, q] = up_e, up_gap, down_e
+                            lane_seen_up[row, q], lane_seen_down[row, q] = seen_up, seen_down
+                            lane_up_e[row, q], lane_up_gap[row, q], lane_down_e[row, q] = up_e, up_gap, down_e
 
                 # --- experts: class or mentoring (lanes) -----------------------------------------
                 if rules.expert_mode != EXPERTS_NONE:
                     for q in range(lanes):
                         i = chunk + q
-                        s = lane_skill[th, q]
-                        m = lane_motivation[th, q] / MOTIVATION_SCALE
+                        s = lane_skill[row, q]
+                        m = lane_motivation[row, q] / MOTIVATION_SCALE
                         if rules.expert_mode == EXPERTS_CLASS:
                             cls = i // rules.class_span
                             had_expert = np.uint8(class_count[cls] > 0)
@@ -299,7 +310,7 @@ def week(skill, skill_next, motivation, flags, flags_next, community_start, comm
                             reference = class_mean[cls]
                         else:
                             had_expert = np.uint8(
-                                uniform(draw(lane_key[th, q], DRAW_EXPERT_SESSION)) < rules.mentoring_probability
+                                uniform(draw(lane_key[row, q], DRAW_EXPERT_SESSION)) < rules.mentoring_probability
                             )
                             factor = mentoring_factor
                             reference = rules.population_mean
@@ -311,26 +322,26 @@ def week(skill, skill_next, motivation, flags, flags_next, community_start, comm
                         e = efficacy(effective_gap(gap, Z, rules.expert_narrowing), Z, table)
                         quality = e * factor
                         gain = min(rules.expert_rate * quality * m * (1.0 - s), gap) if gap > 0.0 else 0.0
-                        lane_expert_quality[th, q] = quality if had_expert else 0.0
-                        lane_expert_gain[th, q] = gain if had_expert else 0.0
-                        lane_had_expert[th, q] = had_expert
+                        lane_expert_quality[row, q] = quality if had_expert else 0.0
+                        lane_expert_gain[row, q] = gain if had_expert else 0.0
+                        lane_had_expert[row, q] = had_expert
 
                 # --- each agent: gains, motivation, drop-out (lanes) -------------------------------
                 for q in range(lanes):
                     i = chunk + q
                     f = flags[i]
-                    s = lane_skill[th, q]
+                    s = lane_skill[row, q]
                     was_active = (f & ACTIVE) != 0
                     # Motivation is read from the lane copy: reading and writing motivation[i] in
                     # one loop would keep it from vectorising.
-                    m = lane_motivation[th, q] / MOTIVATION_SCALE
+                    m = lane_motivation[row, q] / MOTIVATION_SCALE
                     # Peer choices count only for enrolled agents (all lanes were computed).
                     in_peers = peers & ((f & IN_PROGRAMME) != 0)
-                    up_e = lane_up_e[th, q] if in_peers else 0.0
-                    up_gap = lane_up_gap[th, q] if in_peers else 0.0
+                    up_e = lane_up_e[row, q] if in_peers else 0.0
+                    up_gap = lane_up_gap[row, q] if in_peers else 0.0
                     # The chosen source's effective gap, as _consider computed it from its gap.
                     up_effgap = effective_gap(up_gap, Z, rules.peer_narrowing)
-                    down_e = lane_down_e[th, q] if in_peers else 0.0
+                    down_e = lane_down_e[row, q] if in_peers else 0.0
                     # Shrinks near the frontier; a peer cannot carry a learner past the peer.
                     tutee_gain = min(rules.peer_rate * up_e * m * (1.0 - s), up_gap) if up_e > 0.0 else 0.0
                     # Learning by teaching needs preparation or teaching expectancy (Kobayashi 2024).
@@ -343,9 +354,9 @@ def week(skill, skill_next, motivation, flags, flags_next, community_start, comm
                     expert_quality = 0.0
                     expert_gain = 0.0
                     if rules.expert_mode != EXPERTS_NONE:
-                        had_expert = lane_had_expert[th, q]
-                        expert_quality = lane_expert_quality[th, q]
-                        expert_gain = lane_expert_gain[th, q]
+                        had_expert = lane_had_expert[row, q]
+                        expert_quality = lane_expert_quality[row, q]
+                        expert_gain = lane_expert_gain[row, q]
 
                     gain = tutee_gain + tutor_gain + expert_gain
                     # Practice (and only practice) adds skill; otherwise, and after drop-out, forgetting.
@@ -359,10 +370,10 @@ def week(skill, skill_next, motivation, flags, flags_next, community_start, comm
                     progress = max(up_e, expert_quality)
                     m_new = m + rules.progress_reward * progress - rules.motivation_decay
                     m_new = m_new if practised else m_new - rules.no_contact_penalty
-                    m_new += rules.shock * (2.0 * uniform(draw(lane_key[th, q], DRAW_SHOCK)) - 1.0)
+                    m_new += rules.shock * (2.0 * uniform(draw(lane_key[row, q], DRAW_SHOCK)) - 1.0)
                     m_new = min(1.0, max(0.0, m_new))
                     code = np.uint16(np.floor(m_new * MOTIVATION_SCALE + 0.5))
-                    motivation[i] = code if was_active else lane_motivation[th, q]
+                    motivation[i] = code if was_active else lane_motivation[row, q]
                     still_active = was_active & (m_new >= rules.threshold)
                     f_new = f
                     f_new |= WAS_TUTEE if tutee_gain > 0.0 else np.uint8(0)
@@ -374,41 +385,41 @@ def week(skill, skill_next, motivation, flags, flags_next, community_start, comm
                     # What the block sums need (zero where an agent does not count: adding +0.0
                     # leaves every sum exactly as it was).
                     sn = np.float64(s_new)
-                    lane_tutee[th, q] = tutee_gain
-                    lane_tutor[th, q] = tutor_gain
-                    lane_partner_e[th, q] = up_e
-                    lane_misfit[th, q] = abs(up_effgap - Z) if up_e > 0.0 else 0.0
-                    lane_gain[th, q] = sn - s
-                    lane_new_skill[th, q] = sn
-                    lane_new_motivation[th, q] = m_new
-                    lane_status[th, q] = (
+                    lane_tutee[row, q] = tutee_gain
+                    lane_tutor[row, q] = tutor_gain
+                    lane_partner_e[row, q] = up_e
+                    lane_misfit[row, q] = abs(up_effgap - Z) if up_e > 0.0 else 0.0
+                    lane_gain[row, q] = sn - s
+                    lane_new_skill[row, q] = sn
+                    lane_new_motivation[row, q] = m_new
+                    lane_status[row, q] = (
                         np.uint8(was_active) | (np.uint8(still_active) << 1) | (np.uint8(tutee_gain > 0.0) << 2)
                         | (np.uint8(tutor_gain > 0.0) << 3) | (np.uint8(up_e > 0.0) << 4) | (had_expert << 5)
                     )
 
                 # --- block sums, in agent order (floating-point sums are not reordered) -------------
                 for q in range(lanes):
-                    status = lane_status[th, q]
+                    status = lane_status[row, q]
                     n_present += 1.0
                     if not (status & 1):  # dropped out before this week
                         continue
-                    sum_tutee += lane_tutee[th, q]
+                    sum_tutee += lane_tutee[row, q]
                     n_tutee += (status >> 2) & 1
-                    sum_efficacy += lane_partner_e[th, q]
-                    sum_misfit += lane_misfit[th, q]
+                    sum_efficacy += lane_partner_e[row, q]
+                    sum_misfit += lane_misfit[row, q]
                     n_partnered += (status >> 4) & 1
-                    sum_tutor += lane_tutor[th, q]
+                    sum_tutor += lane_tutor[row, q]
                     n_tutor += (status >> 3) & 1
                     if status & 32:
-                        sum_expert += lane_expert_gain[th, q]
+                        sum_expert += lane_expert_gain[row, q]
                         n_expert += 1.0
-                    sum_gain += lane_gain[th, q]
+                    sum_gain += lane_gain[row, q]
                     if status & 2:
-                        sn = lane_new_skill[th, q]
+                        sn = lane_new_skill[row, q]
                         n_active += 1.0
                         sum_skill += sn
                         sum_skill_sq += sn * sn
-                        sum_motivation += lane_new_motivation[th, q]
+                        sum_motivation += lane_new_motivation[row, q]
                         k = int(sn * HISTOGRAM_BINS)
                         histogram[b, min(max(k, 0), HISTOGRAM_BINS - 1)] += 1
                     else:

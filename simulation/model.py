@@ -14,6 +14,7 @@ import mesa
 import numpy as np
 
 from . import learning as L
+from . import memory
 from . import study_groups as SG
 from .counter_rng import STREAM_STEP, key_for
 from .efficacy import EFFICACY_TABLE, combined_narrowing
@@ -141,6 +142,7 @@ class PeerLearningModel(mesa.Model):
         self.scenario = scenario
         self.seed = seed_value
         run, pop = scenario.run, scenario.population
+        memory.check(scenario)  # refuse, in one line, a population this machine cannot hold
         self.population = allocate(pop.size, pop.community_size, pop.arrival_rate, run.steps)
         initialise(self.population, scenario, seed_value)
         self.arrangement = ExpertArrangement.for_scenario(scenario, self.population.capacity)

@@ -31,8 +31,13 @@ def gather_pool(pop, seed: int, step: int, per_community: int, sort: bool) -> tu
     pool = np.empty(pop.communities * per_community, dtype=np.float32)
     key = key_for(seed, STREAM_POOL, step)
     _gather(pop.skill, pop.flags, pop.community_start, pop.community_present, key, per_community, pool)
-    # Dropped-out members sort to the front (skill -1); the ideal search starts after them.
-    ordered = np.sort(pool[pool >= 0.0]) if sort else pool[:1]
+    # Only enrolled members (skill >= 0) can be found at the ideal gap; sorted in place, so the
+    # pool costs at most three float32 copies of its size (docs/performance.md).
+    if sort:
+        ordered = pool[pool >= 0.0]
+        ordered.sort()
+    else:
+        ordered = pool[:1]
     if ordered.size == 0:
         ordered = np.full(1, -1.0, dtype=np.float32)
     return pool, ordered

@@ -1,0 +1,280 @@
+"""The memory a scenario needs, the memory this machine has, and a guard between them.
+
+PeerScale keeps a population in fixed arrays (population.py), so what a run needs is known before
+anything is allocated: 12 bytes per agent slot (skill and next skill as float32, motivation as
+uint16, flags and next flags as uint8), 24 bytes per community, and small per-week arrays (the
+global pool, the kernel's scratch lanes, the per-block sums). `estimate_bytes` adds these up;
+`check` compares them with what is available (MemAvailable from /proc/meminfo, lowered by a
+cgroup memory limit if the process runs under one) and refuses, in one line, a scenario that
+would not fit, saying how much it needs, how much there is and the largest population that fits.
+docs/performance.md gives the budget in full.
+
+Set PEERSCALE_MEMORY_AVAILABLE (bytes, or with a suffix such as 8G) to pretend the machine has
+less memory than it has, e.g. to leave room for other work.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .scenario import ScenarioError
+
+# Bytes per agent slot: skill + skill_next (float32), motivation (uint16), flags + flags_next.
+BYTES_PER_SLOT = 4 + 4 + 2 + 1 + 1
+# Bytes per community: first slot (int64, plus one end), filled slots and initial size (int64).
+BYTES_PER_COMMUNITY = 8 + 8 + 8
+# Study groups (structure study_groups, study_groups.py): sessions led (uint8) and course progress
+# (uint16) per slot; state, organiser and rotation (uint8) per group; first group per community.
+STUDY_GROUP_BYTES_PER_SLOT = 1 + 2
+STUDY_GROUP_BYTES_PER_GROUP = 3
+
+ENV_AVAILABLE = "PEERSCALE_MEMORY_AVAILABLE"
+
+
+class MemoryBudgetError(ScenarioError):
+    """A scenario needs more memory than this machine (or its cgroup) has available."""
+
+
+# ----------------------------------------------------------------------------------------------
+# What a scenario needs
+
+
+def _layout(size: int, community_size: int, arrival_rate: float, steps: int) -> tuple[int, int]:
+    """(communities, slots) of population.community_layout, without allocating its arrays."""
+    count = max(1, size // community_size)
+    base, extra = divmod(size, count)
+    if arrival_rate <= 0.0:
+        return count, size
+    # Reserved arrivals: ceil(initial * rate) * steps per community, for both community sizes.
+    import math
+
+    def reserved(initial: int) -> int:
+        return math.ceil(initial * arrival_rate) * steps if initial else 0
+
+    slots = size + extra * reserved(base + 1) + (count - extra) * reserved(base)
+    return count, slots
+
+
+def budget(scenario, size: int | None = None) -> dict[str, int]:
+    """Bytes of each part of a run of `scenario` (with population.size replaced by `size`).
+
+    Parts: `agents` (the state arrays, double buffers included), `communities`, `blocks` (per-block
+    sums and skill histograms), `experts` (class means and sizes), `study_groups`, and two that
+    exist only while a week is computed (WEEKLY_PARTS): `pool` (the global pool and, at
+    connectivity 2, its sorted copy) and `kernel` (the weekly kernel's scratch lanes and contact
+    rows, and each class's expert input).
+    """
+    from . import learning as L
+    from .experts import ExpertArrangement
+    from .metrics import block_layout
+
+    pop = scenario.population
+    size = pop.size if size is None else int(size)
+    communities, slots = _layout(size, pop.community_size, pop.arrival_rate, scenario.run.steps)
+    blocks = block_layout(communities, slots).size - 1
+    largest_community = -(-slots // communities)
+    parts = {
+        "agents": BYTES_PER_SLOT * slots,
+        "communities": BYTES_PER_COMMUNITY * communities + 8,
+        "blocks": blocks * (L.N_STATS * 8 + L.HISTOGRAM_BINS * 8),
+    }
+    structure = scenario.program.structure
+    # Experts in classes: class means (float64) and sizes (int64); each class's input (float64)
+    # is computed by the kernel every week (counted with its scratch below).
+    classes = 0
+    if structure == "expert_only" or structure == "mixed":
+        count = _expert_count(scenario, size)
+        if count and scenario.expert_format == "class":
+            span = -(-slots // count)
+            classes = -(-slots // span)
+            parts["experts"] = classes * (8 + 8)
+    if structure == "study_groups":
+        group_size = getattr(getattr(scenario, "study_groups", None), "group_size", 8)
+        groups = communities * max(1, -(-(size // communities + 1) // group_size))
+        parts["study_groups"] = (
+            STUDY_GROUP_BYTES_PER_SLOT * slots + STUDY_GROUP_BYTES_PER_GROUP * groups + 8 * (communities + 1)
+        )
+    else:
+        # The weekly pool (float32 per member); with connectivity 2 also the mask of enrolled
+        # members, their skills and the sorted copy.
+        members = communities * scenario.levels.pool_per_community
+        parts["pool"] = members * (4 + (1 + 4 + 4 if scenario.program.connectivity == 2 else 0))
+        peers = structure != "expert_only"
+        parts["kernel"] = L.scratch_bytes(blocks, largest_community, peers) + 8 * classes
+    if pop.arrival_rate > 0.0:
+        parts["communities"] += 8 * communities  # arrivals per community, each week
+    return parts
+
+
+# The parts of `budget` that exist only while a week is computed (the rest lasts the whole run).
+WEEKLY_PARTS = ("pool", "kernel")
+
+
+def _expert_count(scenario, size: int) -> int:
+    """scenario.expert_count for another population size."""
+    e = scenario.experts
+    if scenario.program.structure == "peer_only":
+        return 0
+    return -(-size // e.learners_per_expert) if e.learners_per_expert > 0 else e.count
+
+
+def estimate_bytes(scenario, size: int | None = None) -> int:
+    """Bytes a run of `scenario` allocates at its peak (all parts of `budget`)."""
+    return sum(budget(scenario, size).values())
+
+
+def largest_population(scenario, available: int) -> int:
+    """The largest population.size whose estimate fits in `available` bytes (0 if none does)."""
+    lo, hi = 0, 2
+    while estimate_bytes(scenario, hi) <= available:
+        lo, hi = hi, hi * 2
+        if hi > 10**13:
+            return lo
+    while hi - lo > 1:  # estimate_bytes grows with the size: bisect
+        mid = (lo + hi) // 2
+        if estimate_bytes(scenario, mid) <= available:
+            lo = mid
+        else:
+            hi = mid
+    return lo if lo >= 2 else 0
+
+
+# ----------------------------------------------------------------------------------------------
+# What this machine has
+
+
+def _read_int(path: Path) -> int | None:
+    try:
+        text = path.read_text().strip()
+    except OSError:
+        return None
+    if text == "max":
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        return None
+
+
+def _stat_value(path: Path, key: str) -> int:
+    try:
+        for line in path.read_text().splitlines():
+            name, _, value = line.partition(" ")
+            if name == key:
+                return int(value)
+    except (OSError, ValueError):
+        pass
+    return 0
+
+
+def _cgroup_dirs() -> list[tuple[Path, str]]:
+    """Memory cgroup folders of this process, innermost first, with their version ('1' or '2')."""
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+    except OSError:
+        return []
+    found = []
+    for line in lines:
+        _, controllers, path = line.split(":", 2)
+        if controllers == "":
+            root, version = Path("/sys/fs/cgroup"), "2"
+            if not (root / "cgroup.controllers").exists():
+                root = Path("/sys/fs/cgroup/unified")
+        elif "memory" in controllers.split(","):
+            root, version = Path("/sys/fs/cgroup/memory"), "1"
+        else:
+            continue
+        here = root / path.lstrip("/")
+        # Walk up to the mount: a limit anywhere above applies too. Inside a cgroup namespace the
+        # path may not exist under the mount; then the mount's own files describe our cgroup.
+        while True:
+            if here.is_dir():
+                found.append((here, version))
+            if here == root or root not in here.parents:
+                break
+            here = here.parent
+    return found
+
+
+def _cgroup_available() -> int | None:
+    """Bytes left under the tightest cgroup memory limit, or None if there is no limit."""
+    best = None
+    for folder, version in _cgroup_dirs():
+        if version == "2":
+            limit, usage = _read_int(folder / "memory.max"), _read_int(folder / "memory.current")
+            reclaimable = _stat_value(folder / "memory.stat", "inactive_file")
+        else:
+            limit, usage = _read_int(folder / "memory.limit_in_bytes"), _read_int(folder / "memory.usage_in_bytes")
+            reclaimable = _stat_value(folder / "memory.stat", "total_inactive_file")
+        if limit is None or usage is None or limit >= 2**60:  # "max" or the v1 "no limit" value
+            continue
+        left = max(0, limit - usage + reclaimable)
+        best = left if best is None else min(best, left)
+    return best
+
+
+def _meminfo_available() -> int | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def parse_bytes(text: str) -> int:
+    """'8G', '512M', '1.5e9' or '1000000' as bytes (K, M, G, T are powers of 1024)."""
+    text = text.strip().upper().removesuffix("B").removesuffix("I")
+    units = {"K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
+    scale = 1
+    if text and text[-1] in units:
+        scale, text = units[text[-1]], text[:-1]
+    return int(float(text) * scale)
+
+
+def available_bytes() -> tuple[int | None, str]:
+    """Bytes this process may still allocate, and where the figure comes from (for messages)."""
+    sources = []
+    override = os.environ.get(ENV_AVAILABLE)
+    if override:
+        try:
+            sources.append((parse_bytes(override), ENV_AVAILABLE))
+        except ValueError:
+            raise ScenarioError(ENV_AVAILABLE, f"invalid value {override!r}: allowed bytes such as 8G or 8000000000") from None
+    meminfo = _meminfo_available()
+    if meminfo is not None:
+        sources.append((meminfo, "MemAvailable"))
+    cgroup = _cgroup_available()
+    if cgroup is not None:
+        sources.append((cgroup, "cgroup limit"))
+    if not sources:
+        return None, "unknown"
+    value, source = min(sources)
+    return value, source
+
+
+def gib(n: float) -> str:
+    return f"{n / 1024**3:.1f} GiB"
+
+
+def check(scenario, source: str | None = None) -> int:
+    """Refuse a scenario that needs more memory than is available; return the bytes it needs.
+
+    Raises MemoryBudgetError (a ScenarioError: the CLI reports it in one line, exit code 2).
+    Where the available memory cannot be read, nothing is refused.
+    """
+    need = estimate_bytes(scenario)
+    available, where = available_bytes()
+    if available is None or need <= available:
+        return need
+    size = scenario.population.size
+    fits = largest_population(scenario, available)
+    raise MemoryBudgetError(
+        source or f"scenario '{scenario.name}'",
+        f"{size:,} agents need about {gib(need)} of memory ({need / size:.1f} bytes per agent), "
+        f"but only {gib(available)} is available ({where}); the largest population that fits is "
+        f"about {fits:,} agents",
+        key="population.size",
+    )
