@@ -4,10 +4,14 @@ from importlib.metadata import PackageNotFoundError, version
 
 from .model import METRIC_NAMES, PeerLearningModel
 from .scenario import Scenario, ScenarioError, load
+from .trial import Trial, TrialResult, trial
 
 try:
     __version__ = version("peerscale")
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+source"
 
-__all__ = ["PeerLearningModel", "Scenario", "ScenarioError", "load", "METRIC_NAMES", "__version__"]
+__all__ = [
+    "PeerLearningModel", "Scenario", "ScenarioError", "load", "METRIC_NAMES", "Trial", "TrialResult", "trial",
+    "__version__",
+]

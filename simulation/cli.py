@@ -167,6 +167,40 @@ def compare(
     _report(runs, target)
 
 
+@app.command("trial")
+def trial_command(
+    trial_file: Annotated[Path, typer.Argument(help="trial TOML file: two arms, a horizon and a group")],
+    replicates: ReplicatesOption = None,
+    seed: SeedOption = None,
+    out_dir: Annotated[Optional[Path], typer.Option("--out", help="results folder (must not exist or be empty)")] = None,
+) -> None:
+    """Run a virtual trial (two arms, the same seeds); print d with its 95% CI and write the results."""
+    from . import results
+    from .trial import load_trial, run_trial
+
+    spec = load_trial(trial_file)
+    target = out_dir or results.free_folder(Path("results") / f"trial-{spec.name}")
+    _check_target(target)
+    reps = replicates or spec.replicates
+    work = 2 * spec.control.population.size * spec.weeks
+    with progress_bar() as bar:
+        task = bar.add_task(spec.name, total=reps * work, weeks=spec.weeks)
+        result = run_trial(spec, replicates, seed, progress=lambda _r: bar.update(task, advance=work))
+    with results.atomic_folder(target) as tmp:
+        result.replicates.to_csv(tmp / "replicates.csv", index=False)
+        results.write_json(result.to_dict(), tmp / "trial.json")
+        (tmp / "report.txt").write_text(result.report() + "\n", encoding="utf-8")
+        manifest = results.provenance() | {
+            "kind": "trial", "trial_file": str(trial_file), "seeds": result.replicates["seed"].tolist(),
+            "control": result.trial.arm("control").model_dump(mode="json"),
+            "treatment": result.trial.arm("treatment").model_dump(mode="json"),
+            "wall_time_s": round(result.wall_time, 3),
+        }
+        results.write_json(manifest, tmp / "manifest.json")
+    out.print(result.report(), highlight=False, soft_wrap=True)
+    out.print(f"results written to {target}", highlight=False)
+
+
 @app.command()
 def params(
     markdown: Annotated[bool, typer.Option("--markdown", help="print a Markdown table (docs/parameters.md)")] = False,
