@@ -234,16 +234,19 @@ def _check_target(target: Path) -> None:
 
 
 def _report(runs, target: Path) -> None:
-    from .runner import SUMMARY_METRICS
+    from .runner import summary_metrics
 
     table = Table(title=f"final week, mean across {len(runs[0].seeds)} replicate(s) [95% CI]")
     table.add_column("metric")
     for r in runs:
         table.add_column(r.scenario.name, justify="right")
     summaries = [r.summary() for r in runs]
-    for key, label in SUMMARY_METRICS.items():
+    for key, label in summary_metrics(runs).items():
         cells = []
         for s in summaries:
+            if key not in s:
+                cells.append("n/a")
+                continue
             mean, (lo, hi) = s[key]["mean"], s[key]["ci95"]
             cells.append(f"{mean:.4g}" + ("" if lo != lo else f" [{lo:.4g}, {hi:.4g}]"))
         table.add_row(label, *cells)
