@@ -93,8 +93,14 @@ class LearningParams(Section):
         0.1, "skill gap above the learner at which learning efficacy peaks, Z (assumption: zone of proximal development)", "skill",
         gt=0.0, le=0.5,
     )
-    peer_rate: float = _field(0.02, "tutee gain per week at peak efficacy, full motivation, zero skill", "skill/week", ge=0.0, le=0.5)
-    tutor_rate: float = _field(0.016, "tutor gain per week from teaching at peak efficacy (learning by teaching)", "skill/week", ge=0.0, le=0.5)
+    peer_rate: float = _field(
+        0.014, "tutee gain per week at peak efficacy, full motivation, zero skill (calibrated: T1, peer tutoring's effect on tutees, docs/calibration.md)", "skill/week",
+        ge=0.0, le=0.5,
+    )
+    tutor_rate: float = _field(
+        0.014, "tutor gain per week from teaching at peak efficacy, learning by teaching (calibrated: T2 tutors, T6 preparation)", "skill/week",
+        ge=0.0, le=0.5,
+    )
     teaching_expectancy: float = _field(
         1.0, "how much tutors prepare or expect to teach; tutor gain scales with it (Kobayashi 2024: g ~ 0 without)", "", ge=0.0, le=1.0
     )
@@ -123,9 +129,12 @@ class ExpertParams(Section):
     teaching_skill: float = _field(
         0.5, "how far an expert narrows the effective gap above Z ('impersonating someone closer')", "", ge=0.0, le=1.0
     )
-    rate: float = _field(0.03, "gain per week from one-to-one expert teaching at peak efficacy", "skill/week", ge=0.0, le=0.5)
+    rate: float = _field(
+        0.068, "gain per week from one-to-one expert teaching at peak efficacy (calibrated: T3 one-to-one vs class, T4 class size)", "skill/week",
+        ge=0.0, le=0.5,
+    )
     class_size_slope: float = _field(
-        0.25, "b in per-learner expert input 1/(1 + b ln n) for a class of n (CALIBRATION.md: log law)", "", ge=0.0, le=5.0
+        0.4, "b in per-learner expert input 1/(1 + b ln n) for a class of n (CALIBRATION.md: log law; calibrated: T3, T4)", "", ge=0.0, le=5.0
     )
     capacity: int = _field(30, "learners an expert can mentor in one week (format = mentoring)", "learners/week", ge=1, le=10**6)
     hours_per_session: float = _field(1.0, "expert hours one class or mentoring session takes", "hours", gt=0.0, le=100.0)
@@ -137,7 +146,10 @@ class MotivationParams(Section):
     initial_min: float = _field(0.3, "lowest initial motivation (uniform between min and max)", "", ge=0.0, le=1.0)
     initial_max: float = _field(1.0, "highest initial motivation", "", ge=0.0, le=1.0)
     threshold: float = _field(0.2, "agents whose motivation falls below this drop out for good", "", ge=0.0, le=1.0)
-    progress_reward: float = _field(0.04, "motivation gained per week at full learning efficacy", "1/week", ge=0.0, le=1.0)
+    progress_reward: float = _field(
+        0.045, "motivation gained per week at full learning efficacy (calibrated with T1-T6: T5 completion and engagement in classes)", "1/week",
+        ge=0.0, le=1.0,
+    )
     no_contact_penalty: float = _field(0.05, "motivation lost in a week with no useful contact (nothing learned or taught)", "1/week", ge=0.0, le=1.0)
     shock: float = _field(0.05, "amplitude of weekly random motivation shocks (uniform in +-shock)", "", ge=0.0, le=1.0)
 
