@@ -16,7 +16,10 @@ from __future__ import annotations
 from collections import namedtuple
 
 import numpy as np
-from numba import njit, prange
+from llvmlite import ir
+from numba import njit, prange, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from .counter_rng import DRAW_EXPERT_SESSION, DRAW_POOL_BASE, DRAW_SHOCK, agent_key, below, draw, uniform
 from .efficacy import class_input, content_level, efficacy, efficacy_or_zero, effective_gap
@@ -125,8 +128,33 @@ CHUNK = 256
 # Communities of up to CONTACT_WIDTH members are copied into a scratch row of contact skills
 # (at most 512 blocks x 16 kB); larger ones are read from the state arrays directly.
 CONTACT_WIDTH = 4096
-# Bytes of scratch per lane: 16 float64/int64/uint64 arrays, one uint16 and two uint8 (see week).
-LANE_BYTES = 16 * 8 + 2 + 2 * 1
+# Pools of more members than this (4 MB) are prefetched: beyond the caches, a random read costs a
+# trip to main memory.
+POOL_PREFETCH_MEMBERS = 1 << 20
+
+
+@intrinsic
+def _prefetch(typingctx, array, index):
+    """Hint the CPU to bring array[index] into its caches (llvm.prefetch: no fault, no result)."""
+
+    def codegen(context, builder, signature, args):
+        array_type = signature.args[0]
+        data = context.make_array(array_type)(context, builder, args[0])
+        pointer = cgutils.get_item_pointer(context, builder, array_type, data, [args[1]], wraparound=False)
+        byte_pointer = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        function = cgutils.get_or_insert_function(
+            builder.module, ir.FunctionType(ir.VoidType(), [byte_pointer, i32, i32, i32]), "llvm.prefetch.p0"
+        )
+        # read, high temporal locality, data cache
+        builder.call(function, [builder.bitcast(pointer, byte_pointer), i32(0), i32(3), i32(1)])
+        return context.get_dummy_value()
+
+    return types.void(array, index), codegen
+
+
+# Bytes of scratch per lane: 16 float64/int64/uint64 arrays, a float32, a uint16, two uint8 (week).
+LANE_BYTES = 16 * 8 + 4 + 2 + 2 * 1
 
 
 def scratch_bytes(blocks: int, largest_community: int, peers: bool) -> int:
@@ -180,6 +208,7 @@ def week(skill, skill_next, motivation, flags, flags_next, community_start, comm
     lane_new_skill = np.empty((rows, width))
     lane_new_motivation = np.empty((rows, width))
     lane_status = np.empty((rows, width), dtype=np.uint8)
+    lane_pool_skill = np.empty((rows, width), dtype=np.float32)
     # Per-learner expert input depends on the class size alone: once per class (or per week for
     # mentoring), not once per learner.
     mentoring_factor = class_input(rules.mentoring_group, rules.class_size_slope)
@@ -187,6 +216,7 @@ def week(skill, skill_next, motivation, flags, flags_next, community_start, comm
     for k in prange(class_factor.size):
         class_factor[k] = class_input(np.float64(class_count[k]), rules.class_size_slope)
     peers = rules.peers != 0
+    prefetch_pool = n_pool > POOL_PREFETCH_MEMBERS
     # Contacts: each block's current community (see below), if it has at most CONTACT_WIDTH members.
     contact_width = min(CONTACT_WIDTH, largest) if rules.peers else 0
     contact_skill = np.empty((rows, contact_width), dtype=np.float32)
@@ -264,11 +294,20 @@ def week(skill, skill_next, motivation, flags, flags_next, community_start, comm
                                 _, _, lane_up_e[row, q], lane_up_gap[row, q], lane_down_e[row, q] = _consider(
                                     gap, Z, keep, table, 1, 0, 0, lane_up_e[row, q], lane_up_gap[row, q], lane_down_e[row, q]
                                 )
+                        if prefetch_pool and d < rules.pool_contacts:
+                            # A pool larger than the caches is read from main memory: ask for this
+                            # chunk's pool contacts now, so they arrive while the other passes compute.
+                            for q in range(lanes):
+                                _prefetch(pool_skill, below(draw(lane_key[row, q], DRAW_POOL_BASE + d), n_pool))
                     # Contacts beyond the community, through the small global pool.
                     for p in range(rules.pool_contacts):
+                        # First only the loads: a large pool is read from main memory, and a loop of
+                        # loads alone keeps many of them in flight.
+                        for q in range(lanes):
+                            lane_pool_skill[row, q] = pool_skill[below(draw(lane_key[row, q], DRAW_POOL_BASE + p), n_pool)]
                         if counted:
                             for q in range(lanes):
-                                sj = pool_skill[below(draw(lane_key[row, q], DRAW_POOL_BASE + p), n_pool)]
+                                sj = lane_pool_skill[row, q]
                                 gap = (sj - lane_skill[row, q]) if sj >= 0.0 else nan  # -1: dropped out
                                 (lane_seen_up[row, q], lane_seen_down[row, q], lane_up_e[row, q], lane_up_gap[row, q],
                                  lane_down_e[row, q]) = _consider(
@@ -277,7 +316,7 @@ def week(skill, skill_next, motivation, flags, flags_next, community_start, comm
                                 )
                         else:
                             for q in range(lanes):
-                                sj = pool_skill[below(draw(lane_key[row, q], DRAW_POOL_BASE + p), n_pool)]
+                                sj = lane_pool_skill[row, q]
                                 gap = (sj - lane_skill[row, q]) if sj >= 0.0 else nan
                                 _, _, lane_up_e[row, q], lane_up_gap[row, q], lane_down_e[row, q] = _consider(
                                     gap, Z, keep, table, 1, 0, 0, lane_up_e[row, q], lane_up_gap[row, q], lane_down_e[row, q]
