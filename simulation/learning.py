@@ -171,8 +171,8 @@ def week(skill, skill_next, motivation, flags, flags_next, community_start, comm
     """Advance every present agent by one week; fill per-block `stats` and `histogram`."""
     Z = rules.optimal_gap
     keep = 1.0 - rules.peer_narrowing
-    stats[:, :] = 0.0
-    histogram[:, :] = 0
+    # One parallel region only (the block loop): under a loaded machine each region's barrier can
+    # wait a scheduler time slice, which at small populations costs more than the work itself.
     n_pool = pool_skill.size
     # Agency: with choice 0 the first contact above (below) is assigned, which is the same as
     # keeping the best of the first one (a later contact never replaces it); pool contacts are
@@ -187,7 +187,9 @@ def week(skill, skill_next, motivation, flags, flags_next, community_start, comm
     # Lanes: this week's state of the agents of the current chunk, one row per block (no
     # dependence on the thread count); LANE_BYTES per lane, see scratch_bytes.
     rows = block_community.size - 1
-    largest = max(1, np.max(community_present))
+    largest = 1
+    for c in range(community_present.size):  # a plain loop: np.max would be a parallel region
+        largest = max(largest, community_present[c])
     width = min(CHUNK, largest)
     lane_skill = np.empty((rows, width))
     lane_key = np.empty((rows, width), dtype=np.uint64)
@@ -213,7 +215,7 @@ def week(skill, skill_next, motivation, flags, flags_next, community_start, comm
     # mentoring), not once per learner.
     mentoring_factor = class_input(rules.mentoring_group, rules.class_size_slope)
     class_factor = np.empty(class_count.size if rules.expert_mode == EXPERTS_CLASS else 0)
-    for k in prange(class_factor.size):
+    for k in range(class_factor.size):
         class_factor[k] = class_input(np.float64(class_count[k]), rules.class_size_slope)
     peers = rules.peers != 0
     prefetch_pool = n_pool > POOL_PREFETCH_MEMBERS
@@ -225,6 +227,8 @@ def week(skill, skill_next, motivation, flags, flags_next, community_start, comm
         row = b  # this block's row of lanes and contacts
         # Block sums kept in registers and written once at the end: the same additions in the
         # same order as adding into stats[b] agent by agent, so the same sums bit for bit.
+        for k in range(HISTOGRAM_BINS):
+            histogram[b, k] = 0
         sum_skill = 0.0
         n_active = 0.0
         n_present = 0.0
