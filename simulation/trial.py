@@ -502,7 +502,8 @@ class TrialResult:
         if t.analysis == "completers":
             what += ", completers only"
         header = (
-            f"trial {t.name}: {t.treatment.name} vs {t.control.name}, {t.weeks} weeks, {len(seeds)} replicate(s) "
+            f"trial {t.name}: {t.treatment.name} vs {t.control.name}, {t.weeks} week{'s' if t.weeks != 1 else ''}, "
+            f"{len(seeds)} replicate(s) "
             f"(seeds {seeds.min()}-{seeds.max()}, common random numbers)"
         )
         group = (
