@@ -341,33 +341,48 @@ def week(skill, skill_next, motivation, flags, flags_next, community_start, comm
                             lane_up_e[row, q], lane_up_gap[row, q], lane_down_e[row, q] = up_e, up_gap, down_e
 
                 # --- experts: class or mentoring (lanes) -----------------------------------------
-                if rules.expert_mode != EXPERTS_NONE:
+                if rules.expert_mode == EXPERTS_CLASS:
+                    # Everyone sits in a class: one vectorised pass.
                     for q in range(lanes):
-                        i = chunk + q
+                        cls = (chunk + q) // rules.class_span
                         s = lane_skill[row, q]
                         m = lane_motivation[row, q] / MOTIVATION_SCALE
-                        if rules.expert_mode == EXPERTS_CLASS:
-                            cls = i // rules.class_span
-                            had_expert = np.uint8(class_count[cls] > 0)
-                            factor = class_factor[cls]
-                            reference = class_mean[cls]
-                        else:
-                            had_expert = np.uint8(
-                                uniform(draw(lane_key[row, q], DRAW_EXPERT_SESSION)) < rules.mentoring_probability
-                            )
-                            factor = mentoring_factor
-                            reference = rules.population_mean
                         content = min(
-                            content_level(s, reference, Z, rules.responsiveness, rules.module_spacing),
+                            content_level(s, class_mean[cls], Z, rules.responsiveness, rules.module_spacing),
                             rules.expert_skill,
                         )
                         gap = content - s
                         e = efficacy(effective_gap(gap, Z, rules.expert_narrowing), Z, table)
-                        quality = e * factor
+                        quality = e * class_factor[cls]
                         gain = min(rules.expert_rate * quality * m * (1.0 - s), gap) if gap > 0.0 else 0.0
+                        had_expert = np.uint8(class_count[cls] > 0)
                         lane_expert_quality[row, q] = quality if had_expert else 0.0
                         lane_expert_gain[row, q] = gain if had_expert else 0.0
                         lane_had_expert[row, q] = had_expert
+                elif rules.expert_mode == EXPERTS_MENTORING:
+                    # Who has a session this week (a draw: few learners, at scale)...
+                    for q in range(lanes):
+                        lane_had_expert[row, q] = np.uint8(
+                            uniform(draw(lane_key[row, q], DRAW_EXPERT_SESSION)) < rules.mentoring_probability
+                        )
+                    # ...and what they gain: only those learners are computed.
+                    for q in range(lanes):
+                        quality = 0.0
+                        gain = 0.0
+                        if lane_had_expert[row, q]:
+                            s = lane_skill[row, q]
+                            m = lane_motivation[row, q] / MOTIVATION_SCALE
+                            content = min(
+                                content_level(s, rules.population_mean, Z, rules.responsiveness, rules.module_spacing),
+                                rules.expert_skill,
+                            )
+                            gap = content - s
+                            e = efficacy(effective_gap(gap, Z, rules.expert_narrowing), Z, table)
+                            quality = e * mentoring_factor
+                            if gap > 0.0:
+                                gain = min(rules.expert_rate * quality * m * (1.0 - s), gap)
+                        lane_expert_quality[row, q] = quality
+                        lane_expert_gain[row, q] = gain
 
                 # --- each agent: gains, motivation, drop-out (lanes) -------------------------------
                 for q in range(lanes):
