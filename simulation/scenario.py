@@ -443,18 +443,24 @@ def parse_override(text: str, source: str = "--set") -> tuple[str, Any]:
     return key, value
 
 
+def read_toml(path: Path, error: type[ScenarioError] = ScenarioError, kind: str = "scenario") -> dict[str, Any]:
+    """The TOML data of a file, or a one-line `error` for a missing, non-text or malformed file."""
+    source = str(path)
+    if not path.is_file():
+        raise error(source, f"no such {kind} file")
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise error(source, "not a UTF-8 text file") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise error(source, f"malformed TOML: {exc}") from None
+
+
 def load(path: str | Path, overrides: list[str] | dict[str, Any] | None = None) -> Scenario:
     """Read, validate and override a scenario file."""
     path = Path(path)
     source = str(path)
-    if not path.is_file():
-        raise ScenarioError(source, "no such scenario file")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise ScenarioError(source, "not a UTF-8 text file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(source, f"malformed TOML: {exc}") from None
+    data = read_toml(path)
     data.setdefault("name", path.stem)
     scenario = validate(data, source)
     return apply_overrides(scenario, overrides)

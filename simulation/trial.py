@@ -49,7 +49,6 @@ import difflib
 import math
 import re
 import time
-import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -69,7 +68,7 @@ from .population import (
     WAS_TUTOR,
 )
 from .runner import mean_ci
-from .scenario import Scenario, ScenarioError, _sections, load
+from .scenario import Scenario, ScenarioError, _sections, load, read_toml
 from .study_groups import PROGRESS_SCALE
 
 # Named groups: the flag bit that defines each, and what it means (measured at the trial's end).
@@ -293,14 +292,7 @@ def load_trial(path: str | Path) -> Trial:
     """Read and validate a trial file; errors are one line naming the file and the key."""
     path = Path(path)
     source = str(path)
-    if not path.is_file():
-        raise TrialError(source, "no such trial file")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise TrialError(source, "not a UTF-8 text file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise TrialError(source, f"malformed TOML: {exc}") from None
+    data = read_toml(path, TrialError, "trial")
     model = _trial_file_model()
     try:
         spec = model.model_validate(data)
