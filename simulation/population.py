@@ -15,6 +15,7 @@ novices arrive without reallocation (MODEL.md section 4.6).
 
 from __future__ import annotations
 
+import mmap
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,16 +94,36 @@ def community_layout(size: int, community_size: int, arrival_rate: float, steps:
     return start, initial
 
 
+# State arrays of at least this many bytes are mapped directly from the operating system.
+LARGE_ARRAY_BYTES = 1 << 26
+
+
+def _state_array(n: int, dtype) -> np.ndarray:
+    """An uninitialised array of n elements; large ones in plain (4 kB) pages of their own.
+
+    numpy asks the kernel for transparent huge pages on large arrays; on a machine whose memory
+    is fragmented the kernel then compacts memory on every first touch, which made initialising
+    10^9 agents about twice as slow (docs/performance.md). The kernels stream through these
+    arrays, so small pages cost the weekly step nothing measurable.
+    """
+    dtype = np.dtype(dtype)
+    nbytes = n * dtype.itemsize
+    private = getattr(mmap, "MAP_PRIVATE", None)  # Unix; elsewhere numpy's own allocation
+    if nbytes < LARGE_ARRAY_BYTES or private is None:
+        return np.empty(n, dtype=dtype)
+    return np.frombuffer(mmap.mmap(-1, nbytes, flags=private), dtype=dtype, count=n)
+
+
 def allocate(size: int, community_size: int, arrival_rate: float = 0.0, steps: int = 0) -> Population:
     """Allocate the arrays for a population (uninitialised state)."""
     start, initial = community_layout(size, community_size, arrival_rate, steps)
     n = int(start[-1])
     return Population(
-        skill=np.empty(n, dtype=np.float32),
-        skill_next=np.empty(n, dtype=np.float32),
-        motivation=np.empty(n, dtype=np.uint16),
-        flags=np.empty(n, dtype=np.uint8),
-        flags_next=np.empty(n, dtype=np.uint8),
+        skill=_state_array(n, np.float32),
+        skill_next=_state_array(n, np.float32),
+        motivation=_state_array(n, np.uint16),
+        flags=_state_array(n, np.uint8),
+        flags_next=_state_array(n, np.uint8),
         community_start=start,
         community_present=initial.copy(),
         community_initial=initial,
@@ -115,11 +136,14 @@ def pyramid_code(shape: str) -> int:
 
 def initialise(pop: Population, scenario, seed: int) -> None:
     """Fill the arrays with the initial pyramid and motivations (parallel, counter-based)."""
+    from .metrics import block_layout  # metrics -> learning -> population: import here
+
     p, m = scenario.pyramid, scenario.motivation
     _initialise(
         pop.skill, pop.skill_next, pop.motivation, pop.flags, pop.flags_next, pop.community_start,
-        pop.community_present, np.uint64(seed), pyramid_code(p.shape), layer_cumulative(p.layers, p.ratio), p.decay, p.top_skill,
-        m.initial_min, m.initial_max, scenario.learning.participation,
+        pop.community_present, block_layout(pop.communities, pop.capacity), np.uint64(seed), pyramid_code(p.shape),
+        layer_cumulative(p.layers, p.ratio), p.decay, p.top_skill, m.initial_min, m.initial_max,
+        scenario.learning.participation,
     )
 
 
@@ -128,31 +152,51 @@ def _motivation_code(u, lo, hi):
     return np.uint16(np.floor((lo + u * (hi - lo)) * MOTIVATION_SCALE + 0.5))
 
 
+# Agents are initialised in chunks of INIT_CHUNK slots: the random draws of a chunk in one pass
+# (which vectorises), then the pyramid's skills (a short search per agent) in another.
+INIT_CHUNK = 256
+
+
 @njit(parallel=True, cache=True)
-def _initialise(skill, skill_next, motivation, flags, flags_next, community_start, community_present, seed,
-                shape, cumulative, decay, top_skill, motivation_min, motivation_max, participation):
+def _initialise(skill, skill_next, motivation, flags, flags_next, community_start, community_present,
+                block_community, seed, shape, cumulative, decay, top_skill, motivation_min, motivation_max,
+                participation):
     key_skill = step_key(seed, STREAM_INIT_SKILL, 0)
     key_motivation = step_key(seed, STREAM_INIT_MOTIVATION, 0)
     key_programme = step_key(seed, STREAM_INIT_PROGRAMME, 0)
-    for c in prange(community_present.size):
-        first = community_start[c]
-        filled = first + community_present[c]
-        for i in range(first, community_start[c + 1]):
-            if i < filled:
-                a = agent_key(key_skill, i)
-                s = pyramid_skill(uniform(draw(a, 0)), uniform(draw(a, 1)), shape, cumulative, decay, top_skill)
-                skill[i] = np.float32(s)
-                u = uniform(draw(agent_key(key_motivation, i), 0))
-                motivation[i] = _motivation_code(u, motivation_min, motivation_max)
-                flags[i] = PRESENT | ACTIVE
-                if uniform(draw(agent_key(key_programme, i), 0)) < participation:
-                    flags[i] |= IN_PROGRAMME
-            else:
+    rows = block_community.size - 1
+    lane_layer = np.empty((rows, INIT_CHUNK))  # the two uniforms that place an agent in the pyramid
+    lane_within = np.empty((rows, INIT_CHUNK))
+    for b in prange(rows):
+        for c in range(block_community[b], block_community[b + 1]):
+            first = community_start[c]
+            filled = first + community_present[c]
+            for chunk in range(first, filled, INIT_CHUNK):
+                lanes = min(INIT_CHUNK, filled - chunk)
+                for q in range(lanes):
+                    i = chunk + q
+                    a = agent_key(key_skill, i)
+                    lane_layer[b, q] = uniform(draw(a, 0))
+                    lane_within[b, q] = uniform(draw(a, 1))
+                    u = uniform(draw(agent_key(key_motivation, i), 0))
+                    motivation[i] = _motivation_code(u, motivation_min, motivation_max)
+                    enrolled = uniform(draw(agent_key(key_programme, i), 0)) < participation
+                    f = (PRESENT | ACTIVE | IN_PROGRAMME) if enrolled else (PRESENT | ACTIVE)
+                    flags[i] = f
+                    flags_next[i] = f
+                for q in range(lanes):
+                    s = np.float32(
+                        pyramid_skill(lane_layer[b, q], lane_within[b, q], shape, cumulative, decay, top_skill)
+                    )
+                    skill[chunk + q] = s
+                    skill_next[chunk + q] = s
+            # Reserved slots (future arrivals): empty.
+            for i in range(filled, community_start[c + 1]):
                 skill[i] = np.float32(0.0)
+                skill_next[i] = np.float32(0.0)
                 motivation[i] = np.uint16(0)
                 flags[i] = np.uint8(0)
-            skill_next[i] = skill[i]
-            flags_next[i] = flags[i]
+                flags_next[i] = np.uint8(0)
 
 
 def arrive(pop: Population, scenario, seed: int, step: int) -> int:
