@@ -218,6 +218,7 @@ def week(skill, skill_next, motivation, flags, flags_next, community_start, comm
     for k in range(class_factor.size):
         class_factor[k] = class_input(np.float64(class_count[k]), rules.class_size_slope)
     peers = rules.peers != 0
+    has_experts = rules.expert_mode != EXPERTS_NONE
     prefetch_pool = n_pool > POOL_PREFETCH_MEMBERS
     # Contacts: each block's current community (see below), if it has at most CONTACT_WIDTH members.
     contact_width = min(CONTACT_WIDTH, largest) if rules.peers else 0
@@ -230,18 +231,18 @@ def week(skill, skill_next, motivation, flags, flags_next, community_start, comm
         for k in range(HISTOGRAM_BINS):
             histogram[b, k] = 0
         sum_skill = 0.0
-        n_active = 0.0
-        n_present = 0.0
+        n_active = 0
+        n_present = 0
         sum_tutee = 0.0
-        n_tutee = 0.0
+        n_tutee = 0
         sum_tutor = 0.0
-        n_tutor = 0.0
+        n_tutor = 0
         sum_expert = 0.0
-        n_expert = 0.0
+        n_expert = 0
         sum_efficacy = 0.0
-        n_partnered = 0.0
+        n_partnered = 0
         sum_misfit = 0.0
-        n_dropout = 0.0
+        n_dropout = 0
         sum_gain = 0.0
         sum_motivation = 0.0
         sum_skill_sq = 0.0
@@ -440,48 +441,44 @@ def week(skill, skill_next, motivation, flags, flags_next, community_start, comm
                     f_new = f_new if still_active else f_new & NOT_ACTIVE
                     flags_next[i] = f_new if was_active else f
 
-                    # What the block sums need (zero where an agent does not count: adding +0.0
-                    # leaves every sum exactly as it was).
+                    # What the block sums need: zero where an agent does not count (it dropped out
+                    # before this week, or had no partner, tutee or expert): adding +0.0 leaves a
+                    # sum exactly as it was. Counts are integers, summed here in any order.
                     sn = np.float64(s_new)
-                    lane_tutee[row, q] = tutee_gain
-                    lane_tutor[row, q] = tutor_gain
-                    lane_partner_e[row, q] = up_e
-                    lane_misfit[row, q] = abs(up_effgap - Z) if up_e > 0.0 else 0.0
-                    lane_gain[row, q] = sn - s
+                    partnered = up_e > 0.0
+                    lane_tutee[row, q] = tutee_gain if was_active else 0.0
+                    lane_tutor[row, q] = tutor_gain if was_active else 0.0
+                    lane_partner_e[row, q] = up_e if was_active else 0.0
+                    lane_misfit[row, q] = abs(up_effgap - Z) if was_active & partnered else 0.0
+                    lane_gain[row, q] = sn - s if was_active else 0.0
+                    lane_expert_gain[row, q] = expert_gain if was_active else 0.0
                     lane_new_skill[row, q] = sn
                     lane_new_motivation[row, q] = m_new
-                    lane_status[row, q] = (
-                        np.uint8(was_active) | (np.uint8(still_active) << 1) | (np.uint8(tutee_gain > 0.0) << 2)
-                        | (np.uint8(tutor_gain > 0.0) << 3) | (np.uint8(up_e > 0.0) << 4) | (had_expert << 5)
-                    )
+                    lane_status[row, q] = np.uint8(still_active)
+                    n_tutee += np.int64(was_active & (tutee_gain > 0.0))
+                    n_tutor += np.int64(was_active & (tutor_gain > 0.0))
+                    n_partnered += np.int64(was_active & partnered)
+                    n_expert += np.int64(was_active & (had_expert != 0))
+                    n_active += np.int64(still_active)
+                    n_dropout += np.int64(was_active & (not still_active))
+                n_present += lanes
 
                 # --- block sums, in agent order (floating-point sums are not reordered) -------------
                 for q in range(lanes):
-                    status = lane_status[row, q]
-                    n_present += 1.0
-                    if not (status & 1):  # dropped out before this week
-                        continue
                     sum_tutee += lane_tutee[row, q]
-                    n_tutee += (status >> 2) & 1
                     sum_efficacy += lane_partner_e[row, q]
                     sum_misfit += lane_misfit[row, q]
-                    n_partnered += (status >> 4) & 1
                     sum_tutor += lane_tutor[row, q]
-                    n_tutor += (status >> 3) & 1
-                    if status & 32:
-                        sum_expert += lane_expert_gain[row, q]
-                        n_expert += 1.0
                     sum_gain += lane_gain[row, q]
-                    if status & 2:
+                    if has_experts:
+                        sum_expert += lane_expert_gain[row, q]
+                    if lane_status[row, q]:  # still active: the state the aggregates describe
                         sn = lane_new_skill[row, q]
-                        n_active += 1.0
                         sum_skill += sn
                         sum_skill_sq += sn * sn
                         sum_motivation += lane_new_motivation[row, q]
                         k = int(sn * HISTOGRAM_BINS)
                         histogram[b, min(max(k, 0), HISTOGRAM_BINS - 1)] += 1
-                    else:
-                        n_dropout += 1.0
         stats[b, SUM_SKILL] = sum_skill
         stats[b, N_ACTIVE] = n_active
         stats[b, N_PRESENT] = n_present
