@@ -3,6 +3,7 @@
     python benchmarks/run.py             # about 5 minutes on 2 cores
     python benchmarks/run.py --quick     # a smoke version, well under a minute
     python benchmarks/run.py --billion   # adds a 10^9-agent run of 10 weeks (minutes, 13 GB)
+    python benchmarks/run.py --avx512    # the same with 512-bit vectors (docs/performance.md, Tuning)
 
 Measures, on this machine and in one run:
 - agent-updates per second of the weekly step for each structure at N = 10^5 .. 10^8;
@@ -41,10 +42,23 @@ TARGET_BILLION_S = 300.0
 TARGET_BILLION_BYTES = 16e9
 
 
+# Environment of the measuring processes (--avx512 adds NUMBA_CPU_FEATURES).
+CHILD_ENV = dict(os.environ)
+
+
+def avx512_features() -> str | None:
+    """This CPU's features with 512-bit vectors preferred (docs/performance.md), or None."""
+    import llvmlite.binding as llvm
+
+    features = llvm.get_host_cpu_features().flatten()
+    return features + ",-prefer-256-bit" if "+avx512f" in features.split(",") else None
+
+
 def measure(spec: dict) -> dict:
     """Run benchmarks/measure.py with `spec` in a fresh process; its JSON result."""
     result = subprocess.run(
-        [sys.executable, str(HERE / "measure.py"), json.dumps(spec)], cwd=ROOT, capture_output=True, text=True
+        [sys.executable, str(HERE / "measure.py"), json.dumps(spec)], cwd=ROOT, capture_output=True, text=True,
+        env=CHILD_ENV,
     )
     if result.returncode != 0:
         raise RuntimeError(f"benchmark {spec} failed:\n{result.stderr[-2000:]}")
@@ -63,7 +77,7 @@ def billion_run() -> dict:
         command = [sys.executable, "-m", "simulation.cli", "run", str(ROOT / "scenarios" / "billion.toml"),
                    "--out", str(out)]
         start = time.perf_counter()
-        child = subprocess.Popen(command, cwd=ROOT)
+        child = subprocess.Popen(command, cwd=ROOT, env=CHILD_ENV)
         _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - start
         code = os.waitstatus_to_exitcode(status)
@@ -108,7 +122,7 @@ def table(report: dict) -> str:
     """The report as the text table printed at the end of a run."""
     lines = [
         f"PeerScale benchmarks, {report['date']} (UTC), {report['cores']} cores, numba threads "
-        f"{report['threads']}, {report['cpu']}",
+        f"{report['threads']}, {report['cpu']}" + (", 512-bit vectors (--avx512)" if report.get("avx512") else ""),
         f"load average at start {report['load_start']}, at end {report['load_end']}",
         "",
         "Agent-updates per second of the weekly step (peak RSS of the process in brackets)",
@@ -176,7 +190,14 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--quick", action="store_true", help="small sizes only: a smoke test in well under a minute")
     parser.add_argument("--billion", action="store_true", help="also run scenarios/billion.toml (10^9 agents, minutes)")
     parser.add_argument("--no-save", action="store_true", help="print the table but write no results file")
+    parser.add_argument("--avx512", action="store_true",
+                        help="let numba use 512-bit vectors (same numbers; see docs/performance.md, Tuning)")
     args = parser.parse_args(argv)
+    if args.avx512:
+        features = avx512_features()
+        if features is None:
+            parser.error("--avx512: this CPU has no AVX-512")
+        CHILD_ENV["NUMBA_CPU_FEATURES"] = features
 
     sys.path.insert(0, str(ROOT))
     from simulation.results import provenance
@@ -187,6 +208,7 @@ def main(argv: list[str] | None = None) -> dict:
         "cores": os.cpu_count(),
         "cpu": cpu_model(),
         "quick": args.quick,
+        "avx512": args.avx512,
         "load_start": load_average(),
         "provenance": provenance(),
     }

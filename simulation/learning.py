@@ -9,6 +9,12 @@ result does not depend on the order agents are visited, nor on the thread count.
 
 Aggregates are accumulated per block of whole communities (float64 sums, integer histogram) and
 combined in a fixed order afterwards (metrics.py), so no population-sized pass is needed.
+
+For speed (docs/performance.md) each community is taken in chunks of agents, the lanes, with one
+pass per contact weighed for every lane; the choice is written without branches so that the
+passes vectorise. Every floating-point operation is the one the rules prescribe, in the same
+order per agent and per block sum, so the results equal the plain reference implementation
+(reference.py) bit for bit.
 """
 
 from __future__ import annotations
@@ -123,7 +129,7 @@ def _consider(gap, Z, keep, table, limit, seen_up, seen_down, up_e, up_gap, down
 
 # Agents are processed in chunks of at most CHUNK members of one community: each pass over a
 # chunk handles one candidate for every agent (lanes), which vectorises; a chunk's lanes take
-# 16 kB, so they stay in L1 cache whatever the community size.
+# about 35 kB, so they stay in the core's caches whatever the community size.
 CHUNK = 256
 # Communities of up to CONTACT_WIDTH members are copied into a scratch row of contact skills
 # (at most 512 blocks x 16 kB); larger ones are read from the state arrays directly.
