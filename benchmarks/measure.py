@@ -19,7 +19,7 @@ from numba import get_num_threads, njit, prange
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from simulation import PeerLearningModel, load  # noqa: E402
+from simulation import PeerLearningModel, load
 
 SCENARIOS = ROOT / "scenarios"
 

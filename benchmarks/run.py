@@ -58,7 +58,7 @@ def measure(spec: dict) -> dict:
     """Run benchmarks/measure.py with `spec` in a fresh process; its JSON result."""
     result = subprocess.run(
         [sys.executable, str(HERE / "measure.py"), json.dumps(spec)], cwd=ROOT, capture_output=True, text=True,
-        env=CHILD_ENV,
+        env=CHILD_ENV, check=False,
     )
     if result.returncode != 0:
         raise RuntimeError(f"benchmark {spec} failed:\n{result.stderr[-2000:]}")
@@ -160,18 +160,23 @@ def table(report: dict) -> str:
     s = report["streaming"]
     lines += [
         "",
-        f"One peer_only step against one streaming pass over the state, N={s['size']:.0e}: step {s['step_s']:.3f} s, "
-        f"pass {s['stream_s']:.3f} s ({s['stream_gb_per_s']:.1f} GB/s), ratio {s['ratio']:.1f} "
-        f"(target <= {TARGET_STREAM_RATIO:.0f}: {verdict(s['ratio'] <= TARGET_STREAM_RATIO)}; peak RSS {gb(s['peak_rss_bytes'])})",
+        (
+            f"One peer_only step against one streaming pass over the state, N={s['size']:.0e}: step "
+            f"{s['step_s']:.3f} s, pass {s['stream_s']:.3f} s ({s['stream_gb_per_s']:.1f} GB/s), ratio "
+            f"{s['ratio']:.1f} (target <= {TARGET_STREAM_RATIO:.0f}: {verdict(s['ratio'] <= TARGET_STREAM_RATIO)}; "
+            f"peak RSS {gb(s['peak_rss_bytes'])})"
+        ),
     ]
     b = report.get("billion")
     if b:
         lines += [
             "",
-            f"Billion: {b['command']} ({b['size']:.0e} agents, {b['steps']} weeks): exit {b['exit_code']}, "
-            f"wall {b['wall_s']:.0f} s (target <= {TARGET_BILLION_S:.0f} s: {verdict(b['wall_s'] <= TARGET_BILLION_S)}), "
-            f"peak RSS {gb(b['peak_rss_bytes'])} (target <= {gb(TARGET_BILLION_BYTES)}: "
-            f"{verdict(b['peak_rss_bytes'] <= TARGET_BILLION_BYTES)})",
+            (
+                f"Billion: {b['command']} ({b['size']:.0e} agents, {b['steps']} weeks): exit {b['exit_code']}, "
+                f"wall {b['wall_s']:.0f} s (target <= {TARGET_BILLION_S:.0f} s: "
+                f"{verdict(b['wall_s'] <= TARGET_BILLION_S)}), peak RSS {gb(b['peak_rss_bytes'])} (target <= "
+                f"{gb(TARGET_BILLION_BYTES)}: {verdict(b['peak_rss_bytes'] <= TARGET_BILLION_BYTES)})"
+            ),
         ]
     return "\n".join(lines)
 

@@ -27,9 +27,25 @@ from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .counter_rng import DRAW_EXPERT_SESSION, DRAW_POOL_BASE, DRAW_SHOCK, agent_key, below, draw, uniform
-from .efficacy import class_input, content_level, efficacy, efficacy_or_zero, effective_gap
-from .population import ACTIVE, IN_PROGRAMME, NOT_ACTIVE, MOTIVATION_SCALE, WAS_EXPERT_TAUGHT, WAS_TUTEE, WAS_TUTOR
+from .counter_rng import (
+    DRAW_EXPERT_SESSION,
+    DRAW_POOL_BASE,
+    DRAW_SHOCK,
+    agent_key,
+    below,
+    draw,
+    uniform,
+)
+from .efficacy import class_input, content_level, effective_gap, efficacy, efficacy_or_zero
+from .population import (
+    ACTIVE,
+    IN_PROGRAMME,
+    MOTIVATION_SCALE,
+    NOT_ACTIVE,
+    WAS_EXPERT_TAUGHT,
+    WAS_TUTEE,
+    WAS_TUTOR,
+)
 
 # Columns of the per-block statistics (float64; counts are exact below 2**53).
 SUM_SKILL, N_ACTIVE, N_PRESENT, SUM_TUTEE_GAIN, N_TUTEE, SUM_TUTOR_GAIN, N_TUTOR = range(7)

@@ -66,7 +66,6 @@ def budget(scenario, size: int | None = None) -> dict[str, int]:
     rows, and each class's expert input).
     """
     from . import learning as L
-    from .experts import ExpertArrangement
     from .metrics import block_layout
 
     pop = scenario.population

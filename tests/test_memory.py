@@ -63,7 +63,7 @@ def test_estimate_matches_the_peak_resident_memory_of_a_run_at_ten_million(struc
     """A run of 10^7 agents grows the process's peak resident memory by the estimate, within 10%."""
     result = subprocess.run(
         [sys.executable, "-c", RSS_PROBE, structure, str(10**7)], cwd=ROOT, capture_output=True, text=True,
-        timeout=300,
+        timeout=300, check=False,
     )
     assert result.returncode == 0, result.stderr
     probe = json.loads(result.stdout.strip().splitlines()[-1])

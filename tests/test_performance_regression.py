@@ -56,27 +56,27 @@ COLUMNS = (
 CASES = {
     "peer_only": (
         "peer_only",
-        dict(population__arrival_rate=0.01),
+        {"population__arrival_rate": 0.01},
         "e612d1e9708908b538bb8d1a4d63c4916397ae4049499afc1590bbfe3f67b600",
     ),
     "mixed": (
         "mixed",
-        dict(program__connectivity=2, program__agency=0, learning__participation=0.7),
+        {"program__connectivity": 2, "program__agency": 0, "learning__participation": 0.7},
         "3f771eecce98b314264a14e9412a85a8a64ec58e65445ae28e2684f9630d8e89",
     ),
     "expert_only": (
         "expert_only",
-        dict(program__responsiveness=1, experts__learners_per_expert=30),
+        {"program__responsiveness": 1, "experts__learners_per_expert": 30},
         "366d0350979b965119d4ea988d5f8de1137a10a18c148e009ba4e32e78f3e234",
     ),
     "peer_only_full_choice": (
         "peer_only",
-        dict(program__agency=2, program__responsiveness=1, program__connectivity=1),
+        {"program__agency": 2, "program__responsiveness": 1, "program__connectivity": 1},
         "c5c83156fc9ee5520b04e6abf2c6d0d240667fdcff824d388ff3a5828bfb5d75",
     ),
     "mixed_large_communities": (
         "mixed",
-        dict(population__community_size=10_000, program__connectivity=2, program__agency=2, learning__participation=0.8),
+        {"population__community_size": 10_000, "program__connectivity": 2, "program__agency": 2, "learning__participation": 0.8},
         "3601e1b631f7a7731ecd637a4aec0db0a68f2f16ec6c507433929585778384a5",
     ),
 }

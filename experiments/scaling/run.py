@@ -37,15 +37,15 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from simulation import load, results  # noqa: E402
-from simulation.runner import mean_ci, run_scenario  # noqa: E402
+from simulation import load, results
+from simulation.runner import mean_ci, run_scenario
 
 SCENARIOS = ROOT / "scenarios"
 OUTCOMES = {
