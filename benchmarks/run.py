@@ -3,7 +3,7 @@
     python benchmarks/run.py             # about 5 minutes on 2 cores
     python benchmarks/run.py --quick     # a smoke version, well under a minute
     python benchmarks/run.py --billion   # adds a 10^9-agent run of 10 weeks (minutes, 13 GB)
-    python benchmarks/run.py --avx512    # the same with 512-bit vectors (docs/performance.md, Tuning)
+    python benchmarks/run.py --prefer-256-bit  # the same with LLVM's 256-bit default (see simulation/vector_width.py)
 
 Measures, on this machine and in one run:
 - agent-updates per second of the weekly step for each structure at N = 10^5 .. 10^8;
@@ -42,16 +42,8 @@ TARGET_BILLION_S = 300.0
 TARGET_BILLION_BYTES = 16e9
 
 
-# Environment of the measuring processes (--avx512 adds NUMBA_CPU_FEATURES).
+# Environment of the measuring processes (--prefer-256-bit adds PEERSCALE_VECTOR_WIDTH=256).
 CHILD_ENV = dict(os.environ)
-
-
-def avx512_features() -> str | None:
-    """This CPU's features with 512-bit vectors preferred (docs/performance.md), or None."""
-    import llvmlite.binding as llvm
-
-    features = llvm.get_host_cpu_features().flatten()
-    return features + ",-prefer-256-bit" if "+avx512f" in features.split(",") else None
 
 
 def measure(spec: dict) -> dict:
@@ -121,8 +113,8 @@ def verdict(ok: bool) -> str:
 def table(report: dict) -> str:
     """The report as the text table printed at the end of a run."""
     lines = [
-        f"PeerScale benchmarks, {report['date']} (UTC), {report['cores']} cores, numba threads "
-        f"{report['threads']}, {report['cpu']}" + (", 512-bit vectors (--avx512)" if report.get("avx512") else ""),
+        (f"PeerScale benchmarks, {report['date']} (UTC), {report['cores']} cores, numba threads "
+         f"{report['threads']}, {report['cpu']}, {report['vector_width']}"),
         f"load average at start {report['load_start']}, at end {report['load_end']}",
         "",
         "Agent-updates per second of the weekly step (peak RSS of the process in brackets)",
@@ -195,14 +187,11 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--quick", action="store_true", help="small sizes only: a smoke test in well under a minute")
     parser.add_argument("--billion", action="store_true", help="also run scenarios/billion.toml (10^9 agents, minutes)")
     parser.add_argument("--no-save", action="store_true", help="print the table but write no results file")
-    parser.add_argument("--avx512", action="store_true",
-                        help="let numba use 512-bit vectors (same numbers; see docs/performance.md, Tuning)")
+    parser.add_argument("--prefer-256-bit", action="store_true",
+                        help="keep LLVM's 256-bit vectors on AVX-512 CPUs (same numbers; simulation/vector_width.py)")
     args = parser.parse_args(argv)
-    if args.avx512:
-        features = avx512_features()
-        if features is None:
-            parser.error("--avx512: this CPU has no AVX-512")
-        CHILD_ENV["NUMBA_CPU_FEATURES"] = features
+    if args.prefer_256_bit:
+        os.environ["PEERSCALE_VECTOR_WIDTH"] = CHILD_ENV["PEERSCALE_VECTOR_WIDTH"] = "256"
 
     sys.path.insert(0, str(ROOT))
     from simulation.results import provenance
@@ -213,11 +202,11 @@ def main(argv: list[str] | None = None) -> dict:
         "cores": os.cpu_count(),
         "cpu": cpu_model(),
         "quick": args.quick,
-        "avx512": args.avx512,
         "load_start": load_average(),
         "provenance": provenance(),
     }
     report["threads"] = report["provenance"]["numba_threads"]
+    report["vector_width"] = report["provenance"]["vector_width"]  # the children decide alike
     sizes = [10**4, 10**5] if args.quick else [10**5, 10**6, 10**7, 10**8]
     report["sizes"] = sizes
     report["throughput"] = {}

@@ -2,6 +2,7 @@
 
 from importlib.metadata import PackageNotFoundError, version
 
+from . import vector_width  # noqa: F401  (first: it must run before numba is imported)
 from .model import METRIC_NAMES, PeerLearningModel
 from .scenario import Scenario, ScenarioError, load
 from .trial import Trial, TrialResult, trial

@@ -55,6 +55,8 @@ def provenance() -> dict:
     """What produced a result: versions, commit, machine and threads (ENVIRONMENT-independent keys)."""
     import numba
 
+    from .vector_width import DECISION as vector_width
+
     packages = {}
     for name in ("numpy", "numba", "mesa", "pandas", "pyarrow", "pydantic", "matplotlib", "solara"):
         try:
@@ -70,6 +72,7 @@ def provenance() -> dict:
         "machine": platform.machine(),
         "cpu_count": os.cpu_count(),
         "numba_threads": numba.get_num_threads(),
+        "vector_width": vector_width,
         "packages": packages,
         "command": sys.argv,
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),

@@ -6,6 +6,7 @@ numbers replicate by replicate (common random numbers): their difference is the 
 
 from __future__ import annotations
 
+import gc
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -127,6 +128,11 @@ def run_scenario(
         frames.append(frame)
         if keep_models:
             models.append(model)
+        # Let this replicate's arrays go before the next is allocated: at 10^9 agents two
+        # models (12 GB each) would not fit, and the memory guard would refuse the second. A
+        # mesa.Model sits in reference cycles, so only the cycle collector frees it.
+        del model
+        gc.collect()
     frame = pd.concat(frames, ignore_index=True)
     frame.insert(0, "scenario", scenario.name)
     return RunSet(scenario, seeds, frame, time.perf_counter() - start, models)

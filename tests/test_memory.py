@@ -109,3 +109,25 @@ def test_memory_sizes_are_read_with_units():
     assert memory.parse_bytes("8G") == 8 * 2**30
     assert memory.parse_bytes("512MiB") == 512 * 2**20
     assert memory.parse_bytes("1.5e9") == 1_500_000_000
+
+
+def test_replicates_hold_one_model_at_a_time(monkeypatch):
+    """run_scenario frees each replicate's model before building the next (two 10^9 models won't fit)."""
+    import weakref
+
+    from simulation import runner
+
+    alive = weakref.WeakSet()
+    seen = []
+
+    class Counting(PeerLearningModel):
+        def __init__(self, *args, **kwargs):
+            seen.append(len(alive))  # models still alive while this one is built
+            super().__init__(*args, **kwargs)
+            alive.add(self)
+
+    monkeypatch.setattr(runner, "PeerLearningModel", Counting)
+    runner.run_scenario(small("peer_only", size=500, steps=2), replicates=3)
+    assert seen == [0, 0, 0]
+    kept = runner.run_scenario(small("peer_only", size=500, steps=2), replicates=2, keep_models=True)
+    assert len(kept.final_models) == 2
