@@ -2,8 +2,9 @@
 
 This module restates, for reading, the rules of simulation/study_groups.py (organiser-led and
 rotating study groups, and the same learners alone) and is the independent check of its kernel
-(tests/test_reference_groups.py). Each rule quotes the sentence of study_groups.py's module
-docstring it implements ("study_groups.py: ..."). Learners are `Registrant`s (mesa.Agent, one per
+(tests/test_reference_groups.py). Each rule quotes the sentence it implements from the module
+docstring of study_groups.py (a few from form_groups' docstring or docs/study_groups.md, named
+where they are quoted). Learners are `Registrant`s (mesa.Agent, one per
 learner), groups are plain `StudyGroup` objects, and nothing here is compiled.
 
 Fed the same seed, the reference makes the kernel's random draws (the pure-Python counter-based
@@ -112,8 +113,8 @@ class StudyGroup:
         else:
             self.state = MEETING
         offset = self._organiser_offset(sg.organiser == "random")
-        # "The same learner is the organiser (organiser_led), the first leader (rotating) and the
-        # would-be organiser (solo) under one seed: like-for-like comparisons."
+        # form_groups: "The same learner is the organiser (organiser_led), the first leader
+        # (rotating) and the would-be organiser (solo) under one seed: like-for-like comparisons."
         self.organiser = members[offset]
         self.next_in_turn = offset  # rotating: the member who leads next if still there
         self.session: Session | None = None
@@ -125,8 +126,10 @@ class StudyGroup:
         Members are scanned from a random offset (drawn from the group's own stream, keyed by
         group id) round the group. The volunteer is the enrolled member with the highest
         motivation, ties going to the first met in that scan; a random organiser is simply the
-        first enrolled member met. A group with no enrolled member keeps the offset (it never
-        forms).
+        first enrolled member met. So a random organiser is uniform among the enrolled members
+        only when every member is enrolled: an enrolled member who follows k members not
+        enrolled is chosen k + 1 times as often as one who follows an enrolled member. A group
+        with no enrolled member keeps the offset (it never forms).
         """
         size = len(self.members)
         start = below(draw(agent_key(self.model.groups_key, self.number), 0), max(size, 1))
@@ -291,7 +294,8 @@ class Registrant(Learner):
         z = learn.optimal_gap
         s = self.skill
         if not model.course_running:
-            # "After the course nothing changes": later weeks repeat the end state.
+            # docs/study_groups.md: "After the course (`week > course_weeks`) nothing changes, so
+            # later weeks repeat the end state."
             self.next = (s, self.motivation, self.active, {"net": 0.0})
             return
         if not self.active:
@@ -394,10 +398,11 @@ class ReferenceGroupsModel(mesa.Model):
     def registrants_mean_skill(self) -> float:
         """The course's pitch: the registrants' mean skill at the start.
 
-        study_groups.py: "pitched ... around the registrants' mean skill at the start". The
-        kernel adds skills one at a time within each block of whole communities
-        (metrics.block_layout), then adds the block totals with Python's sum(); the same order
-        here, because every solo learner's course gap depends on the pitch's last bit.
+        study_groups.py: "pitched ... around the registrants' mean skill at the start" (every
+        present learner, enrolled or not; all are active at the start). The kernel adds skills
+        one at a time within each block of whole communities (metrics.block_layout), then adds
+        the block totals with Python's sum(); the same order here, because every learner's
+        course gap depends on the pitch's last bit.
         """
         blocks = block_layout(len(self.members), self.capacity)
         block_totals = []
