@@ -317,6 +317,25 @@ def test_page_starting_point_fills_the_controls(render_page):
     assert structure.v_model == "peer_only"
 
 
+def test_page_reset_after_choosing_a_file_builds_from_the_file(render_page):
+    """After a file is chosen, the controls show its values and Reset builds from them.
+
+    Typed text from before the choice does not linger in a box while Reset uses another value.
+    """
+    rc = render_page()
+    _type(rc, "seed", "5")
+    rc.find(v.Select, label="Scenario file").widget.v_model = "peer_only.toml"
+    file_seed = str(load(SCENARIOS / "peer_only.toml").run.seed)
+    seed = rc.find(v.TextField, label=controls.label(controls.BY_NAME["seed"])).widget
+    assert seed.v_model == file_seed
+    _type(rc, "population", SMALL)
+    _click(rc, "Reset")
+    model = session.model.value
+    assert model.scenario_file == "peer_only.toml"
+    assert model.scenario.program.structure == "peer_only"
+    assert str(model.seed) == file_seed and model.scenario.population.size == int(SMALL)
+
+
 # ----------------------------------------------------------------------------------------------
 # Offline assets and the server
 

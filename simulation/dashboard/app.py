@@ -78,11 +78,17 @@ def Page():
     solara.Title("PeerScale dashboard")
     start = session.starting_point.value
     params = solara.use_memo(lambda: controls.model_params(start), [start])
+    # The starting point whose controls SolaraViz shows. Choosing a file must remount SolaraViz:
+    # Mesa reads a control's value into the parameters Reset uses once, when its sidebar mounts.
+    # A key alone does not do it: the sidebar is a portal placed by position, so the old controls
+    # would stay mounted, showing the file's values while Reset still used the old ones (or none).
+    # One render without SolaraViz takes its sidebar away; the next mounts it afresh.
+    shown, set_shown = solara.use_state(start)
+    solara.use_effect(lambda: set_shown(start), [start])
     with solara.Sidebar():
         StartingPoint()
     ModelSummary(session.model.value)
-    # Keyed by the starting point: choosing a file remounts SolaraViz, whose controls then start
-    # at the file's values (Mesa reads a control's initial value once, when it mounts).
-    SolaraViz(session.model, components=panels.COMPONENTS, model_params=params, name=TITLE).key(
-        f"start:{start}"
-    )
+    if shown == start:
+        SolaraViz(session.model, components=panels.COMPONENTS, model_params=params, name=TITLE).key(
+            f"start:{start}"
+        )
