@@ -75,6 +75,22 @@ def test_control_bounds_and_choices_are_the_schema_s():
     assert "agents" in params["population"]["label"]  # the schema's unit
 
 
+def test_study_group_controls_come_from_the_schema():
+    """Mode choices, group-size range and unit are the schema's; files set the starting values."""
+    params = controls.model_params()
+    assert params["group_mode"]["values"] == list(
+        field_info("study_groups.mode").annotation.__args__
+    )
+    assert params["group_mode"]["value"] == Scenario().study_groups.mode
+    assert params["group_size"]["value"] == str(Scenario().study_groups.group_size)
+    low, high = _bound("study_groups.group_size", "ge"), _bound("study_groups.group_size", "le")
+    assert params["group_size"]["label"] == f"Study-group size (members, {low} to {high})"
+    rotating = controls.model_params("study_groups_rotating.toml")
+    assert rotating["group_mode"]["value"] == "rotating"
+    with pytest.raises(ScenarioError, match=f"Study-group size: invalid value '{high + 1}'"):
+        controls.resolve(None, group_size=str(high + 1))
+
+
 def test_controls_start_at_the_chosen_file_s_values():
     """Choosing a scenario file fills the controls with what it sets."""
     scenario = load(SCENARIOS / "peer_only.toml")
@@ -120,6 +136,8 @@ def test_typed_numbers_are_read_as_numbers_and_blank_keeps_the_file_value():
         ({"weeks": "0"}, "Weeks: invalid value '0'"),
         ({"structure": "lecture"}, "Structure: invalid value 'lecture'"),
         ({"optimal_gap": 0.0}, "Optimal gap Z: invalid value 0.0"),
+        ({"group_size": "1"}, "Study-group size: invalid value '1': allowed 2 to 16"),
+        ({"group_mode": "circle"}, "Study-group mode: invalid value 'circle'"),
     ],
 )
 def test_bad_input_names_the_control_and_what_is_allowed(values, words):

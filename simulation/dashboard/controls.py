@@ -63,6 +63,10 @@ CONTROLS = (
     Control("experts", "experts.count", "Experts", "text"),
     Control("weeks", "run.steps", "Weeks", "text"),
     Control("seed", "run.seed", "Seed", "text"),
+    # Read by the study_groups structure only; shown for every structure, so that a value picked
+    # before Reset is the one the new model gets, whichever structure was on screen.
+    Control("group_mode", "study_groups.mode", "Study-group mode", "select"),
+    Control("group_size", "study_groups.group_size", "Study-group size", "text"),
 )
 BY_NAME = {c.name: c for c in CONTROLS}
 BY_KEY = {c.key: c for c in CONTROLS}

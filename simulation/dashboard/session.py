@@ -50,6 +50,9 @@ class DashboardModel(PeerLearningModel):
         experts: experts.count, designated experts.
         weeks: run.steps, the weeks after which the run stops.
         seed: run.seed, the seed of the counter-based random numbers.
+        group_mode: study_groups.mode ('organiser_led', 'rotating' or 'solo'); read by the
+            study_groups structure only.
+        group_size: study_groups.group_size, members per study group at the start.
     """
 
     def __new__(
@@ -64,6 +67,8 @@ class DashboardModel(PeerLearningModel):
         experts: int | str | None = None,
         weeks: int | str | None = None,
         seed: int | str | None = None,
+        group_mode: str | None = None,
+        group_size: int | str | None = None,
     ):
         values = {
             "structure": structure,
@@ -75,6 +80,8 @@ class DashboardModel(PeerLearningModel):
             "experts": experts,
             "weeks": weeks,
             "seed": seed,
+            "group_mode": group_mode,
+            "group_size": group_size,
         }
         try:
             scenario = controls.resolve(scenario_file, **values)
@@ -103,6 +110,8 @@ class DashboardModel(PeerLearningModel):
         experts: int | str | None = None,
         weeks: int | str | None = None,
         seed: int | str | None = None,
+        group_mode: str | None = None,
+        group_size: int | str | None = None,
     ):
         if self.__dict__.pop("_keep_unchanged", False):
             return
