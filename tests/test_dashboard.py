@@ -21,7 +21,7 @@ from pydantic.fields import FieldInfo
 from simulation import Scenario, ScenarioError, load
 from simulation.dashboard import app, controls, offline_assets, panels, serve, session
 from simulation.dashboard.session import DashboardModel
-from simulation.scenario import field_info
+from simulation.scenario import STRUCTURES, field_info
 
 from .helpers import SCENARIOS
 
@@ -212,14 +212,14 @@ def test_choosing_a_file_loads_it_as_the_model():
 # Panels
 
 
-@pytest.mark.parametrize("structure", ["expert_only", "peer_only", "mixed"])
+@pytest.mark.parametrize("structure", STRUCTURES)
 def test_every_panel_draws_for_every_structure(structure):
     """Each panel renders a PNG with a title, at week 0 and after a few weeks."""
     model = DashboardModel(structure=structure, population=SMALL)
     for week in (0, 3):
         while model.steps < week:
             model.step()
-        for panel in panels.PANELS:
+        for panel in (*panels.PANELS, *panels.GROUP_PANELS):
             figure = panel.draw(model)
             assert figure.axes[0].get_title()
             assert panels.render_png(figure).startswith(b"\x89PNG")
@@ -247,6 +247,53 @@ def test_expert_panels_say_when_there_are_no_experts():
         texts = [t.get_text() for t in draw(model).axes[0].texts]
         assert any("no designated experts" in t for t in texts)
         assert not draw(model).axes[0].lines
+
+
+def test_study_groups_replace_the_expert_panels():
+    """Study groups have no experts: completion and leadership panels take those places."""
+    general = [p.name for p in panels.panels_for("peer_only")]
+    groups = [p.name for p in panels.panels_for("study_groups")]
+    assert "completion" not in general and "leadership" not in general
+    assert groups[-2:] == ["completion", "leadership"]
+    assert not {"expert_load", "expert_gain"} & set(groups)
+    assert len(panels.COMPONENTS) == max(len(general), len(groups))
+
+
+def _lines(figure) -> dict[str, list[float]]:
+    return {line.get_label(): list(line.get_ydata()) for line in figure.axes[0].lines}
+
+
+def test_study_group_panels_plot_the_metrics_the_model_reports():
+    """Completion, survival, leadership Gini and organiser collapse are the DataCollector's."""
+    model = DashboardModel(scenario_file="study_groups_organiser.toml", population=SMALL)
+    for _ in range(4):
+        model.step()
+    reported = model.datacollector.model_vars
+    completion = _lines(panels.completion_figure(model))
+    assert (
+        completion[f"completed (active, course progress ≥ {model.scenario.study_groups.goal:g})"]
+        == reported["completion"]
+    )
+    assert completion["groups still meeting (survival)"] == reported["group_survival"]
+    leadership = _lines(panels.leadership_figure(model))
+    assert leadership["leadership Gini (0 = all lead equally)"] == reported["leadership_gini"][1:]
+    assert (
+        leadership["groups dissolved with their organiser"]
+        == reported["organiser_collapse_fraction"]
+    )
+    assert max(reported["leadership_gini"]) > 0.5  # one organiser leads every session
+
+
+def test_solo_study_groups_say_no_group_meets():
+    """In solo mode the leadership panel says why it is empty instead of plotting zeros."""
+    model = DashboardModel(scenario_file="solo_online.toml", population=SMALL)
+    model.step()
+    figure = panels.leadership_figure(model)
+    assert not figure.axes[0].lines
+    assert any("no groups meet" in t.get_text() for t in figure.axes[0].texts)
+    assert list(_lines(panels.completion_figure(model))) == [
+        f"completed (active, course progress ≥ {model.scenario.study_groups.goal:g})"
+    ]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -333,6 +380,99 @@ def test_page_starting_point_fills_the_controls(render_page):
     assert session.model.value.scenario.program.structure == "peer_only"
     structure = rc.find(v.Select, label=controls.label(controls.BY_NAME["structure"])).widget
     assert structure.v_model == "peer_only"
+
+
+def _panels(rc) -> dict[str, bytes]:
+    """The page's panel images by panel name (from their peerscale-panel-<name> class)."""
+    shown = {}
+    for image in rc.find(ipywidgets.Image).widgets:
+        for name in image._dom_classes:
+            if name.startswith("peerscale-panel-"):
+                shown[name.removeprefix("peerscale-panel-")] = bytes(image.value)
+    return shown
+
+
+def _choose(rc, control: str, value: str) -> None:
+    rc.find(v.Select, label=controls.label(controls.BY_NAME[control])).widget.v_model = value
+
+
+def _study_groups_page(render_page, start: str = "study_groups_organiser.toml"):
+    """The page with a study-group file as its starting point, rebuilt at 2,000 learners."""
+    rc = render_page()
+    rc.find(v.Select, label="Scenario file").widget.v_model = start
+    _type(rc, "population", SMALL)
+    _click(rc, "Reset")
+    assert session.model.value.scenario.program.structure == "study_groups"
+    assert session.model.value.scenario.population.size == int(SMALL)
+    return rc
+
+
+def test_page_shows_study_group_panels_for_study_groups_only(render_page):
+    """Reset to study_groups brings the completion and leadership panels; peer_only removes them."""
+    rc = render_page()
+    _type(rc, "population", SMALL)
+    _choose(rc, "structure", "peer_only")
+    _click(rc, "Reset")
+    shown = _panels(rc)
+    assert list(shown) == [p.name for p in panels.panels_for("peer_only")]
+    assert "completion" not in shown and "leadership" not in shown
+    _choose(rc, "structure", "study_groups")
+    _click(rc, "Reset")
+    assert session.model.value.groups is not None
+    shown = _panels(rc)
+    assert list(shown) == [p.name for p in panels.panels_for("study_groups")]
+    assert {"completion", "leadership"} <= set(shown) and "expert_load" not in shown
+    _choose(rc, "structure", "peer_only")
+    _click(rc, "Reset")
+    assert "completion" not in _panels(rc) and "expert_load" in _panels(rc)
+
+
+def test_page_redraws_the_study_group_panels_after_a_step(render_page):
+    """Step redraws completion/survival and leadership/collapse from the new week's metrics."""
+    rc = _study_groups_page(render_page)
+    before = _panels(rc)
+    _click(rc, "Step")
+    rc.find(children=["Step: 1"]).assert_single()
+    after = _panels(rc)
+    for name in ("completion", "leadership"):
+        assert after[name] != before[name]
+
+
+def test_page_mode_control_sets_the_study_group_mode(render_page):
+    """Choosing rotating or organiser_led (and a group size) and pressing Reset builds that mode."""
+    rc = _study_groups_page(render_page)
+    assert session.model.value.scenario.study_groups.mode == "organiser_led"
+    mode = rc.find(v.Select, label=controls.label(controls.BY_NAME["group_mode"])).widget
+    assert mode.v_model == "organiser_led"  # the file's value
+    _choose(rc, "group_mode", "rotating")
+    _type(rc, "group_size", "4")
+    _click(rc, "Reset")
+    groups = session.model.value.scenario.study_groups
+    assert (groups.mode, groups.group_size) == ("rotating", 4)
+    summary = rc.find(v.Html, class_="peerscale-summary").widget.children[0]
+    assert "rotating groups of 4" in summary
+    _choose(rc, "group_mode", "organiser_led")
+    _click(rc, "Reset")
+    assert session.model.value.scenario.study_groups.mode == "organiser_led"
+    assert session.model.value.scenario.study_groups.group_size == 4
+
+
+def test_page_shows_an_out_of_range_group_size_and_keeps_the_model(render_page):
+    """A group size above the schema's bound shows the message; the model stays at its week."""
+    rc = _study_groups_page(render_page)
+    _click(rc, "Step")
+    model = session.model.value
+    too_large = _bound("study_groups.group_size", "le") + 1
+    _type(rc, "group_size", str(too_large))
+    _click(rc, "Reset")
+    assert session.model.value is model and model.steps == 1
+    alert = rc.find(v.Alert).widget.children[0]
+    assert f"Study-group size: invalid value '{too_large}'" in alert
+    assert "completion" in _panels(rc)  # still the study-group panels of the kept model
+    _type(rc, "group_size", "5")
+    _click(rc, "Reset")
+    assert session.model.value.scenario.study_groups.group_size == 5
+    assert not rc.find(v.Alert).widgets
 
 
 def test_page_reset_after_choosing_a_file_builds_from_the_file(render_page):

@@ -31,14 +31,18 @@ def summary(model: session.DashboardModel) -> str:
     levels = ", ".join(
         f"{name} {getattr(p, name)} {LEVEL_NAMES[name][getattr(p, name)]}" for name in LEVEL_NAMES
     )
-    experts = (
-        f"{model.arrangement.count:,} experts ({sc.expert_format})"
-        if model.arrangement.count
-        else "no experts"
-    )
+    if model.groups is not None:  # study groups have their own kernel, without experts
+        g = sc.study_groups
+        teachers = (
+            f"{g.mode}: no groups" if g.mode == "solo" else f"{g.mode} groups of {g.group_size}"
+        )
+    elif model.arrangement.count:
+        teachers = f"{model.arrangement.count:,} experts ({sc.expert_format})"
+    else:
+        teachers = "no experts"
     return (
         f"{p.structure} from {model.scenario_file}: {sc.population.size:,} learners; {levels}; "
-        f"optimal gap {sc.learning.optimal_gap:g}; {experts}; seed {model.seed}. "
+        f"optimal gap {sc.learning.optimal_gap:g}; {teachers}; seed {model.seed}. "
         f"Week {model.steps} of {sc.run.steps}."
     )
 

@@ -5,6 +5,12 @@ lists for the weeks so far), never the agent arrays, so redrawing costs the same
 10^6 agents. Figures are matplotlib `Figure` objects, not pyplot: they hold no global state, so
 sessions redrawing at the same time do not interfere, and they render offline (Altair charts need
 vega files from a CDN).
+
+Which panels show depends on the structure of the model on screen (`panels_for`): study groups
+have no designated experts, so their completion and leadership panels take the places of the two
+expert panels. The page holds a fixed number of panel places (`COMPONENTS`, one per place), each
+showing the panel of its rank for the current model, so the layout stays the same when Reset
+changes the structure.
 """
 
 from __future__ import annotations
@@ -20,11 +26,13 @@ from matplotlib.ticker import MaxNLocator
 from mesa.visualization.utils import update_counter
 
 from ..model import PeerLearningModel
+from ..scenario import STRUCTURES
 
 # About 560 x 330 px: two panels side by side fill a laptop screen beside the sidebar.
 FIGSIZE = (6.2, 3.6)
 DPI = 90
 TUTEE, TUTOR, SKILL, SHARE, EXPERT = "#1f77b4", "#ff7f0e", "#2a7f62", "#9467bd", "#8c564b"
+GROUPS, COLLAPSE = "#17becf", "#d62728"
 
 
 def weeks(model: PeerLearningModel) -> np.ndarray:
@@ -198,6 +206,8 @@ def gains_figure(model: PeerLearningModel) -> Figure:
     _time_axis(ax, model)
     if model.scenario.program.structure == "expert_only":
         _note(ax, "expert_only: no peer tutoring\n(learners gain from experts only)")
+    elif _solo(model):
+        _note(ax, "solo: no group sessions\n(learners gain from the course material only)")
     ax.legend(loc="lower right", fontsize=8, frameon=False)
     ax.set_title("Peer learning gains: tutees vs tutors", fontsize=10)
     return fig
@@ -254,22 +264,139 @@ def expert_gain_figure(model: PeerLearningModel) -> Figure:
     return fig
 
 
+# ----------------------------------------------------------------------------------------------
+# Study groups (simulation/study_groups.py): the metrics it adds to model.metrics every week
+
+
+def _solo(model: PeerLearningModel) -> bool:
+    """A study_groups run in solo mode: the same registrants, no group ever meets."""
+    return model.groups is not None and model.scenario.study_groups.mode == "solo"
+
+
+def _no_groups(ax, model: PeerLearningModel) -> bool:
+    """Say so, and draw nothing more, when the model has no study groups at all."""
+    if model.groups is None:
+        _note(ax, f"{model.scenario.program.structure}: no study groups")
+        ax.set_yticks([])
+        return True
+    return False
+
+
+def _course_end(ax, model: PeerLearningModel) -> None:
+    """A dotted line at the course's last week, when the run goes on after it."""
+    end = model.scenario.study_groups.course_weeks
+    if end < model.scenario.run.steps:
+        ax.axvline(end, color="0.5", linestyle=":", linewidth=0.9, label="end of the course")
+
+
+def completion_figure(model: PeerLearningModel) -> Figure:
+    """Course completion (registrants active with progress at the goal) and groups still meeting."""
+    fig, ax = _figure()
+    _time_axis(ax, model)
+    ax.set_title("Course completion and groups still meeting", fontsize=10)
+    if _no_groups(ax, model):
+        return fig
+    t = weeks(model)
+    goal = model.scenario.study_groups.goal
+    completion = series(model, "completion")
+    ax.plot(
+        t,
+        completion,
+        color=SKILL,
+        marker=".",
+        label=f"completed (active, course progress ≥ {goal:g})",
+    )
+    title = f"Completion {completion[-1]:.1%}"
+    if _solo(model):
+        _note(ax, "solo: no groups meet")
+    else:
+        survival = series(model, "group_survival")
+        ax.plot(t, survival, color=GROUPS, marker=".", label="groups still meeting (survival)")
+        title += f"; {survival[-1]:.0%} of groups still meeting"
+    _course_end(ax, model)
+    ax.set_ylim(0, 1.02)
+    ax.set_ylabel("share of registrants / of groups")
+    ax.legend(loc="upper left" if _solo(model) else "center left", fontsize=8, frameon=False)
+    ax.set_title(f"{title}, week {model.steps}", fontsize=10)
+    return fig
+
+
+def leadership_figure(model: PeerLearningModel) -> Figure:
+    """Leadership spread (Gini of sessions led) and groups dissolved with their organiser."""
+    fig, ax = _figure()
+    _time_axis(ax, model)
+    ax.set_title("Leadership spread and organiser collapse", fontsize=10)
+    if _no_groups(ax, model):
+        return fig
+    mode = model.scenario.study_groups.mode
+    if mode == "solo":
+        _note(ax, "solo: no groups meet, nobody leads")
+        ax.set_yticks([])
+        return fig
+    t = weeks(model)
+    gini = series(model, "leadership_gini")
+    collapse = series(model, "organiser_collapse_fraction")
+    # Week 0 is registration: no session yet, so no leadership to spread.
+    ax.plot(
+        t[1:], gini[1:], color=TUTOR, marker=".", label="leadership Gini (0 = all lead equally)"
+    )
+    ax.plot(
+        t,
+        collapse,
+        color=COLLAPSE,
+        marker=".",
+        label="groups dissolved with their organiser"
+        + (" (organiser_led only)" if mode != "organiser_led" else ""),
+    )
+    _course_end(ax, model)
+    ax.set_ylim(0, 1.02)
+    ax.set_ylabel("Gini / share of groups")
+    ax.legend(loc="upper right", fontsize=8, frameon=False)
+    ax.set_title(
+        f"{mode}: leadership Gini {gini[-1]:.2f}, organiser collapse {collapse[-1]:.0%}",
+        fontsize=10,
+    )
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------
+# Which panels a model shows
+
+
 @dataclass(frozen=True)
 class Panel:
-    """A figure of the dashboard and the function that draws it from a model."""
+    """A figure of the dashboard, the function that draws it and the structures it describes."""
 
     name: str
     draw: Callable[[PeerLearningModel], Figure]
+    structures: tuple[str, ...] = STRUCTURES
 
 
+WITHOUT_GROUPS = tuple(s for s in STRUCTURES if s != "study_groups")
+
+# The general panels, in page order. Study groups run their own kernel, without experts, so the
+# expert panels are not theirs; the group panels take those places (panels_for).
 PANELS = (
     Panel("pyramid", pyramid_figure),
     Panel("skill", skill_figure),
     Panel("retention", retention_figure),
     Panel("gains", gains_figure),
-    Panel("expert_load", expert_load_figure),
-    Panel("expert_gain", expert_gain_figure),
+    Panel("expert_load", expert_load_figure, WITHOUT_GROUPS),
+    Panel("expert_gain", expert_gain_figure, WITHOUT_GROUPS),
 )
+GROUP_PANELS = (
+    Panel("completion", completion_figure, ("study_groups",)),
+    Panel("leadership", leadership_figure, ("study_groups",)),
+)
+
+
+def panels_for(structure: str) -> tuple[Panel, ...]:
+    """The panels the page shows for a structure, in order."""
+    return tuple(p for p in (*PANELS, *GROUP_PANELS) if structure in p.structures)
+
+
+# Places on the page: as many as the structure with the most panels needs.
+PLACES = max(len(panels_for(s)) for s in STRUCTURES)
 
 
 def render_png(figure: Figure) -> bytes:
@@ -285,15 +412,21 @@ def render_png(figure: Figure) -> bytes:
 # Solara components for Mesa's SolaraViz
 
 
-def _component(panel: Panel):
+def _component(place: int):
     @solara.component
     def PanelView(model: PeerLearningModel):
         update_counter.get()  # Mesa bumps this after each step and reset: redraw then
-        png = solara.use_memo(lambda: render_png(panel.draw(model)), [model, model.steps])
-        solara.Image(png, format="png", classes=[f"peerscale-panel-{panel.name}"])
+        shown = panels_for(model.scenario.program.structure)
+        panel = shown[place] if place < len(shown) else None
+        # A new model (Reset) or week redraws the place, which may then hold another panel.
+        png = solara.use_memo(
+            lambda: render_png(panel.draw(model)) if panel else b"", [model, model.steps]
+        )
+        if panel is not None:
+            solara.Image(png, format="png", classes=[f"peerscale-panel-{panel.name}"])
 
-    PanelView.__name__ = PanelView.__qualname__ = f"{panel.name.title().replace('_', '')}Panel"
+    PanelView.__name__ = PanelView.__qualname__ = f"PanelPlace{place + 1}"
     return PanelView
 
 
-COMPONENTS = [_component(panel) for panel in PANELS]
+COMPONENTS = [_component(place) for place in range(PLACES)]
