@@ -73,7 +73,7 @@ def _work(scenario, replicates, steps) -> int:
     return scenario.population.size * steps * reps
 
 
-def _run_with_progress(scenarios, replicates, seed, steps):
+def _run_with_progress(scenarios, replicates, seed, steps, shards=1, client=None):
     from .runner import run_scenario
 
     total = sum(_work(s, replicates, steps) for s in scenarios)
@@ -89,7 +89,7 @@ def _run_with_progress(scenarios, replicates, seed, steps):
                 done_weeks += 1
                 bar.update(task, advance=agents, weeks=done_weeks)
 
-            results.append(run_scenario(scenario, replicates, seed, steps, progress=tick))
+            results.append(run_scenario(scenario, replicates, seed, steps, progress=tick, shards=shards, client=client))
     return results
 
 
@@ -101,15 +101,29 @@ def run(
     replicates: ReplicatesOption = None,
     set_: SetOption = None,
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="results folder (must not exist or be empty)")] = None,
+    shards: Annotated[int, typer.Option(
+        help="split the population into this many shards of whole communities (Dask workers; same numbers)", min=1,
+    )] = 1,
+    scheduler: Annotated[Optional[str], typer.Option(
+        help="address of a running dask.distributed scheduler for the shards (default: a local cluster)",
+    )] = None,
 ) -> None:
     """Run one scenario; write metrics.parquet, summary.json, manifest.json and a figure."""
+    from contextlib import nullcontext
+
     from . import figures, results
 
     sc = load(scenario, set_)
+    if (shards > 1 or scheduler) and sc.program.structure == "study_groups":
+        fail(f"{scenario}: program.structure: study_groups cannot be sharded yet (drop --shards/--scheduler)")
     target = out_dir or results.free_folder(Path("results") / f"run-{sc.name}")
     _check_target(target)
     start = time.perf_counter()
-    (runset,) = _run_with_progress([sc], replicates, seed, steps)
+    distributed = shards > 1 or scheduler is not None
+    if distributed:
+        from .sharding import cluster
+    with cluster(shards, scheduler) if distributed else nullcontext() as client:
+        (runset,) = _run_with_progress([sc], replicates, seed, steps, shards, client)
     resolved = runset.scenario
     meta = {"scenario": resolved.model_dump(mode="json"), "seeds": runset.seeds}
     with results.atomic_folder(target) as tmp:
@@ -121,6 +135,7 @@ def run(
         manifest = results.provenance() | {
             "kind": "run", "scenario_file": str(scenario), "scenario": resolved.model_dump(mode="json"),
             "seeds": runset.seeds, "wall_time_s": round(time.perf_counter() - start, 3),
+            "shards": shards, "scheduler": scheduler,
         }
         results.write_json(manifest, tmp / "manifest.json")
     _report([runset], target)

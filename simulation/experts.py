@@ -72,3 +72,33 @@ def class_summary(skill, flags, class_span, class_mean, class_count):
                 count += 1
         class_count[k] = count
         class_mean[k] = total / count if count > 0 else 0.0
+
+
+@njit(cache=True)
+def class_partials(skill, flags, slot_offset, class_span, capacity, carry_total, carry_count):
+    """A shard's part of `class_summary`: active skill total and count of every class it overlaps.
+
+    The shard holds global slots [slot_offset, slot_offset + skill.size). Each class is summed in
+    slot order, as `class_summary` does; a class begun in an earlier shard continues from that
+    shard's running total (`carry_total`, `carry_count`), so the last shard a class reaches ends
+    with exactly the single-process sum. Returns the first class, the totals and the counts.
+    """
+    n = skill.size
+    first = slot_offset // class_span
+    last = (slot_offset + n - 1) // class_span
+    totals = np.zeros(last - first + 1)
+    counts = np.zeros(last - first + 1, dtype=np.int64)
+    totals[0] = carry_total
+    counts[0] = carry_count
+    for k in range(first, last + 1):
+        total = totals[k - first]
+        count = counts[k - first]
+        lo = max(k * class_span, slot_offset)
+        hi = min(min(capacity, (k + 1) * class_span), slot_offset + n)
+        for i in range(lo - slot_offset, hi - slot_offset):
+            if flags[i] & ACTIVE:
+                total += skill[i]
+                count += 1
+        totals[k - first] = total
+        counts[k - first] = count
+    return first, totals, counts

@@ -196,8 +196,12 @@ def scratch_bytes(blocks: int, largest_community: int, peers: bool) -> int:
 @njit(parallel=True, cache=True)
 def week(skill, skill_next, motivation, flags, flags_next, community_start, community_present,
          block_community, pool_skill, pool_sorted, class_mean, class_count, key, rules, table,
-         stats, histogram):
-    """Advance every present agent by one week; fill per-block `stats` and `histogram`."""
+         stats, histogram, slot_offset=0):
+    """Advance every present agent by one week; fill per-block `stats` and `histogram`.
+
+    `slot_offset` is the global id of slot 0 (a shard's first slot; simulation/sharding.py):
+    random numbers and classes are keyed by global ids.
+    """
     Z = rules.optimal_gap
     keep = 1.0 - rules.peer_narrowing
     # One parallel region only (the block loop): under a loaded machine each region's barrier can
@@ -291,7 +295,7 @@ def week(skill, skill_next, motivation, flags, flags_next, community_start, comm
                     i = chunk + q
                     lane_skill[row, q] = np.float64(skill[i])
                     lane_motivation[row, q] = motivation[i]
-                    lane_key[row, q] = agent_key(key, i)
+                    lane_key[row, q] = agent_key(key, i + slot_offset)
                     lane_up_e[row, q] = 0.0
                     lane_up_gap[row, q] = 0.0
                     lane_down_e[row, q] = 0.0
@@ -410,7 +414,7 @@ def week(skill, skill_next, motivation, flags, flags_next, community_start, comm
                 if rules.expert_mode == EXPERTS_CLASS:
                     # Everyone sits in a class: one vectorised pass.
                     for q in range(lanes):
-                        cls = (chunk + q) // rules.class_span
+                        cls = (chunk + q + slot_offset) // rules.class_span
                         s = lane_skill[row, q]
                         m = lane_motivation[row, q] / MOTIVATION_SCALE
                         content = min(

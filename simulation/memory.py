@@ -258,22 +258,24 @@ def gib(n: float) -> str:
     return f"{n / 1024**3:.1f} GiB"
 
 
-def check(scenario, source: str | None = None) -> int:
+def check(scenario, source: str | None = None, share: float = 1.0) -> int:
     """Refuse a scenario that needs more memory than is available; return the bytes it needs.
 
+    `share` < 1: only that share of the population is held here (a shard on a worker).
     Raises MemoryBudgetError (a ScenarioError: the CLI reports it in one line, exit code 2).
     Where the available memory cannot be read, nothing is refused.
     """
-    need = estimate_bytes(scenario)
+    need = int(estimate_bytes(scenario) * share)
     available, where = available_bytes()
     if available is None or need <= available:
         return need
     size = scenario.population.size
-    fits = largest_population(scenario, available)
+    fits = largest_population(scenario, int(available / share))
+    held = f"{size:,} agents" if share >= 1.0 else f"a shard of {share:.0%} of {size:,} agents"
     raise MemoryBudgetError(
         source or f"scenario '{scenario.name}'",
-        f"{size:,} agents need about {gib(need)} of memory ({need / size:.1f} bytes per agent), "
+        f"{held} need about {gib(need)} of memory ({need / (size * share):.1f} bytes per agent), "
         f"but only {gib(available)} is available ({where}); the largest population that fits is "
-        f"about {fits:,} agents",
+        f"about {fits:,} agents" + ("" if share >= 1.0 else " at this share"),
         key="population.size",
     )

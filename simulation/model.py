@@ -76,6 +76,19 @@ def step_rules(scenario: Scenario, arrangement: ExpertArrangement, active: float
     )
 
 
+def week_metrics(scenario: Scenario, arrangement: ExpertArrangement, stats: np.ndarray, histogram: np.ndarray,
+                 step: int, expert_hours: float) -> dict:
+    """The week's reported metrics from the per-block sums and histograms (in block order)."""
+    m = scenario.metrics
+    out = aggregate(stats, histogram, m.bands, m.competent, m.expert)
+    out["step"] = step
+    out["expert_hours"] = float(expert_hours)
+    count = max(arrangement.count, 1)
+    out["expert_load"] = out["expert_sessions"] / count if arrangement.count else 0.0
+    out["gain_per_expert_hour"] = out["expert_gain"] / expert_hours if expert_hours > 0 else 0.0
+    return out
+
+
 def _coerce_seed(seed: Any) -> int | None:
     """Seeds arrive as text from dashboard boxes; accept whole numbers only."""
     if seed is None or seed == "":
@@ -206,13 +219,7 @@ class PeerLearningModel(mesa.Model):
             self.running = False
 
     def _aggregate(self, expert_hours: float) -> dict:
-        m = self.scenario.metrics
-        out = aggregate(self._stats, self._histogram, m.bands, m.competent, m.expert)
-        out["step"] = self.steps
-        out["expert_hours"] = float(expert_hours)
-        count = max(self.arrangement.count, 1)
-        out["expert_load"] = out["expert_sessions"] / count if self.arrangement.count else 0.0
-        out["gain_per_expert_hour"] = out["expert_gain"] / expert_hours if expert_hours > 0 else 0.0
+        out = week_metrics(self.scenario, self.arrangement, self._stats, self._histogram, self.steps, expert_hours)
         if self.groups is not None:  # study groups (issue 6)
             out.update(self.groups.metrics())
         return out

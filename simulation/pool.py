@@ -17,20 +17,26 @@ from .population import ACTIVE, IN_PROGRAMME
 
 
 @njit(parallel=True, cache=True)
-def _gather(skill, flags, community_start, community_present, key, per_community, pool):
+def _gather(skill, flags, community_start, community_present, key, per_community, community_offset, pool):
     for c in prange(community_present.size):
-        a = agent_key(key, c)
+        a = agent_key(key, c + community_offset)  # keyed by the global community id (shards)
         for p in range(per_community):
             j = community_start[c] + below(draw(a, p), community_present[c])
             enrolled = (flags[j] & (ACTIVE | IN_PROGRAMME)) == (ACTIVE | IN_PROGRAMME)
             pool[c * per_community + p] = skill[j] if enrolled else np.float32(-1.0)
 
 
-def gather_pool(pop, seed: int, step: int, per_community: int, sort: bool) -> tuple[np.ndarray, np.ndarray]:
-    """This week's pool of skills, and the same sorted ascending (if connectivity needs it)."""
+def pool_part(pop, seed: int, step: int, per_community: int) -> np.ndarray:
+    """This week's pool members from `pop`'s communities, in community order (a shard's part)."""
     pool = np.empty(pop.communities * per_community, dtype=np.float32)
     key = key_for(seed, STREAM_POOL, step)
-    _gather(pop.skill, pop.flags, pop.community_start, pop.community_present, key, per_community, pool)
+    _gather(pop.skill, pop.flags, pop.community_start, pop.community_present, key, per_community,
+            np.int64(pop.community_offset), pool)
+    return pool
+
+
+def ordered_pool(pool: np.ndarray, sort: bool) -> np.ndarray:
+    """The enrolled pool members sorted ascending (connectivity 2), or a placeholder."""
     # Only enrolled members (skill >= 0) can be found at the ideal gap; sorted in place, so the
     # pool costs at most three float32 copies of its size (docs/performance.md).
     if sort:
@@ -40,4 +46,10 @@ def gather_pool(pop, seed: int, step: int, per_community: int, sort: bool) -> tu
         ordered = pool[:1]
     if ordered.size == 0:
         ordered = np.full(1, -1.0, dtype=np.float32)
-    return pool, ordered
+    return ordered
+
+
+def gather_pool(pop, seed: int, step: int, per_community: int, sort: bool) -> tuple[np.ndarray, np.ndarray]:
+    """This week's pool of skills, and the same sorted ascending (if connectivity needs it)."""
+    pool = pool_part(pop, seed, step, per_community)
+    return pool, ordered_pool(pool, sort)

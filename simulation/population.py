@@ -57,6 +57,11 @@ class Population:
     community_start: np.ndarray  # int64[C + 1]: first slot of each community, then the end
     community_present: np.ndarray  # int64[C]: slots filled (arrived agents) in each community
     community_initial: np.ndarray  # int64[C]: agents at the start
+    # A shard (simulation/sharding.py) holds a range of whole communities: its slot 0 is global
+    # slot `slot_offset` and its community 0 global community `community_offset`. Random numbers
+    # are keyed by global ids, so a shard draws exactly what the whole population would.
+    slot_offset: int = 0
+    community_offset: int = 0
 
     @property
     def capacity(self) -> int:
@@ -114,19 +119,27 @@ def _state_array(n: int, dtype) -> np.ndarray:
     return np.frombuffer(mmap.mmap(-1, nbytes, flags=private), dtype=dtype, count=n)
 
 
-def allocate(size: int, community_size: int, arrival_rate: float = 0.0, steps: int = 0) -> Population:
-    """Allocate the arrays for a population (uninitialised state)."""
+def allocate(size: int, community_size: int, arrival_rate: float = 0.0, steps: int = 0,
+             communities: tuple[int, int] | None = None) -> Population:
+    """Allocate the arrays for a population (uninitialised state).
+
+    `communities` = (first, end) allocates only that range of the layout's communities: a shard.
+    """
     start, initial = community_layout(size, community_size, arrival_rate, steps)
-    n = int(start[-1])
+    first, end = communities if communities is not None else (0, initial.size)
+    offset = int(start[first])
+    n = int(start[end]) - offset
     return Population(
         skill=_state_array(n, np.float32),
         skill_next=_state_array(n, np.float32),
         motivation=_state_array(n, np.uint16),
         flags=_state_array(n, np.uint8),
         flags_next=_state_array(n, np.uint8),
-        community_start=start,
-        community_present=initial.copy(),
-        community_initial=initial,
+        community_start=start[first:end + 1] - offset,
+        community_present=initial[first:end].copy(),
+        community_initial=initial[first:end].copy(),
+        slot_offset=offset,
+        community_offset=int(first),
     )
 
 
@@ -143,7 +156,7 @@ def initialise(pop: Population, scenario, seed: int) -> None:
         pop.skill, pop.skill_next, pop.motivation, pop.flags, pop.flags_next, pop.community_start,
         pop.community_present, block_layout(pop.communities, pop.capacity), np.uint64(seed), pyramid_code(p.shape),
         layer_cumulative(p.layers, p.ratio), p.decay, p.top_skill, m.initial_min, m.initial_max,
-        scenario.learning.participation,
+        scenario.learning.participation, np.int64(pop.slot_offset),
     )
 
 
@@ -160,7 +173,7 @@ INIT_CHUNK = 256
 @njit(parallel=True, cache=True)
 def _initialise(skill, skill_next, motivation, flags, flags_next, community_start, community_present,
                 block_community, seed, shape, cumulative, decay, top_skill, motivation_min, motivation_max,
-                participation):
+                participation, slot_offset):
     key_skill = step_key(seed, STREAM_INIT_SKILL, 0)
     key_motivation = step_key(seed, STREAM_INIT_MOTIVATION, 0)
     key_programme = step_key(seed, STREAM_INIT_PROGRAMME, 0)
@@ -175,12 +188,13 @@ def _initialise(skill, skill_next, motivation, flags, flags_next, community_star
                 lanes = min(INIT_CHUNK, filled - chunk)
                 for q in range(lanes):
                     i = chunk + q
-                    a = agent_key(key_skill, i)
+                    g = i + slot_offset  # the global id keys the random numbers
+                    a = agent_key(key_skill, g)
                     lane_layer[b, q] = uniform(draw(a, 0))
                     lane_within[b, q] = uniform(draw(a, 1))
-                    u = uniform(draw(agent_key(key_motivation, i), 0))
+                    u = uniform(draw(agent_key(key_motivation, g), 0))
                     motivation[i] = _motivation_code(u, motivation_min, motivation_max)
-                    enrolled = uniform(draw(agent_key(key_programme, i), 0)) < participation
+                    enrolled = uniform(draw(agent_key(key_programme, g), 0)) < participation
                     f = (PRESENT | ACTIVE | IN_PROGRAMME) if enrolled else (PRESENT | ACTIVE)
                     flags[i] = f
                     flags_next[i] = f
@@ -209,14 +223,16 @@ def arrive(pop: Population, scenario, seed: int, step: int) -> int:
         _arrive(
             pop.skill, pop.skill_next, pop.motivation, pop.flags, pop.flags_next, pop.community_start,
             pop.community_present, pop.community_initial, np.uint64(seed), step, rate, p.top_skill, p.layers if p.shape == "layers" else 5,
-            m.initial_min, m.initial_max, scenario.learning.participation,
+            m.initial_min, m.initial_max, scenario.learning.participation, np.int64(pop.slot_offset),
+            np.int64(pop.community_offset),
         )
     )
 
 
 @njit(parallel=True, cache=True)
 def _arrive(skill, skill_next, motivation, flags, flags_next, community_start, community_present, community_initial,
-            seed, step, rate, top_skill, layers, motivation_min, motivation_max, participation):
+            seed, step, rate, top_skill, layers, motivation_min, motivation_max, participation, slot_offset,
+            community_offset):
     key = step_key(seed, STREAM_ARRIVALS, step)
     communities = community_present.size
     arrived = np.zeros(communities, dtype=np.int64)
@@ -224,13 +240,13 @@ def _arrive(skill, skill_next, motivation, flags, flags_next, community_start, c
         expected = rate * community_initial[c]
         whole = np.int64(expected)
         # The fractional part arrives with its probability, decided by the community's own draw.
-        if uniform(draw(agent_key(key, c), 0)) < expected - whole:
+        if uniform(draw(agent_key(key, c + community_offset), 0)) < expected - whole:
             whole += 1
         room = community_start[c + 1] - community_start[c] - community_present[c]
         n_new = min(whole, room)
         first = community_start[c] + community_present[c]
         for i in range(first, first + n_new):
-            a = agent_key(key, i)
+            a = agent_key(key, i + slot_offset)
             s = np.float32(novice_skill(uniform(draw(a, 1)), top_skill, layers))
             skill[i] = s
             skill_next[i] = s

@@ -110,8 +110,14 @@ def run_scenario(
     steps: int | None = None,
     progress: Callable[[int], None] | None = None,
     keep_models: bool = False,
+    shards: int = 1,
+    client=None,
 ) -> RunSet:
-    """Run replicates of one scenario; progress(agent_updates) is called after every week."""
+    """Run replicates of one scenario; progress(agent_updates) is called after every week.
+
+    With shards > 1 (or a dask.distributed `client`) each replicate is a sharding.ShardedRun:
+    the same numbers, the population split into shards (on the client's workers, if given).
+    """
     replicates = replicates or scenario.run.replicates
     seed = scenario.run.seed if seed is None else seed
     if steps is not None:
@@ -120,7 +126,12 @@ def run_scenario(
     frames, models = [], []
     seeds = [seed + r for r in range(replicates)]
     for r, s in enumerate(seeds):
-        model = PeerLearningModel(scenario, seed=s)
+        if shards > 1 or client is not None:
+            from .sharding import ShardedRun
+
+            model = ShardedRun(scenario, seed=s, shards=shards, client=client)
+        else:
+            model = PeerLearningModel(scenario, seed=s)
         model.run(progress=(lambda _t, m=model: progress(m.metrics["present"])) if progress else None)
         frame = model.metrics_frame().reset_index(drop=True)
         frame.insert(0, "replicate", r)

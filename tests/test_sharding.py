@@ -1,0 +1,127 @@
+"""Sharded runs give the single-process numbers bit for bit (MODEL.md section 6)."""
+
+import hashlib
+from itertools import pairwise
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from simulation import PeerLearningModel, ScenarioError, memory
+from simulation.experts import ExpertArrangement
+from simulation.sharding import Shard, ShardedRun, shard_blocks
+
+from .helpers import SCENARIOS, run_cli, small
+
+CASES = {
+    "peer_only": small("peer_only", size=20_000, steps=4),
+    "mixed": small("mixed", size=20_000, steps=4),
+    # 3 experts: classes of 6,667 slots, so a class straddles every shard boundary
+    "expert_only, classes across shards": small("expert_only", size=20_000, steps=4, experts__count=3),
+    "ideal-gap pool, arrivals, agency 0": small(
+        "peer_only", size=20_000, steps=4, program__connectivity=2, population__arrival_rate=0.01, program__agency=0,
+    ),
+}
+
+
+def single(scenario, seed=3):
+    model = PeerLearningModel(scenario, seed=seed)
+    model.run()
+    return model
+
+
+@pytest.mark.parametrize("shards", [2, 3])
+@pytest.mark.parametrize("case", list(CASES))
+def test_sharded_run_equals_the_single_process_run(case, shards):
+    scenario = CASES[case]
+    model = single(scenario)
+    run = ShardedRun(scenario, seed=3, shards=shards)
+    run.run()
+    assert len(run.shards) == shards
+    pd.testing.assert_frame_equal(model.metrics_frame().reset_index(drop=True), run.metrics_frame(),
+                                  check_dtype=False, check_exact=True)
+    state = run.state()
+    for key in ("skill", "motivation", "flags"):
+        assert np.array_equal(getattr(model.population, key), state[key]), key
+
+
+def test_an_expert_class_really_spans_shards_in_the_class_case():
+    """The class case exercises the running total carried between shards (else it proves nothing)."""
+    scenario = CASES["expert_only, classes across shards"]
+    run = ShardedRun(scenario, seed=3, shards=2)
+    span = ExpertArrangement.for_scenario(scenario, run.capacity).class_span
+    boundary = run.shards[1].population.slot_offset
+    assert boundary % span != 0
+
+
+def test_a_different_seed_differs():
+    scenario = CASES["peer_only"]
+    a, b = ShardedRun(scenario, seed=3, shards=2), ShardedRun(scenario, seed=4, shards=2)
+    a.run()
+    b.run()
+    assert not np.array_equal(a.state()["skill"], b.state()["skill"])
+
+
+def test_shards_are_contiguous_ranges_of_whole_blocks():
+    scenario = small("peer_only", size=100_000, steps=1)
+    blocks, ranges = shard_blocks(scenario, 4)
+    assert ranges[0][0] == 0 and ranges[-1][1] == blocks.size - 1
+    assert all(b0 < b1 for b0, b1 in ranges)
+    assert all(r[1] == s[0] for r, s in pairwise(ranges))
+    # about equal slots per shard
+    sizes = [blocks[b1] - blocks[b0] for b0, b1 in ranges]
+    assert max(sizes) - min(sizes) <= 2 * np.diff(blocks).max()
+    # never more shards than blocks
+    assert len(shard_blocks(small("peer_only", size=900, steps=1), 50)[1]) == blocks_of(small("peer_only", size=900))
+
+
+def blocks_of(scenario) -> int:
+    return shard_blocks(scenario, 1)[0].size - 1
+
+
+def test_study_groups_are_refused_in_one_line():
+    with pytest.raises(ScenarioError, match="cannot be sharded"):
+        ShardedRun(small("study_groups", size=2000, steps=2), shards=2)
+
+
+def test_a_shard_too_large_for_its_worker_is_refused(monkeypatch):
+    monkeypatch.setattr(memory, "available_bytes", lambda: (10_000, "test"))
+    with pytest.raises(memory.MemoryBudgetError, match="a shard of"):
+        Shard(small("peer_only", size=20_000, steps=2), 1, 0, 4)
+
+
+def test_dask_worker_processes_give_the_same_numbers():
+    distributed = pytest.importorskip("distributed")
+    scenario = CASES["expert_only, classes across shards"]
+    model = single(scenario)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
+                                  silence_logs=40) as cluster, distributed.Client(cluster) as client:
+        run = ShardedRun(scenario, seed=3, shards=2, client=client)
+        run.run()
+        frame, state = run.metrics_frame(), run.state()
+    pd.testing.assert_frame_equal(model.metrics_frame().reset_index(drop=True), frame, check_dtype=False,
+                                  check_exact=True)
+    assert np.array_equal(model.population.skill, state["skill"])
+
+
+def digest(path):
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_cli_shards_write_the_same_metrics_file(tmp_path):
+    args = ["run", str(SCENARIOS / "peer_only.toml"), "--set", "population.size=20000", "--steps", "3",
+            "--replicates", "2"]
+    one = run_cli(*args, "--out", str(tmp_path / "one"))
+    two = run_cli(*args, "--shards", "2", "--out", str(tmp_path / "two"))
+    assert one.returncode == 0, one.stderr
+    assert two.returncode == 0, two.stderr
+    assert digest(tmp_path / "one" / "metrics.parquet") == digest(tmp_path / "two" / "metrics.parquet")
+
+
+def test_cli_refuses_sharded_study_groups_and_a_dead_scheduler(tmp_path):
+    groups = run_cli("run", str(SCENARIOS / "study_groups_rotating.toml"), "--shards", "2", "--out", str(tmp_path / "a"))
+    assert groups.returncode == 2 and "cannot be sharded" in groups.stderr and "Traceback" not in groups.stderr
+    dead = run_cli("run", str(SCENARIOS / "peer_only.toml"), "--set", "population.size=2000",
+                   "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "b"))
+    assert dead.returncode == 2 and "--scheduler" in dead.stderr and "Traceback" not in dead.stderr
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
