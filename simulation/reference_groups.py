@@ -123,25 +123,25 @@ class StudyGroup:
     def _organiser_offset(self, random_organiser: bool) -> int:
         """Who organises: study_groups.py "the most motivated, or a random member".
 
-        Members are scanned from a random offset (drawn from the group's own stream, keyed by
-        group id) round the group. The volunteer is the enrolled member with the highest
-        motivation, ties going to the first met in that scan; a random organiser is simply the
-        first enrolled member met. So a random organiser is uniform among the enrolled members
-        only when every member is enrolled: an enrolled member who follows k members not
-        enrolled is chosen k + 1 times as often as one who follows an enrolled member. A group
-        with no enrolled member keeps the offset (it never forms).
+        One draw from the group's own stream (keyed by group id) gives a random offset round the
+        group. The volunteer is the enrolled member with the highest motivation, ties going to
+        the first met scanning from that offset. A random organiser is uniform among the enrolled
+        members: the r-th of them in slot order, r drawn from the same bits (with every member
+        enrolled, the member at the offset). A group with no enrolled member keeps the offset
+        (it never forms).
         """
         size = len(self.members)
-        start = below(draw(agent_key(self.model.groups_key, self.number), 0), max(size, 1))
+        bits = draw(agent_key(self.model.groups_key, self.number), 0)
+        start = below(bits, max(size, 1))
+        enrolled = [j for j, member in enumerate(self.members) if member.enrolled]
+        if random_organiser:
+            return enrolled[below(bits, len(enrolled))] if enrolled else start
         offset, best = start, -1
         for d in range(size):
             j = (start + d) % size
             member = self.members[j]
-            if member.enrolled:
-                if random_organiser:
-                    return j
-                if member.motivation > best:  # motivation codes 0..65535: compared exactly
-                    best, offset = member.motivation, j
+            if member.enrolled and member.motivation > best:  # codes 0..65535: compared exactly
+                best, offset = member.motivation, j
         return offset
 
     @property

@@ -181,9 +181,11 @@ def form_groups(flags, motivation, community_start, community_initial, community
     """Split each community's initial members into groups and choose each group's organiser.
 
     The organiser is the most motivated enrolled member (the volunteer; ties go to the first
-    from a random offset keyed by group id) or, with `random_organiser`, the first enrolled member
-    from that offset. The same learner is the organiser (organiser_led), the first leader
-    (rotating) and the would-be organiser (solo) under one seed: like-for-like comparisons.
+    from a random offset keyed by group id) or, with `random_organiser`, an enrolled member drawn
+    uniformly (the r-th of them in slot order, r drawn with the same key: with every member
+    enrolled, the member at that offset). The same learner is the organiser (organiser_led), the
+    first leader (rotating) and the would-be organiser (solo) under one seed: like-for-like
+    comparisons.
     """
     for c in prange(community_initial.size):
         first = community_start[c]
@@ -198,16 +200,26 @@ def form_groups(flags, motivation, community_start, community_initial, community
             for i in range(lo, hi):
                 if flags[i] & IN_PROGRAMME:
                     enrolled += 1
-            start = below(draw(agent_key(key, g), 0), max(size, 1))
+            bits = draw(agent_key(key, g), 0)
+            start = below(bits, max(size, 1))
             offset = start
-            best = -1
-            for d in range(size):
-                j = (start + d) % size
-                if flags[lo + j] & IN_PROGRAMME:
-                    if random_organiser:
-                        offset = j
-                        break
-                    if np.int64(motivation[lo + j]) > best:
+            if random_organiser:
+                # Uniform among the enrolled members. (The first enrolled member from a random
+                # offset was not: one after k members not enrolled was chosen k + 1 times as
+                # often; found by the plain reference, simulation/reference_groups.py.)
+                pick = below(bits, max(enrolled, 1))
+                seen = 0
+                for j in range(size):
+                    if flags[lo + j] & IN_PROGRAMME:
+                        if seen == pick:
+                            offset = j
+                            break
+                        seen += 1
+            else:
+                best = -1
+                for d in range(size):
+                    j = (start + d) % size
+                    if flags[lo + j] & IN_PROGRAMME and np.int64(motivation[lo + j]) > best:
                         best = np.int64(motivation[lo + j])
                         offset = j
             group_organiser[g] = np.uint8(offset)
