@@ -314,14 +314,12 @@ def week(skill, skill_next, motivation, flags, flags_next, community_start, comm
                             for q in range(lanes):
                                 _prefetch(pool_skill, below(draw(lane_key[row, q], DRAW_POOL_BASE + p), n_pool))
                     # The common case (every contact may be weighed, community in the contact
-                    # row) weighs 8 (then 4) candidates per pass: a lane's choice state stays in
-                    # registers between them instead of a load and store per candidate. The same
-                    # candidates in the same order, so the same choice bit for bit.
+                    # row) weighs 8 candidates per pass (any rest one by one): a lane's choice
+                    # state stays in registers between them instead of a load and store per
+                    # candidate. The same candidates in the same order: the same choice bit for bit.
                     by8 = 0
-                    unrolled = 0
                     if size <= contact_width and not counted:  # not a bool variable: see "Integers" below
                         by8 = rules.candidates // 8 * 8
-                        unrolled = by8 + (rules.candidates - by8) // 4 * 4
                     # (Written out: numba leaves a loop over the 8 unvectorised; measured at 10^7,
                     # 8 per pass take 35 CPU-ns per agent and week, one per pass 44.)
                     for d in range(0, by8, 8):
@@ -338,17 +336,7 @@ def week(skill, skill_next, motivation, flags, flags_next, community_start, comm
                             c = _weigh(contact_skill, row, size, k, d + 6, s, Z, keep, table, c[0], c[1], c[2])
                             c = _weigh(contact_skill, row, size, k, d + 7, s, Z, keep, table, c[0], c[1], c[2])
                             lane_up_e[row, q], lane_up_gap[row, q], lane_down_e[row, q] = c
-                    for d in range(by8, unrolled, 4):
-                        for q in range(lanes):
-                            k = lane_key[row, q]
-                            s = lane_skill[row, q]
-                            c = (lane_up_e[row, q], lane_up_gap[row, q], lane_down_e[row, q])
-                            c = _weigh(contact_skill, row, size, k, d + 0, s, Z, keep, table, c[0], c[1], c[2])
-                            c = _weigh(contact_skill, row, size, k, d + 1, s, Z, keep, table, c[0], c[1], c[2])
-                            c = _weigh(contact_skill, row, size, k, d + 2, s, Z, keep, table, c[0], c[1], c[2])
-                            c = _weigh(contact_skill, row, size, k, d + 3, s, Z, keep, table, c[0], c[1], c[2])
-                            lane_up_e[row, q], lane_up_gap[row, q], lane_down_e[row, q] = c
-                    for d in range(unrolled, rules.candidates):
+                    for d in range(by8, rules.candidates):
                         if size > contact_width:  # too large for the scratch row: read the state arrays
                             for q in range(lanes):
                                 j = first + below(draw(lane_key[row, q], d), size)
