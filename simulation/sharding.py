@@ -137,6 +137,7 @@ class ShardedRun:
         pop = scenario.population
         start, _ = community_layout(pop.size, pop.community_size, pop.arrival_rate, scenario.run.steps)
         self.capacity = int(start[-1])
+        self.first_slots = [int(start[self.blocks[b0]]) for b0, _ in self.ranges]  # each shard's slot 0
         self.arrangement = ExpertArrangement.for_scenario(scenario, self.capacity)
         self.client = client
         if client is None:
@@ -167,12 +168,11 @@ class ShardedRun:
         totals = np.zeros(arr.classes)
         counts = np.zeros(arr.classes, dtype=np.int64)
         carry_total, carry_count, carry_class = 0.0, 0, -1
-        for shard in self.shards:  # in order: a class continues from the previous shard's total
-            call = shard.class_partials(arr.class_span, self.capacity, 0.0, 0)
+        for shard, slot in zip(self.shards, self.first_slots, strict=True):  # in order: sums carry on
+            if slot // arr.class_span != carry_class:  # this shard's first class begins here
+                carry_total, carry_count = 0.0, 0
+            call = shard.class_partials(arr.class_span, self.capacity, carry_total, carry_count)
             first, t, c = call.result() if self.client is not None else call
-            if first == carry_class:  # the class began in an earlier shard: continue its sum
-                call = shard.class_partials(arr.class_span, self.capacity, carry_total, carry_count)
-                first, t, c = call.result() if self.client is not None else call
             totals[first:first + t.size] = t
             counts[first:first + c.size] = c
             carry_total, carry_count, carry_class = float(t[-1]), int(c[-1]), first + t.size - 1
