@@ -68,7 +68,7 @@ def throughput(structure: str, size: int, steps: int) -> dict:
 
 def reference(structure: str, size: int, steps: int) -> dict:
     """The same rule in plain Mesa (one mesa.Agent per learner): agent-updates per second."""
-    from simulation.reference import ReferenceModel
+    from simulation.reference.peers import ReferenceModel
 
     sc = scenario(structure, size, steps)
     start = time.perf_counter()

@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> dict:
         os.environ["PEERSCALE_VECTOR_WIDTH"] = CHILD_ENV["PEERSCALE_VECTOR_WIDTH"] = "256"
 
     sys.path.insert(0, str(ROOT))
-    from simulation.results import provenance
+    from simulation.analysis.results import provenance
 
     started = time.gmtime()
     report = {

@@ -1,11 +1,29 @@
-"""PeerScale: peer learning in an expertise pyramid, from thousands toward billions of agents."""
+"""PeerScale: peer learning in an expertise pyramid, from thousands toward billions of agents.
+
+The public API:
+
+- `PeerLearningModel`: the model (a `mesa.Model`) of one scenario and seed;
+- `Scenario`, `load`, `ScenarioError`: scenarios (TOML files or the schema's defaults) and the
+  one error type of bad input;
+- `run_scenario`, `compare`, `RunSet`: replicates and comparisons with 95% confidence intervals;
+- `trial`, `Trial`, `TrialResult`: virtual trials (two arms, common random numbers, effect sizes);
+- `structures`: the registry of program structures.
+
+The subpackages (see docs/CONTRIBUTING.md): `config` (the schema), `core` (random numbers,
+pyramid, population, efficacy, aggregates), `kernels` (numba), `structures` (one module per
+program structure), `analysis` (runs, trials, results, figures), `scale` (memory guard, sharding,
+vector width), `reference` (plain-Mesa implementations of the rules), `dashboard`.
+"""
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import vector_width  # noqa: F401  (first: it must run before numba is imported)
-from .model import METRIC_NAMES, PeerLearningModel
-from .scenario import Scenario, ScenarioError, load
-from .trial import Trial, TrialResult, trial
+from .scale import vector_width  # noqa: F401  (first: it must run before numba is imported)
+from . import structures  # isort: skip
+from .analysis.runner import RunSet, compare, run_scenario  # isort: skip
+from .analysis.trial import Trial, TrialResult, trial  # isort: skip
+from .config import Scenario, ScenarioError, load  # isort: skip
+from .core.aggregates import METRIC_NAMES  # isort: skip
+from .model import PeerLearningModel  # isort: skip
 
 try:
     __version__ = version("peerscale")
@@ -13,6 +31,17 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.0.0+source"
 
 __all__ = [
-    "PeerLearningModel", "Scenario", "ScenarioError", "load", "METRIC_NAMES", "Trial", "TrialResult", "trial",
+    "METRIC_NAMES",
+    "PeerLearningModel",
+    "RunSet",
+    "Scenario",
+    "ScenarioError",
+    "Trial",
+    "TrialResult",
     "__version__",
+    "compare",
+    "load",
+    "run_scenario",
+    "structures",
+    "trial",
 ]

@@ -18,7 +18,9 @@ from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeE
 from rich.table import Table
 from rich.text import Text
 
-from .scenario import ScenarioError, load, parameter_rows
+from .config.errors import ScenarioError
+from .config.loading import load
+from .config.parameters import parameter_rows
 
 app = typer.Typer(
     add_completion=False,
@@ -74,7 +76,7 @@ def _work(scenario, replicates, steps) -> int:
 
 
 def _run_with_progress(scenarios, replicates, seed, steps, shards=1, client=None):
-    from .runner import run_scenario
+    from .analysis.runner import run_scenario
 
     total = sum(_work(s, replicates, steps) for s in scenarios)
     results = []
@@ -111,17 +113,17 @@ def run(
     """Run one scenario; write metrics.parquet, summary.json, manifest.json and a figure."""
     from contextlib import nullcontext
 
-    from . import figures, results
+    from .analysis import figures, results
 
     sc = load(scenario, set_)
-    if (shards > 1 or scheduler) and sc.program.structure == "study_groups":
-        fail(f"{scenario}: program.structure: study_groups cannot be sharded yet (drop --shards/--scheduler)")
+    if (shards > 1 or scheduler) and not sc.structure.shardable:
+        fail(f"{scenario}: program.structure: {sc.program.structure} cannot be sharded yet (drop --shards/--scheduler)")
     target = out_dir or results.free_folder(Path("results") / f"run-{sc.name}")
     _check_target(target)
     start = time.perf_counter()
     distributed = shards > 1 or scheduler is not None
     if distributed:
-        from .sharding import cluster
+        from .scale.sharding import cluster
     with cluster(shards, scheduler) if distributed else nullcontext() as client:
         (runset,) = _run_with_progress([sc], replicates, seed, steps, shards, client)
     resolved = runset.scenario
@@ -151,7 +153,7 @@ def compare(
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="results folder (must not exist or be empty)")] = None,
 ) -> None:
     """Run scenarios with the same seeds (common random numbers); write one figure and table."""
-    from . import figures, results, runner
+    from .analysis import figures, results, runner
 
     if len(scenarios) < 2:
         fail("compare needs at least two scenario files")
@@ -190,8 +192,8 @@ def trial_command(
     out_dir: Annotated[Optional[Path], typer.Option("--out", help="results folder (must not exist or be empty)")] = None,
 ) -> None:
     """Run a virtual trial (two arms, the same seeds); print d with its 95% CI and write the results."""
-    from . import results
-    from .trial import load_trial, run_trial
+    from .analysis import results
+    from .analysis.trial import load_trial, run_trial
 
     spec = load_trial(trial_file)
     target = out_dir or results.free_folder(Path("results") / f"trial-{spec.name}")
@@ -222,7 +224,7 @@ def params(
 ) -> None:
     """List every parameter with its default, allowed values, unit and meaning."""
     if markdown:
-        from .scenario import parameter_markdown
+        from .config.parameters import parameter_markdown
 
         sys.stdout.write(parameter_markdown())
         return
@@ -249,7 +251,7 @@ def _check_target(target: Path) -> None:
 
 
 def _report(runs, target: Path) -> None:
-    from .runner import summary_metrics
+    from .analysis.runner import summary_metrics
 
     table = Table(title=f"final week, mean across {len(runs[0].seeds)} replicate(s) [95% CI]")
     table.add_column("metric")
@@ -271,7 +273,7 @@ def _report(runs, target: Path) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: one-line errors for bad input, exit code 2, never a traceback."""
-    from .results import ResultsExistError
+    from .analysis.results import ResultsExistError
 
     try:
         code = app(args=argv, prog_name="peerscale", standalone_mode=False)

@@ -1,8 +1,9 @@
 """PeerLearningModel: the expertise pyramid as a Mesa model over numba arrays.
 
-The model holds its population as arrays (population.py), never as mesa.Agent objects, and
-advances it with the weekly kernel (learning.py). Its DataCollector records aggregates only, so
-`mesa.batch_run` and Mesa's SolaraViz work with it as with any Mesa model.
+The model holds its population as arrays (core/population.py), never as mesa.Agent objects, and
+advances it with its structure's weekly engine (structures/), which runs the numba kernels
+(kernels/). Its DataCollector records aggregates only, so `mesa.batch_run` and Mesa's SolaraViz
+work with it as with any Mesa model.
 """
 
 from __future__ import annotations
@@ -13,80 +14,13 @@ from typing import Any
 import mesa
 import numpy as np
 
-from . import learning as L
-from . import memory
-from . import study_groups as SG
-from .counter_rng import STREAM_STEP, key_for
-from .efficacy import EFFICACY_TABLE, combined_narrowing
-from .experts import ExpertArrangement, class_summary
-from .metrics import aggregate, block_layout
-from .pool import gather_pool
-from .population import allocate, arrive, initialise
-from .scenario import Scenario, ScenarioError, load
-
-# Reported every week (and at step 0); the DataCollector's model reporters, in this order.
-METRIC_NAMES = (
-    "present", "active", "active_fraction", "dropouts", "mean_skill", "sd_skill", "mean_motivation",
-    "skill_q10", "skill_q25", "skill_q50", "skill_q75", "skill_q90",
-    "competent_fraction", "expert_fraction", "mean_gain", "mean_tutee_gain", "mean_tutor_gain",
-    "tutee_fraction", "tutor_fraction", "mean_partner_efficacy", "mean_partner_misfit",
-    "expert_sessions", "expert_hours", "expert_load", "expert_gain", "gain_per_expert_hour",
-)
-
-
-def step_rules(scenario: Scenario, arrangement: ExpertArrangement, active: float, population_mean: float) -> L.StepRules:
-    """Resolve the scenario and this week's state into the kernel's scalar rules."""
-    prog, learn, ex, mot, lev = (
-        scenario.program, scenario.learning, scenario.experts, scenario.motivation, scenario.levels
-    )
-    k = learn.candidates
-    share = lev.agency_choice[prog.agency]
-    choice = 0 if share <= 0.0 else max(1, int(np.ceil(share * k)))
-    probability, group = arrangement.mentoring(active)
-    return L.StepRules(
-        peers=int(prog.structure != "expert_only"),
-        candidates=k,
-        choice=choice,
-        pool_contacts=int(lev.pool_contacts[prog.connectivity]),
-        pool_ideal=int(prog.connectivity == 2),
-        optimal_gap=float(learn.optimal_gap),
-        peer_rate=float(learn.peer_rate),
-        tutor_rate=float(learn.tutor_rate),
-        teaching_expectancy=float(learn.teaching_expectancy),
-        peer_narrowing=float(
-            combined_narrowing(learn.peer_teaching_skill, lev.responsiveness_narrowing[prog.responsiveness])
-        ),
-        forgetting=float(learn.forgetting),
-        expert_mode=int(arrangement.mode),
-        expert_skill=float(ex.skill),
-        expert_rate=float(ex.rate),
-        expert_narrowing=float(ex.teaching_skill),
-        class_size_slope=float(ex.class_size_slope),
-        class_span=int(arrangement.class_span),
-        mentoring_probability=float(probability),
-        mentoring_group=float(group),
-        population_mean=float(population_mean),
-        responsiveness=int(prog.responsiveness),
-        module_spacing=float(lev.module_spacing),
-        motivation_decay=float(lev.agency_decay[prog.agency]),
-        progress_reward=float(mot.progress_reward),
-        no_contact_penalty=float(mot.no_contact_penalty),
-        shock=float(mot.shock),
-        threshold=float(mot.threshold),
-    )
-
-
-def week_metrics(scenario: Scenario, arrangement: ExpertArrangement, stats: np.ndarray, histogram: np.ndarray,
-                 step: int, expert_hours: float) -> dict:
-    """The week's reported metrics from the per-block sums and histograms (in block order)."""
-    m = scenario.metrics
-    out = aggregate(stats, histogram, m.bands, m.competent, m.expert)
-    out["step"] = step
-    out["expert_hours"] = float(expert_hours)
-    count = max(arrangement.count, 1)
-    out["expert_load"] = out["expert_sessions"] / count if arrangement.count else 0.0
-    out["gain_per_expert_hour"] = out["expert_gain"] / expert_hours if expert_hours > 0 else 0.0
-    return out
+from .config.errors import ScenarioError
+from .config.loading import load
+from .config.schema import Scenario
+from .core.aggregates import METRIC_NAMES
+from .core.blocks import block_arrays, block_layout
+from .core.population import allocate, arrive, initialise
+from .scale import memory
 
 
 def _coerce_seed(seed: Any) -> int | None:
@@ -158,71 +92,40 @@ class PeerLearningModel(mesa.Model):
         memory.check(scenario)  # refuse, in one line, a population this machine cannot hold
         self.population = allocate(pop.size, pop.community_size, pop.arrival_rate, run.steps)
         initialise(self.population, scenario, seed_value)
-        self.arrangement = ExpertArrangement.for_scenario(scenario, self.population.capacity)
         self.blocks = block_layout(self.population.communities, self.population.capacity)
-        self._stats = np.zeros((self.blocks.size - 1, L.N_STATS))
-        self._histogram = np.zeros((self.blocks.size - 1, L.HISTOGRAM_BINS), dtype=np.int64)
-        self._class_mean = np.zeros(self.arrangement.classes)
-        self._class_count = np.zeros(self.arrangement.classes, dtype=np.int64)
+        self._stats, self._histogram = block_arrays(self.blocks)
         self.arrivals = 0
-        # Study groups (issue 6): their own state, weekly kernel and metrics (study_groups.py).
-        self.groups = None
-        if scenario.program.structure == "study_groups":
-            self.groups = SG.StudyGroups(self.population, scenario, seed_value, self.blocks, self._stats, self._histogram)
-        pop_arrays = self.population
-        L.summarise(
-            pop_arrays.skill, pop_arrays.motivation, pop_arrays.flags, pop_arrays.community_start,
-            pop_arrays.community_present, self.blocks, self._stats, self._histogram,
+        # The structure's weekly rules (simulation/structures/): the peer step with or without
+        # experts, or study groups.
+        self.structure = scenario.structure
+        self.engine = self.structure.engine(
+            self.population, scenario, seed_value, self.blocks, self._stats, self._histogram
         )
-        self.metrics = self._aggregate(expert_hours=0.0)
+        self.metrics = self.engine.start()
+        bands = {f"band_{k}": _reporter(f"band_{k}") for k in range(scenario.metrics.bands)}
         self.datacollector = mesa.DataCollector(
-            model_reporters={
-                name: _reporter(name) for name in ("step", *METRIC_NAMES, *(SG.METRIC_NAMES if self.groups else ()))
-            }
-            | {f"band_{k}": _reporter(f"band_{k}") for k in range(scenario.metrics.bands)}
+            model_reporters={name: _reporter(name) for name in ("step", *METRIC_NAMES, *self.structure.metric_names)}
+            | bands
         )
         self.datacollector.collect(self)
+
+    @property
+    def arrangement(self):
+        """How designated experts reach the learners (structures/expert_arrangement.py)."""
+        return self.engine.arrangement
 
     # ------------------------------------------------------------------------------------------
     def step(self) -> None:
-        """One week: arrivals, the global pool, class summaries, then the synchronous kernel."""
+        """One week: arrivals, then the structure's synchronous weekly kernel."""
         t = self.steps  # Mesa has already counted this step
-        sc, pop, arr = self.scenario, self.population, self.arrangement
-        self.arrivals += arrive(pop, sc, self.seed, t)
-        if self.groups is not None:  # study groups (issue 6): their own weekly kernel, no experts
-            self.groups.week(pop, t, self._stats, self._histogram)
-            pop.swap()
-            self.metrics = self._aggregate(expert_hours=0.0)
-            self.datacollector.collect(self)
-            if self.steps >= sc.run.steps:
-                self.running = False
-            return
-        pool, ordered = gather_pool(
-            pop, self.seed, t, sc.levels.pool_per_community, sort=sc.program.connectivity == 2
-        )
-        classes_taught = 0
-        if arr.mode == L.EXPERTS_CLASS:
-            class_summary(pop.skill, pop.flags, arr.class_span, self._class_mean, self._class_count)
-            classes_taught = int(np.count_nonzero(self._class_count))
-        rules = step_rules(sc, arr, self.metrics["active"], self.metrics["mean_skill"])
-        L.week(
-            pop.skill, pop.skill_next, pop.motivation, pop.flags, pop.flags_next, pop.community_start,
-            pop.community_present, self.blocks, pool, ordered, self._class_mean, self._class_count,
-            key_for(self.seed, STREAM_STEP, t), rules, EFFICACY_TABLE, self._stats,
-            self._histogram,
-        )
+        pop = self.population
+        self.arrivals += arrive(pop, self.scenario, self.seed, t)
+        self.engine.week(t)
         pop.swap()
-        sessions = float(self._stats[:, L.N_EXPERT].sum())
-        self.metrics = self._aggregate(expert_hours=arr.hours(classes_taught, sessions))
+        self.metrics = self.engine.metrics(t)
         self.datacollector.collect(self)
-        if self.steps >= sc.run.steps:
+        if self.steps >= self.scenario.run.steps:
             self.running = False
-
-    def _aggregate(self, expert_hours: float) -> dict:
-        out = week_metrics(self.scenario, self.arrangement, self._stats, self._histogram, self.steps, expert_hours)
-        if self.groups is not None:  # study groups (issue 6)
-            out.update(self.groups.metrics())
-        return out
 
     # ------------------------------------------------------------------------------------------
     def run(self, steps: int | None = None, progress=None) -> None:

@@ -7,8 +7,8 @@ import sys
 import pandas as pd
 import pytest
 
-from simulation.results import citation_version, provenance
-from simulation.trial import load_trial, run_trial
+from simulation.analysis.results import citation_version, provenance
+from simulation.analysis.trial import load_trial, run_trial
 
 from .helpers import ROOT
 

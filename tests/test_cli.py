@@ -62,7 +62,7 @@ def test_existing_results_are_never_overwritten(tmp_path):
 
 def test_failed_run_leaves_no_partial_folder(tmp_path, monkeypatch):
     """If writing fails midway, nothing appears at the target and no temporary folder is left."""
-    from simulation import figures
+    from simulation.analysis import figures
 
     def boom(*args, **kwargs):
         raise OSError("disk full")

@@ -3,8 +3,8 @@
 import numpy as np
 from numba import njit
 
-from simulation import counter_rng as R
-from simulation import reference
+from simulation.core import counter_rng as R
+from simulation.reference import peers as reference
 
 
 def test_uniforms_lie_in_the_open_unit_interval_and_are_uniform():

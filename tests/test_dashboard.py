@@ -21,7 +21,8 @@ from pydantic.fields import FieldInfo
 from simulation import Scenario, ScenarioError, load
 from simulation.dashboard import app, controls, offline_assets, panels, serve, session
 from simulation.dashboard.session import DashboardModel
-from simulation.scenario import STRUCTURES, field_info
+from simulation.config.schema import field_info
+from simulation.structures import names as structure_names
 
 from .helpers import SCENARIOS
 
@@ -65,9 +66,7 @@ def test_control_bounds_and_choices_are_the_schema_s():
     gap = params["optimal_gap"]["label"]
     low, high = _bound("learning.optimal_gap", "gt"), _bound("learning.optimal_gap", "le")
     assert f"above {low:g} up to {high:g}" in gap  # 'gt': the bound itself is excluded
-    assert params["structure"]["values"] == list(
-        field_info("program.structure").annotation.__args__
-    )
+    assert params["structure"]["values"] == list(structure_names())
     for name in ("responsiveness", "agency", "connectivity"):
         low, high = _bound(f"program.{name}", "ge"), _bound(f"program.{name}", "le")
         assert [int(v.split()[0]) for v in params[name]["values"]] == list(range(low, high + 1))
@@ -212,14 +211,14 @@ def test_choosing_a_file_loads_it_as_the_model():
 # Panels
 
 
-@pytest.mark.parametrize("structure", STRUCTURES)
+@pytest.mark.parametrize("structure", structure_names())
 def test_every_panel_draws_for_every_structure(structure):
     """Each panel renders a PNG with a title, at week 0 and after a few weeks."""
     model = DashboardModel(structure=structure, population=SMALL)
     for week in (0, 3):
         while model.steps < week:
             model.step()
-        for panel in (*panels.PANELS, *panels.GROUP_PANELS):
+        for panel in panels.PANELS.values():
             figure = panel.draw(model)
             assert figure.axes[0].get_title()
             assert panels.render_png(figure).startswith(b"\x89PNG")
@@ -335,7 +334,7 @@ def test_page_shows_all_panels_and_steps_the_model(render_page):
     _type(rc, "population", SMALL)
     _click(rc, "Reset")
     assert session.model.value.scenario.population.size == int(SMALL)
-    assert len(_images(rc)) == len(panels.PANELS)
+    assert len(_images(rc)) == len(panels.panels_for("mixed"))
     rc.find(children=["Step: 0"]).assert_single()
     before = _images(rc)[0]
     _click(rc, "Step")
@@ -418,7 +417,7 @@ def test_page_shows_study_group_panels_for_study_groups_only(render_page):
     assert "completion" not in shown and "leadership" not in shown
     _choose(rc, "structure", "study_groups")
     _click(rc, "Reset")
-    assert session.model.value.groups is not None
+    assert "group_survival" in session.model.value.structure.metrics
     shown = _panels(rc)
     assert list(shown) == [p.name for p in panels.panels_for("study_groups")]
     assert {"completion", "leadership"} <= set(shown) and "expert_load" not in shown

@@ -3,7 +3,7 @@
 import numpy as np
 from numba import njit
 
-from simulation.efficacy import EFFICACY_TABLE, class_input, effective_gap, efficacy, efficacy_exact
+from simulation.core.efficacy import EFFICACY_TABLE, class_input, effective_gap, efficacy, efficacy_exact
 
 
 @njit

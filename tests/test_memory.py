@@ -6,7 +6,8 @@ import sys
 
 import pytest
 
-from simulation import PeerLearningModel, load, memory
+from simulation import PeerLearningModel, load
+from simulation.scale import memory
 
 from .helpers import ROOT, SCENARIOS, run_cli, small
 
@@ -14,7 +15,8 @@ from .helpers import ROOT, SCENARIOS, run_cli, small
 # size (/proc/self/clear_refs), then build a model and run two weeks; report the peak's growth.
 RSS_PROBE = """
 import gc, json, sys
-from simulation import PeerLearningModel, memory
+from simulation import PeerLearningModel
+from simulation.scale import memory
 from tests.helpers import small
 
 def status(key):
@@ -52,7 +54,7 @@ def test_estimate_matches_the_arrays_a_model_holds_at_ten_million():
     pop = model.population
     held = sum(a.nbytes for a in (pop.skill, pop.skill_next, pop.motivation, pop.flags, pop.flags_next,
                                   pop.community_start, pop.community_present, pop.community_initial))
-    held += model._stats.nbytes + model._histogram.nbytes + model._class_mean.nbytes + model._class_count.nbytes
+    held += model._stats.nbytes + model._histogram.nbytes + model.engine.class_mean.nbytes + model.engine.class_count.nbytes
     persistent = sum(v for k, v in memory.budget(scenario).items() if k not in memory.WEEKLY_PARTS)
     assert abs(persistent - held) <= 0.1 * held
 
@@ -115,7 +117,7 @@ def test_replicates_hold_one_model_at_a_time(monkeypatch):
     """run_scenario frees each replicate's model before building the next (two 10^9 models won't fit)."""
     import weakref
 
-    from simulation import runner
+    from simulation.analysis import runner
 
     alive = weakref.WeakSet()
     seen = []

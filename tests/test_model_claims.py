@@ -3,7 +3,7 @@
 import numpy as np
 
 from simulation import PeerLearningModel
-from simulation.population import WAS_TUTOR
+from simulation.core.encoding import WAS_TUTOR
 
 from .helpers import small
 

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from simulation import PeerLearningModel
-from simulation.reference import ReferenceModel
+from simulation.reference.peers import ReferenceModel
 
 from .helpers import small
 

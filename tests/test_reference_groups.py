@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from simulation import PeerLearningModel, load
-from simulation import study_groups as SG
-from simulation.population import ACTIVE, WAS_TUTEE, WAS_TUTOR
-from simulation.reference_groups import (
+from simulation.kernels import study_groups as SG
+from simulation.core.encoding import ACTIVE, WAS_TUTEE, WAS_TUTOR
+from simulation.reference.study_groups import (
     DISSOLVED_ORGANISER,
     DISSOLVED_SMALL,
     MEETING,
@@ -68,7 +68,7 @@ def side_by_side(name: str) -> tuple[PeerLearningModel, ReferenceGroupsModel]:
 
 def assert_same_week(kernel: PeerLearningModel, reference: ReferenceGroupsModel, week: int) -> None:
     """Every learner's state bit for bit, the groups' state exactly, the metrics as documented."""
-    pop, groups, n = kernel.population, kernel.groups, SIZE
+    pop, groups, n = kernel.population, kernel.engine, SIZE
     where = f"in week {week}"
     flags = pop.flags[:n]
     learners = [reference.by_slot[s] for s in range(n)]
@@ -102,7 +102,7 @@ def test_study_group_kernel_reproduces_the_reference_exactly(name):
     """
     kernel, reference = side_by_side(name)
     assert_same_week(kernel, reference, 0)
-    assert np.array_equal(kernel.groups.group_organiser, reference.organiser_offsets())
+    assert np.array_equal(kernel.engine.group_organiser, reference.organiser_offsets())
     for week in range(1, WEEKS + 1):
         kernel.step()
         reference.step()

@@ -3,7 +3,8 @@
 import pytest
 
 from simulation import Scenario, ScenarioError, load
-from simulation.scenario import describe_bounds, parameter_keys, parameter_rows
+from simulation.config.parameters import parameter_rows
+from simulation.config.schema import describe_bounds, parameter_keys
 
 from .helpers import SCENARIOS
 
@@ -80,7 +81,7 @@ def test_bounds_are_described_in_words():
 
 def test_parameter_docs_are_generated_from_the_schema():
     """docs/parameters.md is exactly what the schema generates (regenerate with peerscale params --markdown)."""
-    from simulation.scenario import parameter_markdown
+    from simulation.config.parameters import parameter_markdown
 
     from .helpers import ROOT
 

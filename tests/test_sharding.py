@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulation import PeerLearningModel, ScenarioError, memory
-from simulation.experts import ExpertArrangement
-from simulation.sharding import Shard, ShardedRun, shard_blocks
+from simulation import PeerLearningModel, ScenarioError
+from simulation.scale import memory
+from simulation.structures.expert_arrangement import ExpertArrangement
+from simulation.scale.sharding import Shard, ShardedRun, shard_blocks
 
 from .helpers import SCENARIOS, run_cli, small
 

@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from simulation import PeerLearningModel, ScenarioError, load
-from simulation import study_groups as SG
+from simulation.config.parameters import parameter_table
+from simulation.kernels import study_groups as SG
 from simulation.cli import main
 
 from .helpers import ROOT, SCENARIOS, small
@@ -49,7 +50,7 @@ def test_an_organiser_led_group_stops_meeting_when_its_organiser_drops_out():
     """When group 0's organiser leaves, group 0 dissolves and its members stop getting sessions;
     group 1 goes on meeting."""
     model = committed_group("organiser_led")
-    groups = model.groups
+    groups = model.engine
     assert groups.groups == 2 and list(groups.group_state) == [SG.GROUP_MEETING] * 2
     organiser = int(groups.group_organiser[0])
     model.population.motivation[organiser] = 0  # leads week 1, then drops out
@@ -68,7 +69,7 @@ def test_an_organiser_led_group_stops_meeting_when_its_organiser_drops_out():
 def test_a_rotating_group_survives_the_loss_of_one_member():
     """The same member leaving a rotating group removes only that member; both groups meet on."""
     model = committed_group("rotating")
-    groups = model.groups
+    groups = model.engine
     leaver = int(groups.group_organiser[0])
     model.population.motivation[leaver] = 0
     model.run()
@@ -83,8 +84,8 @@ def test_a_group_dissolves_when_too_few_members_remain():
     model = committed_group("rotating")
     model.population.motivation[0:4] = 0  # 2 of 6 remain after week 1 (min_group_size 3)
     model.run()
-    assert list(model.groups.group_state) == [SG.GROUP_DISSOLVED_SMALL, SG.GROUP_MEETING]
-    assert model.groups.sessions_led[0:6].sum() == 1
+    assert list(model.engine.group_state) == [SG.GROUP_DISSOLVED_SMALL, SG.GROUP_MEETING]
+    assert model.engine.sessions_led[0:6].sum() == 1
 
 
 def test_with_equal_hazards_rotating_groups_complete_more_than_organiser_led_and_both_more_than_solo(finals):
@@ -109,11 +110,11 @@ def test_leadership_in_rotating_groups_is_spread_evenly():
     weeks = {"study_groups.course_weeks": 12, "run.steps": 12, "motivation.threshold": 0.0}
     rotating = committed_group("rotating", **weeks)
     rotating.run()
-    assert (rotating.groups.sessions_led[:12] == 2).all()
+    assert (rotating.engine.sessions_led[:12] == 2).all()
     assert rotating.metrics["leadership_gini"] == 0.0
     organiser = committed_group("organiser_led", **weeks)
     organiser.run()
-    led = organiser.groups.sessions_led[:12]
+    led = organiser.engine.sessions_led[:12]
     assert sorted(led) == [0] * 10 + [12] * 2
     assert organiser.metrics["leadership_gini"] == pytest.approx(5 / 6)
 
@@ -160,7 +161,7 @@ def test_same_seed_same_numbers():
     for name in ("skill", "motivation", "flags"):
         assert np.array_equal(getattr(a.population, name), getattr(b.population, name))
     for name in ("sessions_led", "progress", "group_state", "group_rotation"):
-        assert np.array_equal(getattr(a.groups, name), getattr(b.groups, name))
+        assert np.array_equal(getattr(a.engine, name), getattr(b.engine, name))
     assert a.metrics_frame().equals(b.metrics_frame())
     assert not np.array_equal(a.population.skill, c.population.skill)
 
@@ -172,7 +173,7 @@ sc = load("scenarios/study_groups_organiser.toml", {"population.size": 30000})
 m = PeerLearningModel(sc, seed=11)
 m.run()
 h = hashlib.sha256(m.metrics_frame().to_json().encode())
-for a in (m.population.skill, m.population.motivation, m.groups.progress, m.groups.group_state):
+for a in (m.population.skill, m.population.motivation, m.engine.progress, m.engine.group_state):
     h.update(a.tobytes())
 print(json.dumps([numba.get_num_threads(), h.hexdigest()]))
 """
@@ -211,7 +212,7 @@ def test_compare_runs_the_three_modes_and_reports_group_metrics(tmp_path):
 def test_group_state_stays_within_a_few_bytes_per_agent():
     """Study groups add at most 4 bytes per agent (MODEL.md: 16 bytes per agent in all)."""
     model = PeerLearningModel(course("rotating", size=10_000), seed=0)
-    g = model.groups
+    g = model.engine
     extra = sum(a.nbytes for a in (g.sessions_led, g.progress, g.group_state, g.group_organiser, g.group_rotation))
     assert extra / model.population.capacity <= 4.0
 
@@ -221,7 +222,7 @@ def test_study_group_parameter_table_in_the_docs_is_generated_from_the_schema():
     text = (ROOT / "docs" / "study_groups.md").read_text()
     start = text.index("<!-- study_groups parameters: generated")
     block = text[text.index("\n", start) + 1: text.index("<!-- end of generated table -->")]
-    assert block == SG.parameter_table()
+    assert block == parameter_table("study_groups")
 
 
 def test_a_random_organiser_is_uniform_among_the_enrolled_members():
@@ -231,13 +232,13 @@ def test_a_random_organiser_is_uniform_among_the_enrolled_members():
     not enrolled (found by simulation/reference_groups.py): in groups of 6 at participation 0.5
     about 72% of organisers would directly follow a member not enrolled, against 55% uniformly.
     """
-    from simulation.population import IN_PROGRAMME
+    from simulation.core.encoding import IN_PROGRAMME
 
     scenario = small("study_groups", size=60_000, steps=1, population__community_size=6,
                      learning__participation=0.5, study_groups__organiser="random", study_groups__min_group_size=2,
                      study_groups__group_size=6)
     model = PeerLearningModel(scenario, seed=1)
-    pop, groups = model.population, model.groups
+    pop, groups = model.population, model.engine
     enrolled = (pop.flags & IN_PROGRAMME) != 0
     follows_not_enrolled, expected, counted = 0, 0.0, 0
     for c in range(pop.communities):

@@ -8,9 +8,9 @@ import pytest
 
 from simulation import Scenario, trial
 from simulation.cli import main
-from simulation.effect_size import EffectSize, hedges_correction, pooled_sd
-from simulation.population import ACTIVE, IN_PROGRAMME, PRESENT, WAS_TUTEE, WAS_TUTOR
-from simulation.trial import ArmState, Group, Trial, TrialError, compare_arms, load_trial
+from simulation.analysis.effect_size import EffectSize, hedges_correction, pooled_sd
+from simulation.core.encoding import ACTIVE, IN_PROGRAMME, PRESENT, WAS_TUTEE, WAS_TUTOR
+from simulation.analysis.trial import ArmState, Group, Trial, TrialError, compare_arms, load_trial
 
 from .helpers import ROOT, run_cli
 
@@ -199,7 +199,7 @@ def test_peerscale_trial_prints_d_with_its_ci_and_writes_results(tmp_path, capsy
 def test_study_group_completion_is_the_models_own():
     """In study-group arms completion is the model's course completion (active, progress >= goal)."""
     from simulation import PeerLearningModel
-    from simulation.trial import run_arm
+    from simulation.analysis.trial import run_arm
 
     solo = load_trial(TRIALS / "t5_solo_course.toml").arm("control").with_overrides({"population.size": 1920})
     state = run_arm(solo, seed=1)

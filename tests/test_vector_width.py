@@ -8,7 +8,7 @@ import pytest
 
 from .helpers import ROOT
 
-PROBE = "import os, simulation.vector_width as v; print(v.DECISION); print(os.environ.get('NUMBA_CPU_FEATURES', ''))"
+PROBE = "import os, simulation.scale.vector_width as v; print(v.DECISION); print(os.environ.get('NUMBA_CPU_FEATURES', ''))"
 
 
 def decide(**env) -> list[str]:
@@ -29,7 +29,7 @@ def test_a_users_numba_cpu_features_are_left_alone():
 
 
 def test_wide_vectors_only_where_the_cpu_has_avx512():
-    from simulation.vector_width import wide_vector_features
+    from simulation.scale.vector_width import wide_vector_features
 
     decision, features = decide()[:2]
     wide = wide_vector_features()

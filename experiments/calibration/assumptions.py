@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from targets import evaluate, load_targets, with_parameters
 
-from simulation.trial import run_trial
+from simulation.analysis.trial import run_trial
 
 HERE = Path(__file__).resolve().parent
 

@@ -36,7 +36,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from targets import RATIO_BAND, evaluate, load_targets
 
-from simulation import Scenario, results
+from simulation import Scenario
+from simulation.analysis import results
 
 HERE = Path(__file__).resolve().parent
 LABELS = {

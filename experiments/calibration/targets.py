@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from simulation.trial import Trial, TrialResult, load_trial, run_trial
+from simulation.analysis.trial import Trial, TrialResult, load_trial, run_trial
 
 HERE = Path(__file__).resolve().parent
 TRIALS = HERE / "trials"

@@ -44,8 +44,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from simulation import load, results
-from simulation.runner import mean_ci, run_scenario
+from simulation import load
+from simulation.analysis import results
+from simulation.analysis.runner import mean_ci, run_scenario
 
 SCENARIOS = ROOT / "scenarios"
 OUTCOMES = {

@@ -30,8 +30,8 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from simulation import PeerLearningModel, load  # noqa: E402
-from simulation.results import atomic_folder, free_folder, provenance, write_json  # noqa: E402
-from simulation.runner import mean_ci  # noqa: E402
+from simulation.analysis.results import atomic_folder, free_folder, provenance, write_json  # noqa: E402
+from simulation.analysis.runner import mean_ci  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = {

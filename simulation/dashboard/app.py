@@ -15,7 +15,7 @@ from __future__ import annotations
 # Absolute imports: `solara run simulation/dashboard/app.py` executes this file as a script. The
 # package comes first: it imports Mesa's visualization without a spurious hook warning.
 from simulation.dashboard import controls, panels, session  # isort: skip
-from simulation.scenario import LEVEL_NAMES  # isort: skip
+from simulation.config.schema import LEVEL_NAMES  # isort: skip
 
 import solara
 from mesa.visualization import SolaraViz
@@ -31,7 +31,7 @@ def summary(model: session.DashboardModel) -> str:
     levels = ", ".join(
         f"{name} {getattr(p, name)} {LEVEL_NAMES[name][getattr(p, name)]}" for name in LEVEL_NAMES
     )
-    if model.groups is not None:  # study groups have their own kernel, without experts
+    if "study_groups" in model.structure.sections:  # groups, led by members; no experts
         g = sc.study_groups
         teachers = (
             f"{g.mode}: no groups" if g.mode == "solo" else f"{g.mode} groups of {g.group_size}"

@@ -17,10 +17,12 @@ import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
-from ..population import community_layout
-from ..scenario import LEVEL_NAMES, Scenario, ScenarioError, describe_bounds, field_info, load
+from ..config.errors import ScenarioError
+from ..config.loading import load
+from ..config.schema import LEVEL_NAMES, Scenario, choices, describe_bounds, field_info
+from ..core.population import community_layout
 
 # The starting point that uses no file: every parameter at its schema default.
 SCHEMA_DEFAULTS = "schema defaults"
@@ -184,7 +186,7 @@ def widget_spec(control: Control, value: Any) -> dict[str, Any]:
             "type": "Select",
             "label": label(control),
             "value": value,
-            "values": list(get_args(field_info(control.key).annotation)),
+            "values": list(choices(control.key) or ()),
         }
     if control.widget == "level":
         values = level_values(control)

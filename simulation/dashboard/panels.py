@@ -26,7 +26,7 @@ from matplotlib.ticker import MaxNLocator
 from mesa.visualization.utils import update_counter
 
 from ..model import PeerLearningModel
-from ..scenario import STRUCTURES
+from ..structures import all_structures, get
 
 # About 560 x 330 px: two panels side by side fill a laptop screen beside the sidebar.
 FIGSIZE = (6.2, 3.6)
@@ -204,8 +204,8 @@ def gains_figure(model: PeerLearningModel) -> Figure:
     ax.set_ylabel("mean gain (skill/week)")
     ax.set_ylim(bottom=0)
     _time_axis(ax, model)
-    if model.scenario.program.structure == "expert_only":
-        _note(ax, "expert_only: no peer tutoring\n(learners gain from experts only)")
+    if not model.structure.peers and model.structure.experts:
+        _note(ax, f"{model.structure.name}: no peer tutoring\n(learners gain from experts only)")
     elif _solo(model):
         _note(ax, "solo: no group sessions\n(learners gain from the course material only)")
     ax.legend(loc="lower right", fontsize=8, frameon=False)
@@ -270,12 +270,17 @@ def expert_gain_figure(model: PeerLearningModel) -> Figure:
 
 def _solo(model: PeerLearningModel) -> bool:
     """A study_groups run in solo mode: the same registrants, no group ever meets."""
-    return model.groups is not None and model.scenario.study_groups.mode == "solo"
+    return _has_groups(model) and model.scenario.study_groups.mode == "solo"
+
+
+def _has_groups(model: PeerLearningModel) -> bool:
+    """Whether the model's structure reports study-group metrics."""
+    return "group_survival" in model.structure.metrics
 
 
 def _no_groups(ax, model: PeerLearningModel) -> bool:
     """Say so, and draw nothing more, when the model has no study groups at all."""
-    if model.groups is None:
+    if not _has_groups(model):
         _note(ax, f"{model.scenario.program.structure}: no study groups")
         ax.set_yticks([])
         return True
@@ -365,38 +370,37 @@ def leadership_figure(model: PeerLearningModel) -> Figure:
 
 @dataclass(frozen=True)
 class Panel:
-    """A figure of the dashboard, the function that draws it and the structures it describes."""
+    """A figure of the dashboard and the function that draws it."""
 
     name: str
     draw: Callable[[PeerLearningModel], Figure]
-    structures: tuple[str, ...] = STRUCTURES
 
 
-WITHOUT_GROUPS = tuple(s for s in STRUCTURES if s != "study_groups")
-
-# The general panels, in page order. Study groups run their own kernel, without experts, so the
-# expert panels are not theirs; the group panels take those places (panels_for).
-PANELS = (
-    Panel("pyramid", pyramid_figure),
-    Panel("skill", skill_figure),
-    Panel("retention", retention_figure),
-    Panel("gains", gains_figure),
-    Panel("expert_load", expert_load_figure, WITHOUT_GROUPS),
-    Panel("expert_gain", expert_gain_figure, WITHOUT_GROUPS),
-)
-GROUP_PANELS = (
-    Panel("completion", completion_figure, ("study_groups",)),
-    Panel("leadership", leadership_figure, ("study_groups",)),
-)
+# Every panel; each structure declares which it shows, in page order (its `dashboard_panels`).
+# Study groups run their own kernel, without experts: their group panels take the expert panels'
+# places.
+PANELS = {
+    panel.name: panel
+    for panel in (
+        Panel("pyramid", pyramid_figure),
+        Panel("skill", skill_figure),
+        Panel("retention", retention_figure),
+        Panel("gains", gains_figure),
+        Panel("expert_load", expert_load_figure),
+        Panel("expert_gain", expert_gain_figure),
+        Panel("completion", completion_figure),
+        Panel("leadership", leadership_figure),
+    )
+}
 
 
 def panels_for(structure: str) -> tuple[Panel, ...]:
     """The panels the page shows for a structure, in order."""
-    return tuple(p for p in (*PANELS, *GROUP_PANELS) if structure in p.structures)
+    return tuple(PANELS[name] for name in get(structure).dashboard_panels)
 
 
 # Places on the page: as many as the structure with the most panels needs.
-PLACES = max(len(panels_for(s)) for s in STRUCTURES)
+PLACES = max(len(s.dashboard_panels) for s in all_structures())
 
 
 def render_png(figure: Figure) -> bytes:

@@ -19,7 +19,8 @@ import solara
 from solara.toestand import KernelStoreFactory
 
 from ..model import PeerLearningModel
-from ..scenario import Scenario, ScenarioError
+from ..config.errors import ScenarioError
+from ..config.schema import Scenario
 from . import controls
 
 # The latest problem with the controls or the starting point in this session ('' if none).

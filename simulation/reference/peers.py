@@ -17,10 +17,10 @@ import math
 import mesa
 import numpy as np
 
-from .efficacy import EFFICACY_TABLE, TABLE_MAX, TABLE_STEPS_PER_UNIT
-from .population import community_layout
-from .pyramid import layer_cumulative
-from .scenario import Scenario
+from ..config.schema import Scenario
+from ..core.efficacy import EFFICACY_TABLE, TABLE_MAX, TABLE_STEPS_PER_UNIT
+from ..core.population import community_layout
+from ..core.pyramid import layer_cumulative
 
 MASK = (1 << 64) - 1
 GOLDEN, M1, M2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
@@ -295,7 +295,7 @@ class ReferenceModel(mesa.Model):
         active = last["active"]
         reach = self.expert_count * sc.experts.capacity
         self.rules = {
-            "peers": prog.structure != "expert_only",
+            "peers": sc.structure.peers,
             "choice": 0 if share <= 0.0 else max(1, int(math.ceil(share * k))),
             "pool_contacts": lev.pool_contacts[prog.connectivity],
             "pool_ideal": prog.connectivity == 2,

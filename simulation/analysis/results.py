@@ -55,7 +55,7 @@ def provenance() -> dict:
     """What produced a result: versions, commit, machine and threads (ENVIRONMENT-independent keys)."""
     import numba
 
-    from .vector_width import DECISION as vector_width
+    from ..scale.vector_width import DECISION as vector_width
 
     packages = {}
     for name in ("numpy", "numba", "mesa", "pandas", "pyarrow", "pydantic", "matplotlib", "solara"):

@@ -12,8 +12,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .counter_rng import STREAM_POOL, agent_key, below, draw, key_for
-from .population import ACTIVE, IN_PROGRAMME
+from ..core.counter_rng import STREAM_POOL, agent_key, below, draw, key_for
+from ..core.encoding import ACTIVE, IN_PROGRAMME
 
 
 @njit(parallel=True, cache=True)

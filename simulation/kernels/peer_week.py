@@ -27,7 +27,27 @@ from numba import njit, prange, types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from .counter_rng import (
+from ..core.blocks import (
+    HISTOGRAM_BINS,
+    N_ACTIVE,
+    N_DROPOUT,
+    N_EXPERT,
+    N_PARTNERED,
+    N_PRESENT,
+    N_TUTEE,
+    N_TUTOR,
+    SUM_EXPERT_GAIN,
+    SUM_GAIN,
+    SUM_MISFIT,
+    SUM_MOTIVATION,
+    SUM_PARTNER_EFFICACY,
+    SUM_SKILL,
+    SUM_SKILL_SQ,
+    SUM_TUTEE_GAIN,
+    SUM_TUTOR_GAIN,
+    record_state,
+)
+from ..core.counter_rng import (
     DRAW_EXPERT_SESSION,
     DRAW_POOL_BASE,
     DRAW_SHOCK,
@@ -36,8 +56,8 @@ from .counter_rng import (
     draw,
     uniform,
 )
-from .efficacy import class_input, content_level, effective_gap, efficacy, efficacy_or_zero
-from .population import (
+from ..core.efficacy import class_input, content_level, effective_gap, efficacy, efficacy_or_zero
+from ..core.encoding import (
     ACTIVE,
     IN_PROGRAMME,
     MOTIVATION_SCALE,
@@ -46,13 +66,6 @@ from .population import (
     WAS_TUTEE,
     WAS_TUTOR,
 )
-
-# Columns of the per-block statistics (float64; counts are exact below 2**53).
-SUM_SKILL, N_ACTIVE, N_PRESENT, SUM_TUTEE_GAIN, N_TUTEE, SUM_TUTOR_GAIN, N_TUTOR = range(7)
-SUM_EXPERT_GAIN, N_EXPERT, SUM_PARTNER_EFFICACY, N_PARTNERED, SUM_MISFIT, N_DROPOUT = range(7, 13)
-SUM_GAIN, SUM_MOTIVATION, SUM_SKILL_SQ = range(13, 16)
-N_STATS = 16
-HISTOGRAM_BINS = 1000  # skill bins of width 0.001: quantiles and pyramid bands come from them
 
 EXPERTS_NONE, EXPERTS_CLASS, EXPERTS_MENTORING = 0, 1, 2
 
@@ -89,19 +102,6 @@ StepRules = namedtuple(
         "threshold",
     ],
 )
-
-
-@njit(cache=True, inline="always")
-def record_state(stats, histogram, b, s, m, active):
-    """Add one agent's new state to its block's aggregates."""
-    stats[b, N_PRESENT] += 1.0
-    if active:
-        stats[b, N_ACTIVE] += 1.0
-        stats[b, SUM_SKILL] += s
-        stats[b, SUM_SKILL_SQ] += s * s
-        stats[b, SUM_MOTIVATION] += m
-        k = int(s * HISTOGRAM_BINS)
-        histogram[b, min(max(k, 0), HISTOGRAM_BINS - 1)] += 1
 
 
 @njit(cache=True, inline="always")

@@ -56,38 +56,30 @@ def _pyramid(ax, runs: Sequence[RunSet]) -> None:
     ax.set_title("Expertise pyramid at the end")
 
 
-# --- Study groups (issue 6): a third row of panels when a run has study-group metrics ---------
-GROUP_PANELS = (
-    ("group_survival", "Study groups still meeting", "fraction of groups"),
-    ("completion", "Course completion", "fraction of registrants"),
-    ("leadership_gini", "Hierarchy: who leads sessions", "Gini of sessions led (0 = even)"),
-)
-
-
-def _study_group_row(axes, runs: Sequence[RunSet]) -> None:
-    """Survival, completion, hierarchy, and organiser vs member skill gain (solid vs dashed)."""
-    panels = [*GROUP_PANELS, ("organiser_gain", "Skill gained: organiser vs members", "skill since the start (solid organiser, dashed members)")]
-    for ax, (column, panel_title, ylabel) in zip(axes, panels):
+def _structure_row(axes, runs: Sequence[RunSet], panels) -> None:
+    """A structure's own panels (its `figure_panels`): a metric over time, with a dashed companion."""
+    for ax, panel in zip(axes, panels):
         for k, run in enumerate(runs):
-            if column not in run.frame:
+            if panel.column not in run.frame:
                 continue
-            lines = [(column, "-", run.scenario.name)]
-            if column == "organiser_gain":
-                lines.append(("member_gain", "--", None))
+            lines = [(panel.column, "-", run.scenario.name)]
+            if panel.companion:
+                lines.append((panel.companion, "--", None))
             for name, style, label in lines:
                 x, mean, lo, hi = _band(run.frame, name)
                 ax.plot(x, mean, style, color=f"C{k}", label=label)
                 if len(run.seeds) > 1:
                     ax.fill_between(x, lo, hi, color=f"C{k}", alpha=0.2, linewidth=0)
-        ax.set_title(panel_title)
+        ax.set_title(panel.title)
         ax.set_xlabel("week")
-        ax.set_ylabel(ylabel)
+        ax.set_ylabel(panel.ylabel)
 
 
 def plot_runs(runs: Sequence[RunSet], stem: Path, title: str) -> list[Path]:
     """The main metrics over time for one or more scenarios; writes PNG and PDF."""
-    groups = any("completion" in run.frame for run in runs)  # study groups (issue 6)
-    fig, axes = plt.subplots(3 if groups else 2, 4, figsize=(17, 11 if groups else 7.5), constrained_layout=True)
+    # A third row for the structures' own panels (study groups: survival, completion, hierarchy).
+    extra = tuple(dict.fromkeys(p for run in runs for p in run.scenario.structure.figure_panels))[:4]
+    fig, axes = plt.subplots(3 if extra else 2, 4, figsize=(17, 11 if extra else 7.5), constrained_layout=True)
     flat = list(axes.flat)
     for ax, (column, panel_title, ylabel) in zip(flat, PANELS):
         for k, run in enumerate(runs):
@@ -106,8 +98,8 @@ def plot_runs(runs: Sequence[RunSet], stem: Path, title: str) -> list[Path]:
     ax.set_title("Fit of the chosen peer")
     ax.set_xlabel("week")
     ax.set_ylabel("mean efficacy (1 = at the optimal gap)")
-    if groups:
-        _study_group_row(flat[8:], runs)
+    if extra:
+        _structure_row(flat[8:], runs, extra)
     flat[0].legend(loc="best", fontsize="small")
     replicates = len(runs[0].seeds)
     fig.suptitle(f"{title} ({replicates} replicate{'s' if replicates > 1 else ''}; bands: 95% CI)")

@@ -5,19 +5,24 @@ help), the dashboard controls and the parameter tables in docs/ODD.md all read t
 parameter's default and allowed range live here and nowhere else.
 
 Magnitudes marked "assumption" in their description are modelling assumptions (no study measures
-them; see docs/ODD.md and ../shared/CALIBRATION.md); the others are calibrated or structural.
+them; see docs/ODD.md and docs/calibration.md); the others are calibrated or structural.
+
+The program structures (`program.structure`) are not listed here: each is declared once, in its
+own module of simulation/structures/, and the schema accepts the names of that registry.
 """
 
 from __future__ import annotations
 
 import difflib
-import tomllib
-from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-STRUCTURES = ("expert_only", "peer_only", "mixed", "study_groups")
+from .errors import ScenarioError
+
+if TYPE_CHECKING:
+    from ..structures.base import Structure
+
 LEVEL_NAMES = {
     "responsiveness": ("ignorant", "calibrated", "diagnostic"),
     "agency": ("constraining", "enabling", "active"),
@@ -28,6 +33,13 @@ LEVEL_NAMES = {
 def _field(default: Any, description: str, unit: str = "", **bounds: Any) -> Any:
     """A schema field with its unit kept beside its bounds and meaning."""
     return Field(default, description=description, json_schema_extra={"unit": unit}, **bounds)
+
+
+def structure_names() -> tuple[str, ...]:
+    """The program structures of the registry (simulation/structures/), in their declared order."""
+    from ..structures import names  # the registry imports the kernels; the schema does not need them
+
+    return names()
 
 
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
@@ -78,12 +90,21 @@ class PyramidParams(Section):
 class ProgramParams(Section):
     """The learning structure and the Peer Learning Guide's three program dimensions (levels 0-2)."""
 
-    structure: Literal["expert_only", "peer_only", "mixed", "study_groups"] = _field(
-        "mixed", "who teaches: only designated experts, only peers, peers plus capacity-limited experts, or small study groups (see [study_groups])"
+    structure: str = Field(
+        "mixed",
+        description="who teaches: only designated experts, only peers, peers plus capacity-limited experts, or small study groups (see [study_groups]); one of the structures of simulation/structures/",
+        json_schema_extra={"unit": "", "choices": "structures"},
     )
     responsiveness: int = _field(1, "fit of what a learner receives to their need: 0 ignorant, 1 calibrated, 2 diagnostic", "level", ge=0, le=2)
     agency: int = _field(1, "self-direction: 0 constraining, 1 enabling, 2 active", "level", ge=0, le=2)
     connectivity: int = _field(1, "reach beyond one's community: 0 unconnected, 1 selective, 2 instant", "level", ge=0, le=2)
+
+    @field_validator("structure")
+    @classmethod
+    def _registered(cls, value: str) -> str:
+        if value not in structure_names():
+            raise ValueError("unknown structure")
+        return value
 
 
 class LearningParams(Section):
@@ -271,20 +292,25 @@ class Scenario(Section):
     study_groups: StudyGroupParams = Field(default_factory=StudyGroupParams)
 
     @property
+    def structure(self) -> Structure:
+        """The registry entry of program.structure: what it simulates and how (structures/)."""
+        from ..structures import get
+
+        return get(self.program.structure)
+
+    @property
     def expert_count(self) -> int:
-        """Designated experts: a fixed count, or a fixed share of the population."""
-        if self.program.structure == "peer_only":
-            return 0
-        if self.experts.learners_per_expert > 0:
-            return -(-self.population.size // self.experts.learners_per_expert)
-        return self.experts.count
+        """Designated experts: none if the structure has none, else a fixed count or share."""
+        from ..structures.expert_arrangement import expert_count
+
+        return expert_count(self, self.population.size)
 
     @property
     def expert_format(self) -> str:
         """How experts teach: in classes that hold everyone, or in capacity-limited mentoring."""
         if self.experts.format != "auto":
             return self.experts.format
-        return "class" if self.program.structure == "expert_only" else "mentoring"
+        return self.structure.expert_format
 
     def with_overrides(self, overrides: dict[str, Any], source: str = "--set") -> Scenario:
         """A copy with dotted-key overrides applied and validated."""
@@ -295,16 +321,7 @@ class Scenario(Section):
 
 
 # ----------------------------------------------------------------------------------------------
-# Loading and errors
-
-
-class ScenarioError(ValueError):
-    """Bad scenario input: says where (file), what (key) and what is allowed, in one line."""
-
-    def __init__(self, source: str, message: str, key: str | None = None):
-        self.source, self.key, self.message = source, key, message
-        where = f"{source}: {key}: " if key else f"{source}: "
-        super().__init__(where + message)
+# Keys, bounds and validation
 
 
 def _sections() -> dict[str, type[Section]]:
@@ -365,13 +382,24 @@ def _range_words(lo, lo_open, hi, hi_open, kind: str) -> str:
     return f"{kind} >= {lo}" if lo is not None else f"{kind} <= {hi}"
 
 
+def choices(key: str) -> tuple[Any, ...] | None:
+    """The values a key accepts if it is a choice (a Literal or a registry), else None."""
+    info = field_info(key)
+    if (info.json_schema_extra or {}).get("choices") == "structures":
+        return structure_names()
+    if str(info.annotation).startswith("typing.Literal"):
+        return get_args(info.annotation)
+    return None
+
+
 def describe_bounds(key: str) -> str:
     """The allowed values of a key, in words: '0 to 2 (integer)'."""
     info = field_info(key)
     annotation = info.annotation
     args = getattr(annotation, "__args__", ())
-    if str(annotation).startswith("typing.Literal"):
-        return "one of " + ", ".join(repr(a) for a in args)
+    listed = choices(key)
+    if listed is not None:
+        return "one of " + ", ".join(repr(a) for a in listed)
     if str(annotation).startswith("tuple"):
         inner = args[0]
         kind = {int: "integer", float: "number"}.get(getattr(inner, "__origin__", inner), "value")
@@ -429,87 +457,3 @@ def _assign(data: dict[str, Any], key: str, value: Any, source: str) -> None:
     if section not in _sections() or name not in _sections()[section].model_fields:
         raise ScenarioError(source, f"unknown key '{key}'{_suggest(key, parameter_keys())}")
     data.setdefault(section, {})[name] = value
-
-
-def parse_override(text: str, source: str = "--set") -> tuple[str, Any]:
-    """Parse 'section.key=value'; the value is read as TOML (numbers, strings, lists) or bare text."""
-    if "=" not in text:
-        raise ScenarioError(source, f"'{text}' is not of the form section.key=value")
-    key, raw = (s.strip() for s in text.split("=", 1))
-    try:
-        value = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw  # bare words such as peer_only
-    return key, value
-
-
-def read_toml(path: Path, error: type[ScenarioError] = ScenarioError, kind: str = "scenario") -> dict[str, Any]:
-    """The TOML data of a file, or a one-line `error` for a missing, non-text or malformed file."""
-    source = str(path)
-    if not path.is_file():
-        raise error(source, f"no such {kind} file")
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError:
-        raise error(source, "not a UTF-8 text file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise error(source, f"malformed TOML: {exc}") from None
-
-
-def load(path: str | Path, overrides: list[str] | dict[str, Any] | None = None) -> Scenario:
-    """Read, validate and override a scenario file."""
-    path = Path(path)
-    source = str(path)
-    data = read_toml(path)
-    data.setdefault("name", path.stem)
-    scenario = validate(data, source)
-    return apply_overrides(scenario, overrides)
-
-
-def apply_overrides(scenario: Scenario, overrides: list[str] | dict[str, Any] | None) -> Scenario:
-    """Apply `--set` overrides given as 'key=value' strings or a dict."""
-    if not overrides:
-        return scenario
-    if isinstance(overrides, dict):
-        pairs = overrides
-    else:
-        pairs = dict(parse_override(text) for text in overrides)
-    return scenario.with_overrides(pairs, source="--set " + ", ".join(f"{k}" for k in pairs))
-
-
-def parameter_rows() -> list[dict[str, str]]:
-    """One row per parameter (key, default, allowed, unit, meaning) for the CLI and the docs."""
-    rows = []
-    defaults = Scenario().model_dump()
-    for key in parameter_keys():
-        info = field_info(key)
-        section, _, name = key.partition(".")
-        default = defaults[section][name] if name else defaults[section]
-        extra = info.json_schema_extra or {}
-        rows.append(
-            {
-                "key": key,
-                "default": repr(default) if isinstance(default, str) else str(default),
-                "allowed": describe_bounds(key),
-                "unit": extra.get("unit", ""),
-                "meaning": info.description or "",
-            }
-        )
-    return rows
-
-
-def parameter_markdown() -> str:
-    """The parameter table of docs/parameters.md, generated from this schema."""
-    lines = [
-        "# PeerScale parameters",
-        "",
-        "Generated from `simulation/scenario.py` by `peerscale params --markdown > docs/parameters.md`;",
-        "do not edit by hand (a test checks it is current).",
-        "",
-        "| key | default | allowed | unit | meaning |",
-        "|---|---|---|---|---|",
-    ]
-    for row in parameter_rows():
-        cells = [f"`{row['key']}`", row["default"], row["allowed"], row["unit"], row["meaning"]]
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-    return "\n".join(lines) + "\n"

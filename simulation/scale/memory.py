@@ -18,16 +18,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .scenario import ScenarioError
+from ..config.errors import ScenarioError
+from ..core.blocks import HISTOGRAM_BINS, N_STATS, block_layout
+from ..structures.base import Layout
 
 # Bytes per agent slot: skill + skill_next (float32), motivation (uint16), flags + flags_next.
 BYTES_PER_SLOT = 4 + 4 + 2 + 1 + 1
 # Bytes per community: first slot (int64, plus one end), filled slots and initial size (int64).
 BYTES_PER_COMMUNITY = 8 + 8 + 8
-# Study groups (structure study_groups, study_groups.py): sessions led (uint8) and course progress
-# (uint16) per slot; state, organiser and rotation (uint8) per group; first group per community.
-STUDY_GROUP_BYTES_PER_SLOT = 1 + 2
-STUDY_GROUP_BYTES_PER_GROUP = 3
 
 ENV_AVAILABLE = "PEERSCALE_MEMORY_AVAILABLE"
 
@@ -60,47 +58,21 @@ def budget(scenario, size: int | None = None) -> dict[str, int]:
     """Bytes of each part of a run of `scenario` (with population.size replaced by `size`).
 
     Parts: `agents` (the state arrays, double buffers included), `communities`, `blocks` (per-block
-    sums and skill histograms), `experts` (class means and sizes), `study_groups`, and two that
-    exist only while a week is computed (WEEKLY_PARTS): `pool` (the global pool and, at
-    connectivity 2, its sorted copy) and `kernel` (the weekly kernel's scratch lanes and contact
-    rows, and each class's expert input).
+    sums and skill histograms), then the structure's own (its `memory` declaration: e.g. `experts`,
+    `study_groups`), of which two exist only while a week is computed (WEEKLY_PARTS): `pool` (the
+    global pool and, at connectivity 2, its sorted copy) and `kernel` (the weekly kernel's scratch).
     """
-    from . import learning as L
-    from .metrics import block_layout
-
     pop = scenario.population
     size = pop.size if size is None else int(size)
     communities, slots = _layout(size, pop.community_size, pop.arrival_rate, scenario.run.steps)
     blocks = block_layout(communities, slots).size - 1
-    largest_community = -(-slots // communities)
+    layout = Layout(size, communities, slots, blocks, -(-slots // communities))
     parts = {
         "agents": BYTES_PER_SLOT * slots,
         "communities": BYTES_PER_COMMUNITY * communities + 8,
-        "blocks": blocks * (L.N_STATS * 8 + L.HISTOGRAM_BINS * 8),
+        "blocks": blocks * (N_STATS * 8 + HISTOGRAM_BINS * 8),
     }
-    structure = scenario.program.structure
-    # Experts in classes: class means (float64) and sizes (int64); each class's input (float64)
-    # is computed by the kernel every week (counted with its scratch below).
-    classes = 0
-    if structure == "expert_only" or structure == "mixed":
-        count = _expert_count(scenario, size)
-        if count and scenario.expert_format == "class":
-            span = -(-slots // count)
-            classes = -(-slots // span)
-            parts["experts"] = classes * (8 + 8)
-    if structure == "study_groups":
-        group_size = getattr(getattr(scenario, "study_groups", None), "group_size", 8)
-        groups = communities * max(1, -(-(size // communities + 1) // group_size))
-        parts["study_groups"] = (
-            STUDY_GROUP_BYTES_PER_SLOT * slots + STUDY_GROUP_BYTES_PER_GROUP * groups + 8 * (communities + 1)
-        )
-    else:
-        # The weekly pool (float32 per member); with connectivity 2 also the mask of enrolled
-        # members, their skills and the sorted copy.
-        members = communities * scenario.levels.pool_per_community
-        parts["pool"] = members * (4 + (1 + 4 + 4 if scenario.program.connectivity == 2 else 0))
-        peers = structure != "expert_only"
-        parts["kernel"] = L.scratch_bytes(blocks, largest_community, peers) + 8 * classes
+    parts.update(scenario.structure.memory(scenario, layout))
     if pop.arrival_rate > 0.0:
         parts["communities"] += 8 * communities  # arrivals per community, each week
     return parts
@@ -108,14 +80,6 @@ def budget(scenario, size: int | None = None) -> dict[str, int]:
 
 # The parts of `budget` that exist only while a week is computed (the rest lasts the whole run).
 WEEKLY_PARTS = ("pool", "kernel")
-
-
-def _expert_count(scenario, size: int) -> int:
-    """scenario.expert_count for another population size."""
-    e = scenario.experts
-    if scenario.program.structure == "peer_only":
-        return 0
-    return -(-size // e.learners_per_expert) if e.learners_per_expert > 0 else e.count
 
 
 def estimate_bytes(scenario, size: int | None = None) -> int:

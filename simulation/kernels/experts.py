@@ -1,4 +1,4 @@
-"""Designated experts: few, skilled teachers whose attention is shared (MODEL.md section 4.4).
+"""Kernels of designated experts' classes: each class's mean skill and active size.
 
 Experts are not members of the learner population: they are `count` teachers of fixed skill.
 - class format (expert_only): every learner sits in one expert's class, a contiguous block of
@@ -11,52 +11,10 @@ Expert hours used and gain per expert hour are reported every week.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from numba import njit, prange
 
-from .learning import EXPERTS_CLASS, EXPERTS_MENTORING, EXPERTS_NONE
-from .population import ACTIVE
-
-
-@dataclass(frozen=True)
-class ExpertArrangement:
-    """How many experts there are and how learners reach them."""
-
-    count: int
-    mode: int  # EXPERTS_NONE / EXPERTS_CLASS / EXPERTS_MENTORING
-    class_span: int  # slots per class (class format)
-    classes: int
-    capacity: int
-    hours_per_session: float
-
-    @classmethod
-    def for_scenario(cls, scenario, capacity_slots: int) -> ExpertArrangement:
-        count = scenario.expert_count
-        e = scenario.experts
-        if count == 0:
-            return cls(0, EXPERTS_NONE, max(capacity_slots, 1), 1, e.capacity, e.hours_per_session)
-        if scenario.expert_format == "class":
-            span = -(-capacity_slots // count)  # ceil: classes of equal span over the slots
-            classes = -(-capacity_slots // span)
-            return cls(count, EXPERTS_CLASS, span, classes, e.capacity, e.hours_per_session)
-        return cls(count, EXPERTS_MENTORING, max(capacity_slots, 1), 1, e.capacity, e.hours_per_session)
-
-    def mentoring(self, active: float) -> tuple[float, float]:
-        """Chance of a mentoring session this week, and learners per session."""
-        if self.mode != EXPERTS_MENTORING or active <= 0:
-            return 0.0, 1.0
-        reach = self.count * self.capacity
-        return min(1.0, reach / active), float(max(1.0, min(self.capacity, active / self.count)))
-
-    def hours(self, classes_taught: int, sessions: float) -> float:
-        """Expert hours used in a week."""
-        if self.mode == EXPERTS_CLASS:
-            return classes_taught * self.hours_per_session
-        if self.mode == EXPERTS_MENTORING:
-            return min(self.count, int(np.ceil(sessions / self.capacity))) * self.hours_per_session
-        return 0.0
+from ..core.encoding import ACTIVE
 
 
 @njit(parallel=True, cache=True)

@@ -8,7 +8,7 @@ for bit (tests/test_sharding.py), because
 
 - every random number is keyed by global ids (slot, community), not by a shard's local index
   (population.Population.slot_offset, community_offset);
-- a shard holds whole *blocks* (metrics.block_layout of the whole population), so every per-block
+- a shard holds whole *blocks* (core.blocks.block_layout of the whole population), so every per-block
   sum is the same sum, and the coordinator adds the blocks in the same order;
 - the pool is gathered per shard in community order and concatenated in shard order, which is the
   single-process pool, and every shard sees all of it;
@@ -35,16 +35,19 @@ from itertools import pairwise
 import numpy as np
 import pandas as pd
 
-from . import learning as L
+from ..config.errors import ScenarioError
+from ..config.schema import Scenario
+from ..core.aggregates import METRIC_NAMES
+from ..core.blocks import N_EXPERT, block_arrays, block_layout
+from ..core.counter_rng import STREAM_STEP, key_for
+from ..core.efficacy import EFFICACY_TABLE
+from ..core.population import allocate, arrive, community_layout, initialise
+from ..kernels import peer_week
+from ..kernels.experts import class_partials
+from ..kernels.pool import ordered_pool, pool_part
+from ..structures.expert_arrangement import ExpertArrangement
+from ..structures.peer_learning import sort_pool, step_rules, summarise, week_metrics
 from . import memory
-from .counter_rng import STREAM_STEP, key_for
-from .efficacy import EFFICACY_TABLE
-from .experts import ExpertArrangement, class_partials
-from .metrics import block_layout
-from .model import METRIC_NAMES, step_rules, week_metrics
-from .pool import ordered_pool, pool_part
-from .population import allocate, arrive, community_layout, initialise
-from .scenario import Scenario, ScenarioError
 
 
 def shard_blocks(scenario: Scenario, shards: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
@@ -80,14 +83,11 @@ class Shard:
         self.population = allocate(pop.size, pop.community_size, pop.arrival_rate, scenario.run.steps, (first, end))
         initialise(self.population, scenario, self.seed)
         self.blocks = blocks[first_block:end_block + 1] - first
-        self.stats = np.zeros((end_block - first_block, L.N_STATS))
-        self.histogram = np.zeros((end_block - first_block, L.HISTOGRAM_BINS), dtype=np.int64)
+        self.stats, self.histogram = block_arrays(self.blocks)
 
     def summary(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-block sums and histograms of the current state (before the first week)."""
-        p = self.population
-        L.summarise(p.skill, p.motivation, p.flags, p.community_start, p.community_present, self.blocks,
-                    self.stats, self.histogram)
+        summarise(self.population, self.blocks, self.stats, self.histogram)
         return self.stats.copy(), self.histogram.copy()
 
     def arrive(self, step: int) -> int:
@@ -102,10 +102,10 @@ class Shard:
                               float(carry_total), np.int64(carry_count))
 
     def week(self, step: int, pool: np.ndarray, ordered: np.ndarray, class_mean: np.ndarray,
-             class_count: np.ndarray, rules: L.StepRules) -> tuple[np.ndarray, np.ndarray]:
+             class_count: np.ndarray, rules: peer_week.StepRules) -> tuple[np.ndarray, np.ndarray]:
         """One week of the weekly kernel on this shard; its per-block sums and histograms."""
         p = self.population
-        L.week(p.skill, p.skill_next, p.motivation, p.flags, p.flags_next, p.community_start, p.community_present,
+        peer_week.week(p.skill, p.skill_next, p.motivation, p.flags, p.flags_next, p.community_start, p.community_present,
                self.blocks, pool, ordered, class_mean, class_count, key_for(self.seed, STREAM_STEP, step), rules,
                EFFICACY_TABLE, self.stats, self.histogram, np.int64(p.slot_offset))
         p.swap()
@@ -129,8 +129,10 @@ class ShardedRun:
     """
 
     def __init__(self, scenario: Scenario, seed: int | None = None, shards: int = 2, client=None):
-        if scenario.program.structure == "study_groups":
-            raise ScenarioError("program.structure", "study_groups cannot be sharded yet: run it in one process")
+        if not scenario.structure.shardable:
+            raise ScenarioError(
+                "program.structure", f"{scenario.program.structure} cannot be sharded yet: run it in one process"
+            )
         self.scenario = scenario
         self.seed = scenario.run.seed if seed is None else int(seed)
         self.blocks, self.ranges = shard_blocks(scenario, shards)
@@ -186,15 +188,15 @@ class ShardedRun:
         t, sc, arr = self.steps, self.scenario, self.arrangement
         self.arrivals += sum(self._call_all("arrive", t))
         pool = np.concatenate(self._call_all("pool", t))
-        ordered = ordered_pool(pool, sort=sc.program.connectivity == 2)
+        ordered = ordered_pool(pool, sort=sort_pool(sc))
         classes_taught = 0
         class_mean, class_count = np.zeros(arr.classes), np.zeros(arr.classes, dtype=np.int64)
-        if arr.mode == L.EXPERTS_CLASS:
+        if arr.mode == peer_week.EXPERTS_CLASS:
             class_mean, class_count = self._class_summary()
             classes_taught = int(np.count_nonzero(class_count))
         rules = step_rules(sc, arr, self.metrics["active"], self.metrics["mean_skill"])
         stats, histogram = self._gather("week", t, pool, ordered, class_mean, class_count, rules)
-        sessions = float(stats[:, L.N_EXPERT].sum())
+        sessions = float(stats[:, N_EXPERT].sum())
         self.metrics = week_metrics(sc, arr, stats, histogram, t, arr.hours(classes_taught, sessions))
         self.records.append(self.metrics)
 

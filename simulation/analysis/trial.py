@@ -57,9 +57,10 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
-from .effect_size import EffectSize
-from .model import PeerLearningModel
-from .population import (
+from ..config.errors import ScenarioError
+from ..config.loading import load, read_toml
+from ..config.schema import Scenario, _sections
+from ..core.encoding import (
     ACTIVE,
     IN_PROGRAMME,
     PRESENT,
@@ -67,9 +68,9 @@ from .population import (
     WAS_TUTEE,
     WAS_TUTOR,
 )
+from ..model import PeerLearningModel
+from .effect_size import EffectSize
 from .runner import mean_ci
-from .scenario import Scenario, ScenarioError, _sections, load, read_toml
-from .study_groups import PROGRESS_SCALE
 
 # Named groups: the flag bit that defines each, and what it means (measured at the trial's end).
 GROUPS: dict[str, tuple[int, str]] = {
@@ -348,11 +349,8 @@ def run_arm(scenario: Scenario, seed: int) -> ArmState:
     model.run()
     pop = model.population
     weeks = model.metrics_frame().iloc[1:]
-    completed = None
-    groups = getattr(model, "groups", None)
-    if groups is not None:  # study groups count course progress toward their goal (study_groups.py)
-        goal_code = int(np.ceil(scenario.study_groups.goal * PROGRESS_SCALE - 1e-9))
-        completed = ((pop.flags & ACTIVE) != 0) & (groups.progress >= goal_code)
+    # A structure with a course (study groups) says who completed it; None for the others.
+    completed = model.engine.completed()
     return ArmState(
         initial, pop.skill.astype(np.float64), pop.flags.copy(), float(model.metrics["active_fraction"]),
         _weighted(weeks["mean_tutee_gain"], weeks["tutee_fraction"] * weeks["active"]),
@@ -509,8 +507,11 @@ class TrialResult:
         rule = "active at the end"
         if t.goal_gain is not None:
             rule += f" and gained >= {t.goal_gain:g}"
-        elif "study_groups" in (t.treatment.program.structure, t.control.program.structure):
-            rule += " and, in study groups, course progress >= study_groups.goal"
+        else:
+            rule += "".join(
+                f" and, in {s.name}, {s.completion_rule}"
+                for s in dict.fromkeys((t.treatment.structure, t.control.structure)) if s.completion_rule
+            )
         completion = (
             f"completion ({rule}): {t.treatment.name} {ci('completion_treatment')}, "
             f"{t.control.name} {ci('completion_control')}"

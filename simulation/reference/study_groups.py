@@ -41,8 +41,9 @@ from dataclasses import dataclass
 import mesa
 import numpy as np
 
-from .metrics import block_layout
-from .reference import (
+from ..config.schema import Scenario
+from ..core.blocks import block_layout
+from .peers import (
     DRAW_SHOCK,
     STREAM_STEP,
     Learner,
@@ -57,7 +58,6 @@ from .reference import (
     step_key,
     uniform,
 )
-from .scenario import Scenario
 
 # Restated from counter_rng.py (as reference.py restates the other streams): who organises each
 # group is drawn from its own stream, keyed by group id at step 0.

@@ -15,8 +15,9 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .model import PeerLearningModel
-from .scenario import Scenario
+from .. import structures
+from ..config.schema import Scenario
+from ..model import PeerLearningModel
 
 # Final-week aggregates reported in summaries and comparison tables, with their labels.
 SUMMARY_METRICS = {
@@ -30,20 +31,13 @@ SUMMARY_METRICS = {
     "expert_hours": "expert hours / week",
     "gain_per_expert_hour": "gain per expert hour",
 }
-# Added to summaries of runs that report them (the study_groups structure).
-GROUP_SUMMARY_METRICS = {
-    "completion": "completion (active and reached the goal)",
-    "group_survival": "groups still meeting",
-    "leadership_gini": "leadership Gini (0 = shared evenly)",
-}
 
 
 def summary_metrics(runs: Sequence[RunSet]) -> dict[str, str]:
-    """The summary metrics reported by any of `runs`, with their labels."""
+    """The summary metrics of `runs`, with their labels: the common ones, then each structure's own."""
     keys = dict(SUMMARY_METRICS)
-    for key, label in GROUP_SUMMARY_METRICS.items():
-        if any(key in run.frame.columns for run in runs):
-            keys[key] = label
+    for run in runs:
+        keys.update(run.scenario.structure.summary_rows)
     return keys
 
 
@@ -127,7 +121,7 @@ def run_scenario(
     seeds = [seed + r for r in range(replicates)]
     for r, s in enumerate(seeds):
         if shards > 1 or client is not None:
-            from .sharding import ShardedRun
+            from ..scale.sharding import ShardedRun
 
             model = ShardedRun(scenario, seed=s, shards=shards, client=client)
         else:
@@ -181,7 +175,10 @@ def comparison_table(runs: Sequence[RunSet]) -> pd.DataFrame:
 
 def markdown_table(table: pd.DataFrame) -> str:
     """The comparison table as Markdown, each cell 'mean [low, high]'."""
-    keys = {k: v for k, v in (SUMMARY_METRICS | GROUP_SUMMARY_METRICS).items() if k in table.columns}
+    labels = dict(SUMMARY_METRICS)
+    for structure in structures.all_structures():
+        labels.update(structure.summary_rows)
+    keys = {k: v for k, v in labels.items() if k in table.columns}
     header = ["scenario", "structure"] + list(keys.values())
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, row in table.iterrows():

@@ -45,10 +45,21 @@ from collections import namedtuple
 import numpy as np
 from numba import njit, prange
 
-from . import learning as L
-from .counter_rng import DRAW_SHOCK, STREAM_GROUPS, STREAM_STEP, agent_key, below, draw, key_for, uniform
-from .efficacy import EFFICACY_TABLE, content_level, efficacy, effective_gap
-from .population import ACTIVE, IN_PROGRAMME, MOTIVATION_SCALE, NOT_ACTIVE, WAS_TUTEE, WAS_TUTOR
+from ..core.blocks import (
+    N_DROPOUT,
+    N_PARTNERED,
+    N_TUTEE,
+    N_TUTOR,
+    SUM_GAIN,
+    SUM_MISFIT,
+    SUM_PARTNER_EFFICACY,
+    SUM_TUTEE_GAIN,
+    SUM_TUTOR_GAIN,
+    record_state,
+)
+from ..core.counter_rng import DRAW_SHOCK, agent_key, below, draw, uniform
+from ..core.efficacy import content_level, effective_gap, efficacy
+from ..core.encoding import ACTIVE, IN_PROGRAMME, MOTIVATION_SCALE, NOT_ACTIVE, WAS_TUTEE, WAS_TUTOR
 
 MODES = {"organiser_led": 0, "rotating": 1, "solo": 2}
 ORGANISER_LED, ROTATING, SOLO = 0, 1, 2
@@ -72,21 +83,6 @@ MAX_SESSIONS = 255  # sessions_led is uint8
  GS_SUM_ORGANISER_GAIN, GS_N_MEMBER, GS_SUM_MEMBER_GAIN, GS_SUM_GINI, GS_N_GINI,
  GS_PREPARATION_HOURS) = range(18)
 N_GROUP_STATS = 18
-
-# Reported every week for study_groups runs, after the model's METRIC_NAMES.
-METRIC_NAMES = (
-    "group_survival",  # planned groups still meeting (not dissolved); 0 in solo mode
-    "organiser_collapse_fraction",  # planned groups dissolved because their organiser dropped out
-    "in_group_fraction",  # active learners whose group still meets
-    "completion",  # registrants active now whose course progress reached the goal
-    "mean_progress",  # course progress per registrant (skill gained through the course)
-    "skill_gain",  # net skill change per registrant since the start (forgetting included)
-    "organiser_gain",  # net skill change of organisers (rotating: first leaders; solo: the same learners)
-    "member_gain",  # net skill change of the other group members
-    "organiser_active_fraction",  # organisers still active
-    "leadership_gini",  # mean over meeting groups of the Gini of sessions led by active members (0 = even)
-    "preparation_hours",  # hours of session preparation this week per planned group
-)
 
 # The scalars of one week's group rules, each level already resolved to its magnitude.
 GroupRules = namedtuple(
@@ -122,43 +118,6 @@ GroupRules = namedtuple(
         "threshold",
     ],
 )
-
-
-def group_rules(scenario, course_pitch: float) -> GroupRules:
-    """Resolve the scenario into the group kernel's scalar rules."""
-    sg, prog, learn, mot, lev = (
-        scenario.study_groups, scenario.program, scenario.learning, scenario.motivation, scenario.levels
-    )
-    return GroupRules(
-        mode=MODES[sg.mode],
-        min_group_size=int(sg.min_group_size),
-        course_weeks=int(sg.course_weeks),
-        goal_code=int(np.ceil(sg.goal * PROGRESS_SCALE - 1e-9)),
-        optimal_gap=float(learn.optimal_gap),
-        peer_rate=float(learn.peer_rate),
-        tutor_rate=float(learn.tutor_rate),
-        teaching_expectancy=float(learn.teaching_expectancy),
-        course_rate=float(sg.course_rate),
-        course_pitch=float(course_pitch),
-        responsiveness=int(prog.responsiveness),
-        module_spacing=float(lev.module_spacing),
-        preparation_narrowing=float(sg.preparation_narrowing),
-        organiser_preparation_gain=float(sg.organiser_preparation_gain),
-        organiser_preparation_cost=float(sg.organiser_preparation_cost),
-        organiser_preparation_hours=float(sg.organiser_preparation_hours),
-        session_preparation_gain=float(sg.session_preparation_gain),
-        session_preparation_cost=float(sg.session_preparation_cost),
-        session_preparation_hours=float(sg.session_preparation_hours),
-        facilitation_load=float(sg.facilitation_load),
-        social_support=float(sg.social_support),
-        collapse_motivation_loss=float(sg.collapse_motivation_loss),
-        forgetting=float(learn.forgetting),
-        motivation_decay=float(lev.agency_decay[prog.agency]),
-        progress_reward=float(mot.progress_reward),
-        no_contact_penalty=float(mot.no_contact_penalty),
-        shock=float(mot.shock),
-        threshold=float(mot.threshold),
-    )
 
 
 def community_groups(community_initial: np.ndarray, group_size: int) -> np.ndarray:
@@ -260,7 +219,7 @@ def _update(i, b, role, leader_content, session_fit, preparation_rate, motivatio
         skill_next[i] = s_new
         flags_next[i] = f
         active = (f & ACTIVE) != 0
-        _record_state(stats, histogram, b, np.float64(s_new), motivation[i] / MOTIVATION_SCALE, active)
+        record_state(stats, histogram, b, np.float64(s_new), motivation[i] / MOTIVATION_SCALE, active)
         _record_registrant(group_stats, b, active, progress[i], np.float64(s_new) - s, rules)
         return np.float64(s_new) - s, active
     Z = rules.optimal_gap
@@ -314,36 +273,23 @@ def _update(i, b, role, leader_content, session_fit, preparation_rate, motivatio
     active = m_new >= rules.threshold
     if not active:
         f_new &= NOT_ACTIVE
-        stats[b, L.N_DROPOUT] += 1.0
+        stats[b, N_DROPOUT] += 1.0
     flags_next[i] = f_new
 
     if tutee_gain > 0.0:
-        stats[b, L.SUM_TUTEE_GAIN] += tutee_gain
-        stats[b, L.N_TUTEE] += 1.0
+        stats[b, SUM_TUTEE_GAIN] += tutee_gain
+        stats[b, N_TUTEE] += 1.0
     if lead_e > 0.0:
-        stats[b, L.SUM_PARTNER_EFFICACY] += lead_e
-        stats[b, L.SUM_MISFIT] += abs(lead_effgap - Z)
-        stats[b, L.N_PARTNERED] += 1.0
+        stats[b, SUM_PARTNER_EFFICACY] += lead_e
+        stats[b, SUM_MISFIT] += abs(lead_effgap - Z)
+        stats[b, N_PARTNERED] += 1.0
     if tutor_gain > 0.0:
-        stats[b, L.SUM_TUTOR_GAIN] += tutor_gain
-        stats[b, L.N_TUTOR] += 1.0
-    stats[b, L.SUM_GAIN] += np.float64(s_new) - s
-    _record_state(stats, histogram, b, np.float64(s_new), m_new, active)
+        stats[b, SUM_TUTOR_GAIN] += tutor_gain
+        stats[b, N_TUTOR] += 1.0
+    stats[b, SUM_GAIN] += np.float64(s_new) - s
+    record_state(stats, histogram, b, np.float64(s_new), m_new, active)
     _record_registrant(group_stats, b, active, progress[i], np.float64(s_new) - s, rules)
     return np.float64(s_new) - s, active
-
-
-@njit(cache=True, inline="always")
-def _record_state(stats, histogram, b, s, m, active):
-    """Add one agent's new state to its block's aggregates (the columns metrics.aggregate reads)."""
-    stats[b, L.N_PRESENT] += 1.0
-    if active:
-        stats[b, L.N_ACTIVE] += 1.0
-        stats[b, L.SUM_SKILL] += s
-        stats[b, L.SUM_SKILL_SQ] += s * s
-        stats[b, L.SUM_MOTIVATION] += m
-        k = int(s * L.HISTOGRAM_BINS)
-        histogram[b, min(max(k, 0), L.HISTOGRAM_BINS - 1)] += 1
 
 
 @njit(cache=True, inline="always")
@@ -528,94 +474,3 @@ def course_week(skill, skill_next, motivation, flags, flags_next, community_star
                     flags_next, progress, key, learning_week, rules, table, stats, histogram,
                     group_stats,
                 )
-
-
-class StudyGroups:
-    """The study groups of one population: their compact state, weekly kernel and metrics.
-
-    Created by PeerLearningModel when program.structure is "study_groups"; it records week 0
-    (the state at registration) into the model's `stats` and `histogram` on creation.
-    """
-
-    def __init__(self, pop, scenario, seed: int, blocks: np.ndarray, stats: np.ndarray, histogram: np.ndarray):
-        sg = scenario.study_groups
-        self.scenario = scenario
-        self.seed = int(seed)
-        self.blocks = blocks
-        self.community_group_start = community_groups(pop.community_initial, sg.group_size)
-        groups = int(self.community_group_start[-1])
-        self.group_state = np.zeros(groups, dtype=np.uint8)
-        self.group_organiser = np.zeros(groups, dtype=np.uint8)
-        self.group_rotation = np.zeros(groups, dtype=np.uint8)
-        self.sessions_led = np.zeros(pop.capacity, dtype=np.uint8)
-        self.progress = np.zeros(pop.capacity, dtype=np.uint16)
-        self.group_stats = np.zeros((blocks.size - 1, N_GROUP_STATS))
-        form_groups(
-            pop.flags, pop.motivation, pop.community_start, pop.community_initial,
-            self.community_group_start, key_for(self.seed, STREAM_GROUPS, 0), MODES[sg.mode],
-            sg.min_group_size, ORGANISER_CHOICES[sg.organiser], self.group_state, self.group_organiser,
-            self.group_rotation,
-        )
-        self._net_gain = np.zeros(3)  # cumulative sums: all registrants, organisers, members
-        self.rules = group_rules(scenario, 0.0)
-        self.week(pop, 0, stats, histogram)
-        # The course is pitched at the registrants' mean skill (block-ordered sum: reproducible).
-        active = sum(float(stats[k, L.N_ACTIVE]) for k in range(stats.shape[0]))
-        total = sum(float(stats[k, L.SUM_SKILL]) for k in range(stats.shape[0]))
-        self.course_pitch = total / active if active > 0 else 0.0
-        self.rules = group_rules(scenario, self.course_pitch)
-
-    @property
-    def groups(self) -> int:
-        return int(self.group_state.size)
-
-    def week(self, pop, week_number: int, stats: np.ndarray, histogram: np.ndarray) -> None:
-        """Run one course week (week 0 records the starting state) and update the cumulative sums."""
-        course_week(
-            pop.skill, pop.skill_next, pop.motivation, pop.flags, pop.flags_next, pop.community_start,
-            pop.community_present, pop.community_initial, self.community_group_start, self.blocks,
-            self.group_state, self.group_organiser, self.group_rotation, self.sessions_led,
-            self.progress, key_for(self.seed, STREAM_STEP, week_number), week_number, self.rules,
-            EFFICACY_TABLE, stats, histogram, self.group_stats,
-        )
-        s = self._reduced()
-        self._net_gain += (s[GS_SUM_NET_GAIN], s[GS_SUM_ORGANISER_GAIN], s[GS_SUM_MEMBER_GAIN])
-
-    def _reduced(self) -> np.ndarray:
-        s = np.zeros(N_GROUP_STATS)
-        for b in range(self.group_stats.shape[0]):  # fixed order: identical on any thread count
-            s += self.group_stats[b]
-        return s
-
-    def metrics(self) -> dict:
-        """This week's study-group aggregates (METRIC_NAMES)."""
-        s = self._reduced()
-
-        def ratio(a, b):
-            return float(a / b) if b > 0 else 0.0
-
-        return {
-            "group_survival": ratio(s[GS_MEETING], s[GS_PLANNED]),
-            "organiser_collapse_fraction": ratio(s[GS_DISSOLVED_ORGANISER], s[GS_PLANNED]),
-            "in_group_fraction": ratio(s[GS_IN_GROUP], s[GS_ACTIVE]),
-            "completion": ratio(s[GS_COMPLETED], s[GS_REGISTRANTS]),
-            "mean_progress": ratio(s[GS_SUM_PROGRESS], s[GS_REGISTRANTS]),
-            "skill_gain": ratio(self._net_gain[0], s[GS_REGISTRANTS]),
-            "organiser_gain": ratio(self._net_gain[1], s[GS_N_ORGANISER]),
-            "member_gain": ratio(self._net_gain[2], s[GS_N_MEMBER]),
-            "organiser_active_fraction": ratio(s[GS_ORGANISER_ACTIVE], s[GS_N_ORGANISER]),
-            "leadership_gini": ratio(s[GS_SUM_GINI], s[GS_N_GINI]),
-            "preparation_hours": ratio(s[GS_PREPARATION_HOURS], s[GS_PLANNED]),
-        }
-
-
-def parameter_table() -> str:
-    """The [study_groups] rows of the schema as a Markdown table (docs/study_groups.md)."""
-    from .scenario import parameter_rows
-
-    lines = ["| key | default | allowed | unit | meaning |", "|---|---|---|---|---|"]
-    for row in parameter_rows():
-        if row["key"].startswith("study_groups."):
-            cells = [f"`{row['key']}`", row["default"], row["allowed"], row["unit"], row["meaning"]]
-            lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
-    return "\n".join(lines) + "\n"

@@ -32,17 +32,10 @@ from .counter_rng import (
     step_key,
     uniform,
 )
+from .blocks import block_layout
+from .encoding import ACTIVE, IN_PROGRAMME, MOTIVATION_SCALE, PRESENT
 from .pyramid import SHAPE_EXPONENTIAL, SHAPE_LAYERS, layer_cumulative, novice_skill, pyramid_skill
 
-PRESENT = np.uint8(1)  # has arrived
-ACTIVE = np.uint8(2)  # present and not dropped out
-NOT_ACTIVE = np.uint8(0xFF ^ 2)
-WAS_TUTEE = np.uint8(4)  # received peer teaching at least once
-WAS_TUTOR = np.uint8(8)  # taught a peer at least once
-WAS_EXPERT_TAUGHT = np.uint8(16)  # received expert teaching at least once
-IN_PROGRAMME = np.uint8(32)  # enrolled in peer learning (learning.participation)
-
-MOTIVATION_SCALE = 65535.0
 
 
 @dataclass
@@ -149,8 +142,6 @@ def pyramid_code(shape: str) -> int:
 
 def initialise(pop: Population, scenario, seed: int) -> None:
     """Fill the arrays with the initial pyramid and motivations (parallel, counter-based)."""
-    from .metrics import block_layout  # metrics -> learning -> population: import here
-
     p, m = scenario.pyramid, scenario.motivation
     _initialise(
         pop.skill, pop.skill_next, pop.motivation, pop.flags, pop.flags_next, pop.community_start,

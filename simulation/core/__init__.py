@@ -1,0 +1,2 @@
+"""The model's foundations, shared by every structure: counter-based random numbers, the initial
+pyramid, the population's arrays and their encoding, learning efficacy, blocks and aggregates."""

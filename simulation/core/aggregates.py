@@ -1,0 +1,166 @@
+"""The weekly aggregates (what is observed; docs/ODD.md, Observation), from per-block sums.
+
+Blocks are groups of whole communities fixed by the population layout alone (core/blocks.py),
+summed in block order, so every aggregate is identical for any thread count. Quantiles and the
+pyramid come from the 1000-bin skill histogram (resolution 0.001), never from sorting the
+population.
+
+`METRICS` declares every weekly metric, in the column order of the results, with its meaning;
+`aggregate` computes exactly these names (a name declared and not computed, or computed and not
+declared, fails on the first week, never later).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .blocks import (
+    HISTOGRAM_BINS,
+    N_ACTIVE,
+    N_DROPOUT,
+    N_EXPERT,
+    N_PARTNERED,
+    N_PRESENT,
+    N_TUTEE,
+    N_TUTOR,
+    SUM_EXPERT_GAIN,
+    SUM_GAIN,
+    SUM_MISFIT,
+    SUM_MOTIVATION,
+    SUM_PARTNER_EFFICACY,
+    SUM_SKILL,
+    SUM_SKILL_SQ,
+    SUM_TUTEE_GAIN,
+    SUM_TUTOR_GAIN,
+)
+
+QUANTILES = (0.1, 0.25, 0.5, 0.75, 0.9)
+
+# Every weekly metric of every structure, in the order of the results' columns (after "step";
+# the pyramid's band_0 ... band_{bands-1} follow, then any metrics of the structure's own).
+METRICS: dict[str, str] = {
+    "present": "agents present (arrived), active or not",
+    "active": "agents still active (not dropped out)",
+    "active_fraction": "active / present: retention",
+    "dropouts": "agents who dropped out this week",
+    "mean_skill": "mean skill of active agents",
+    "sd_skill": "standard deviation of skill among active agents",
+    "mean_motivation": "mean motivation of active agents",
+    "skill_q10": "10th percentile of skill among active agents (histogram, resolution 0.001)",
+    "skill_q25": "25th percentile of skill among active agents",
+    "skill_q50": "median skill of active agents",
+    "skill_q75": "75th percentile of skill among active agents",
+    "skill_q90": "90th percentile of skill among active agents",
+    "competent_fraction": "share of active agents at or above metrics.competent",
+    "expert_fraction": "share of active agents at or above metrics.expert",
+    "mean_gain": "skill change this week per agent present (drop-outs' forgetting included)",
+    "mean_tutee_gain": "mean gain from a peer of agents who learned from one this week",
+    "mean_tutor_gain": "mean gain from teaching of agents who taught this week",
+    "tutee_fraction": "share of active agents who learned from a peer this week",
+    "tutor_fraction": "share of active agents who taught a peer this week",
+    "mean_partner_efficacy": "mean efficacy of the chosen source (1 = at the optimal gap)",
+    "mean_partner_misfit": "mean distance of the chosen source's effective gap from Z",
+    "expert_sessions": "learners taught by an expert this week",
+    "expert_hours": "expert hours used this week",
+    "expert_load": "learners taught per designated expert this week",
+    "expert_gain": "skill gained from experts this week, all learners together",
+    "gain_per_expert_hour": "expert_gain / expert_hours",
+}
+METRIC_NAMES = tuple(METRICS)
+
+
+def histogram_quantile(histogram: np.ndarray, q: float, cumulative: np.ndarray | None = None) -> float:
+    """The q-quantile of skill, linearly interpolated within a histogram bin.
+
+    `cumulative` (np.cumsum(histogram)) may be passed in to share it between quantiles.
+    """
+    if cumulative is None:
+        cumulative = np.cumsum(histogram)
+    total = cumulative[-1]
+    if total == 0:
+        return float("nan")
+    target = q * total
+    k = int(np.searchsorted(cumulative, target))
+    before = cumulative[k - 1] if k > 0 else 0
+    within = (target - before) / histogram[k] if histogram[k] else 0.0
+    return float((k + within) / HISTOGRAM_BINS)
+
+
+def pyramid_counts(histogram: np.ndarray, bands: int) -> np.ndarray:
+    """Active agents per skill band (equal-width bands over 0-1, bottom first)."""
+    return histogram.reshape(bands, -1).sum(axis=1)
+
+
+def band_fraction_at_least(histogram: np.ndarray, threshold: float) -> float:
+    """Share of the histogram's agents at or above a skill threshold."""
+    total = histogram.sum()
+    k = int(round(threshold * HISTOGRAM_BINS))
+    return float(histogram[k:].sum() / total) if total else 0.0
+
+
+def _ratio(a: float, b: float) -> float:
+    return float(a / b) if b > 0 else 0.0
+
+
+def aggregate(
+    stats: np.ndarray,
+    histogram: np.ndarray,
+    bands: int,
+    competent: float,
+    expert: float,
+    expert_hours: float = 0.0,
+    experts: int = 0,
+) -> dict:
+    """The week's METRICS and pyramid bands from per-block sums (combined in block order).
+
+    `expert_hours` and `experts` (designated experts) come from the structure's engine: hours are
+    decided by how experts are organised, not by the agents' sums.
+    """
+    s = np.zeros(stats.shape[1])
+    for b in range(stats.shape[0]):  # fixed order: identical on any thread count
+        s += stats[b]
+    hist = histogram.sum(axis=0)  # integers: order does not matter
+    active = s[N_ACTIVE]
+    present = s[N_PRESENT]
+    mean = _ratio(s[SUM_SKILL], active)
+    variance = max(0.0, _ratio(s[SUM_SKILL_SQ], active) - mean * mean)
+    cumulative = np.cumsum(hist)
+    sessions = int(s[N_EXPERT])
+    expert_gain = float(s[SUM_EXPERT_GAIN])
+    values = {
+        "present": int(present),
+        "active": int(active),
+        "active_fraction": _ratio(active, present),
+        "dropouts": int(s[N_DROPOUT]),
+        "mean_skill": mean,
+        "sd_skill": float(np.sqrt(variance)),
+        "mean_motivation": _ratio(s[SUM_MOTIVATION], active),
+        **{f"skill_q{int(q * 100):02d}": histogram_quantile(hist, q, cumulative) for q in QUANTILES},
+        "competent_fraction": band_fraction_at_least(hist, competent),
+        "expert_fraction": band_fraction_at_least(hist, expert),
+        "mean_gain": _ratio(s[SUM_GAIN], present),
+        "mean_tutee_gain": _ratio(s[SUM_TUTEE_GAIN], s[N_TUTEE]),
+        "mean_tutor_gain": _ratio(s[SUM_TUTOR_GAIN], s[N_TUTOR]),
+        "tutee_fraction": _ratio(s[N_TUTEE], active),
+        "tutor_fraction": _ratio(s[N_TUTOR], active),
+        "mean_partner_efficacy": _ratio(s[SUM_PARTNER_EFFICACY], s[N_PARTNERED]),
+        "mean_partner_misfit": _ratio(s[SUM_MISFIT], s[N_PARTNERED]),
+        "expert_sessions": sessions,
+        "expert_hours": float(expert_hours),
+        "expert_load": sessions / experts if experts else 0.0,
+        "expert_gain": expert_gain,
+        "gain_per_expert_hour": expert_gain / expert_hours if expert_hours > 0 else 0.0,
+    }
+    out = declared(values, METRICS, "core.aggregates.aggregate")
+    for k, count in enumerate(pyramid_counts(hist, bands)):
+        out[f"band_{k}"] = int(count)
+    return out
+
+
+def declared(values: dict, names: dict[str, str] | tuple[str, ...], where: str) -> dict:
+    """`values` in the declared order; raises at once if a name is missing or undeclared."""
+    if len(values) != len(names) or any(name not in values for name in names):
+        missing = [n for n in names if n not in values]
+        extra = [n for n in values if n not in names]
+        raise RuntimeError(f"{where}: metrics computed and declared differ (missing {missing}, undeclared {extra})")
+    return {name: values[name] for name in names}

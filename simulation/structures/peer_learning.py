@@ -1,0 +1,162 @@
+"""The weekly peer step with designated experts: the engine of expert_only, peer_only and mixed.
+
+Each week: the global pool (kernels/pool.py), the class summaries where experts teach classes
+(kernels/experts.py), this week's rules resolved from the scenario and last week's state, then
+the synchronous weekly kernel (kernels/peer_week.py) over every block. Which of peers and experts
+take part is the structure's declaration (peer_only: peers only; expert_only: experts only;
+mixed: both).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..core.aggregates import aggregate
+from ..core.blocks import N_EXPERT
+from ..core.counter_rng import STREAM_STEP, key_for
+from ..core.efficacy import EFFICACY_TABLE, combined_narrowing
+from ..kernels import peer_week
+from ..kernels.experts import class_summary
+from ..kernels.pool import gather_pool
+from .base import Layout
+from .expert_arrangement import ExpertArrangement, expert_count
+
+if TYPE_CHECKING:
+    from ..config.schema import Scenario
+    from ..core.population import Population
+
+
+def step_rules(scenario: Scenario, arrangement: ExpertArrangement, active: float,
+               population_mean: float) -> peer_week.StepRules:
+    """Resolve the scenario and last week's state into the kernel's scalar rules."""
+    prog, learn, ex, mot, lev = (
+        scenario.program, scenario.learning, scenario.experts, scenario.motivation, scenario.levels
+    )
+    k = learn.candidates
+    share = lev.agency_choice[prog.agency]
+    choice = 0 if share <= 0.0 else max(1, int(np.ceil(share * k)))
+    probability, group = arrangement.mentoring(active)
+    return peer_week.StepRules(
+        peers=int(scenario.structure.peers),
+        candidates=k,
+        choice=choice,
+        pool_contacts=int(lev.pool_contacts[prog.connectivity]),
+        pool_ideal=int(prog.connectivity == 2),
+        optimal_gap=float(learn.optimal_gap),
+        peer_rate=float(learn.peer_rate),
+        tutor_rate=float(learn.tutor_rate),
+        teaching_expectancy=float(learn.teaching_expectancy),
+        peer_narrowing=float(
+            combined_narrowing(learn.peer_teaching_skill, lev.responsiveness_narrowing[prog.responsiveness])
+        ),
+        forgetting=float(learn.forgetting),
+        expert_mode=int(arrangement.mode),
+        expert_skill=float(ex.skill),
+        expert_rate=float(ex.rate),
+        expert_narrowing=float(ex.teaching_skill),
+        class_size_slope=float(ex.class_size_slope),
+        class_span=int(arrangement.class_span),
+        mentoring_probability=float(probability),
+        mentoring_group=float(group),
+        population_mean=float(population_mean),
+        responsiveness=int(prog.responsiveness),
+        module_spacing=float(lev.module_spacing),
+        motivation_decay=float(lev.agency_decay[prog.agency]),
+        progress_reward=float(mot.progress_reward),
+        no_contact_penalty=float(mot.no_contact_penalty),
+        shock=float(mot.shock),
+        threshold=float(mot.threshold),
+    )
+
+
+def week_metrics(scenario: Scenario, arrangement: ExpertArrangement, stats: np.ndarray, histogram: np.ndarray,
+                 step: int, expert_hours: float) -> dict[str, Any]:
+    """The week's metrics from the per-block sums and histograms (in block order)."""
+    m = scenario.metrics
+    out = {"step": step}
+    out.update(aggregate(stats, histogram, m.bands, m.competent, m.expert, expert_hours, arrangement.count))
+    return out
+
+
+def sort_pool(scenario: Scenario) -> bool:
+    """Whether this week's pool is sorted: connectivity 2 finds a contact at the ideal gap at once."""
+    return scenario.program.connectivity == 2
+
+
+class PeerEngine:
+    """The weekly peer step, with experts where the structure has them (see the module docstring)."""
+
+    def __init__(self, population: Population, scenario: Scenario, seed: int, blocks: np.ndarray,
+                 stats: np.ndarray, histogram: np.ndarray):
+        self.population, self.scenario, self.seed = population, scenario, int(seed)
+        self.blocks, self.stats, self.histogram = blocks, stats, histogram
+        self.arrangement = ExpertArrangement.for_scenario(scenario, population.capacity)
+        self.class_mean = np.zeros(self.arrangement.classes)
+        self.class_count = np.zeros(self.arrangement.classes, dtype=np.int64)
+        self.expert_hours = 0.0
+        self.last: dict[str, Any] = {}
+
+    def start(self) -> dict[str, Any]:
+        """Week 0: the initial state's aggregates."""
+        summarise(self.population, self.blocks, self.stats, self.histogram)
+        self.expert_hours = 0.0
+        return self.metrics(0)
+
+    def week(self, step: int) -> None:
+        """One week: the pool, class summaries, the rules, then the synchronous kernel."""
+        pop, sc, arr = self.population, self.scenario, self.arrangement
+        pool, ordered = gather_pool(pop, self.seed, step, sc.levels.pool_per_community, sort=sort_pool(sc))
+        classes_taught = 0
+        if arr.mode == peer_week.EXPERTS_CLASS:
+            class_summary(pop.skill, pop.flags, arr.class_span, self.class_mean, self.class_count)
+            classes_taught = int(np.count_nonzero(self.class_count))
+        rules = step_rules(sc, arr, self.last["active"], self.last["mean_skill"])
+        peer_week.week(
+            pop.skill, pop.skill_next, pop.motivation, pop.flags, pop.flags_next, pop.community_start,
+            pop.community_present, self.blocks, pool, ordered, self.class_mean, self.class_count,
+            key_for(self.seed, STREAM_STEP, step), rules, EFFICACY_TABLE, self.stats, self.histogram,
+        )
+        sessions = float(self.stats[:, N_EXPERT].sum())
+        self.expert_hours = arr.hours(classes_taught, sessions)
+
+    def metrics(self, step: int) -> dict[str, Any]:
+        """This week's metrics (core.aggregates.METRICS and the pyramid's bands)."""
+        self.last = week_metrics(self.scenario, self.arrangement, self.stats, self.histogram, step,
+                                 self.expert_hours)
+        return self.last
+
+    def completed(self) -> None:
+        """The peer structures have no course to complete."""
+        return None
+
+
+def summarise(pop: Population, blocks: np.ndarray, stats: np.ndarray, histogram: np.ndarray) -> None:
+    """Per-block aggregates of the population's current state (week 0)."""
+    peer_week.summarise(pop.skill, pop.motivation, pop.flags, pop.community_start, pop.community_present,
+                        blocks, stats, histogram)
+
+
+def peer_memory(scenario: Scenario, layout: Layout) -> dict[str, int]:
+    """Bytes of the weekly peer step beside the population's arrays.
+
+    `experts`: class means and sizes (float64 and int64) in the class format; two parts exist only
+    while a week is computed: `pool` (the global pool and, at connectivity 2, its sorted copy) and
+    `kernel` (the weekly kernel's scratch lanes and contact rows, and each class's expert input).
+    """
+    parts = {}
+    classes = 0
+    count = expert_count(scenario, layout.size)
+    if count and scenario.expert_format == "class":
+        span = -(-layout.slots // count)
+        classes = -(-layout.slots // span)
+        parts["experts"] = classes * (8 + 8)
+    # The weekly pool (float32 per member); with connectivity 2 also the mask of enrolled members,
+    # their skills and the sorted copy.
+    members = layout.communities * scenario.levels.pool_per_community
+    parts["pool"] = members * (4 + (1 + 4 + 4 if sort_pool(scenario) else 0))
+    parts["kernel"] = (
+        peer_week.scratch_bytes(layout.blocks, layout.largest_community, scenario.structure.peers) + 8 * classes
+    )
+    return parts
