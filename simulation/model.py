@@ -41,7 +41,7 @@ class PeerLearningModel(mesa.Model):
 
     Args:
         scenario: a validated Scenario, a path to a TOML scenario file, or None for the defaults.
-        structure: override of program.structure ('expert_only', 'peer_only' or 'mixed').
+        structure: override of program.structure (a registered structure, e.g. 'peer_only').
         population: override of population.size.
         responsiveness: override of program.responsiveness (0-2).
         agency: override of program.agency (0-2).

@@ -1,11 +1,12 @@
 """Standardised effect sizes between two groups: Cohen's d, Glass's delta and Hedges' g.
 
-CALIBRATION.md reports published effects as "the difference between two groups at the end of a
-study, in standard deviations of the control group". So the default standardiser is the control
-group's SD (Glass's delta, which the literature also calls d); the pooled SD (Cohen's d proper)
-is offered beside it. Hedges' g multiplies either by the small-sample correction J(df) (Hedges
-1981), computed exactly with the gamma function; with the thousands of agents of a virtual trial
-J is within 1e-3 of 1, but it is reported so that g is what a meta-analysis would have computed.
+The calibration targets (docs/calibration.md) are published effects: "the difference between two
+groups at the end of a study, in standard deviations of the control group". So the default
+standardiser is the control group's SD (Glass's delta, which the literature also calls d); the
+pooled SD (Cohen's d proper) is offered beside it. Hedges' g multiplies either by the small-sample
+correction J(df) (Hedges 1981), computed exactly with the gamma function; with the thousands of
+agents of a virtual trial J is within 1e-3 of 1, but it is reported so that g is what a
+meta-analysis would have computed.
 
 All SDs are sample SDs (ddof = 1), as in the studies being matched.
 """

@@ -1,12 +1,12 @@
 """Virtual trials: two scenario arms, the same seeds, one effect size with its uncertainty.
 
 A published effect size compares two groups at the end of a study, in SDs of the control group
-(CALIBRATION.md). A virtual trial does the same with the model: a *control* and a *treatment*
+(docs/calibration.md). A virtual trial does the same with the model: a *control* and a *treatment*
 arm, each a scenario (a file plus overrides), run for the study's horizon with the same seeds
 replicate by replicate (common random numbers), so both arms start from the same agents, in the
 same slots, with the same random draws; they differ only in the intervention.
 
-Who is compared (`group`) is defined from the agents' flag bits (population.py) **as measured in
+Who is compared (`group`) is defined from the agents' flag bits (core/encoding.py) **as measured in
 the treatment arm** at the end of the trial, and applied to the same agent slots in both arms:
 "tutees" are the agents who were tutored in the treatment arm, compared with themselves in the
 control arm, where they were not. This is the counterfactual contrast a randomised trial

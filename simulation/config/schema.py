@@ -155,7 +155,7 @@ class ExpertParams(Section):
         ge=0.0, le=0.5,
     )
     class_size_slope: float = _field(
-        0.4, "b in per-learner expert input 1/(1 + b ln n) for a class of n (CALIBRATION.md: log law; calibrated: T3, T4)", "", ge=0.0, le=5.0
+        0.4, "b in per-learner expert input 1/(1 + b ln n) for a class of n (log law of docs/calibration.md, evidence for classes of about 15-40, extrapolated beyond; calibrated: T3, T4)", "", ge=0.0, le=5.0
     )
     capacity: int = _field(30, "learners an expert can mentor in one week (format = mentoring)", "learners/week", ge=1, le=10**6)
     hours_per_session: float = _field(1.0, "expert hours one class or mentoring session takes", "hours", gt=0.0, le=100.0)
@@ -176,7 +176,11 @@ class MotivationParams(Section):
 
 
 class LevelParams(Section):
-    """Magnitudes of the level-to-mechanism mapping (all assumptions, MODEL.md section 5); index = level."""
+    """Magnitudes of the level-to-mechanism mapping; index = level.
+
+    All are assumptions: the Peer Learning Guide's levels and their mechanisms are in docs/ODD.md,
+    section 1; no study measures their effects (docs/calibration.md).
+    """
 
     responsiveness_narrowing: tuple[Fraction, Fraction, Fraction] = _field(
         (0.0, 0.5, 0.9), "share of the gap above Z removed by fitting content to the learner, per responsiveness level"
@@ -210,7 +214,8 @@ class StudyGroupParams(Section):
     """Small study groups (learning circles) taking one course together (structure = study_groups).
 
     Every magnitude here is a modelling assumption: no study measures group collapse when an
-    organiser leaves (CALIBRATION.md); only solo completion is calibrated (T5, docs/study_groups.md).
+    organiser leaves (docs/calibration.md); only solo completion is calibrated (T5,
+    docs/study_groups.md).
     """
 
     mode: Literal["organiser_led", "rotating", "solo"] = _field(

@@ -2,9 +2,9 @@
 
 `efficacy(gap)` is zero for gap <= 0, rises to 1 at the optimal gap Z ("just above": a zone of
 proximal development, Vygotsky 1978) and falls for large gaps: e(x) = x exp(1 - x), x = gap/Z
-(MODEL.md section 4; the shape is an assumption, no study measures gain against the tutor-tutee
-gap). A skilled teacher, or content fitted to the learner, narrows the *effective* gap above Z:
-that is how great teachers "impersonate someone closer".
+(docs/ODD.md, section 7.3; the shape is an assumption, no study measures gain against the
+tutor-tutee gap). A skilled teacher, or content fitted to the learner, narrows the *effective* gap
+above Z: that is how great teachers "impersonate someone closer".
 
 The inner loop looks e(x) up in a table with linear interpolation instead of calling exp: the
 table error is below 1.1e-5 (tested; largest near gap 0, where the
@@ -79,8 +79,10 @@ def combined_narrowing(a, b):
 def class_input(n, slope):
     """Per-learner expert input in a class of n, relative to one-to-one: 1 / (1 + b ln n).
 
-    CALIBRATION.md: per-student expert input falls with class size far more slowly than 1/n; a
-    logarithmic law fits VanLehn (2011) and Tennessee STAR (Krueger 1999) together.
+    docs/calibration.md: per-student expert input falls with class size far more slowly than 1/n;
+    a logarithmic law fits VanLehn (2011) and Tennessee STAR (Krueger 1999) together. That
+    evidence covers classes of about 15-40; for larger n this is an extrapolation (docs/ODD.md,
+    section 10.1).
     """
     if n <= 1:
         return 1.0

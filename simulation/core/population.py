@@ -4,13 +4,14 @@ Per agent (12 bytes; see docs/performance.md for the budget):
 - `skill`, `skill_next`: float32 expertise, 0 = novice, 1 = today's frontier. Two buffers because
   all updates in a step are synchronous: every agent reads last week's skills.
 - `motivation`: uint16, engagement in [0, 1] in steps of 1/65535 (exact, 2 bytes instead of 4).
-- `flags`, `flags_next`: uint8 bits: present (has arrived), active (has not dropped out), and
-  whether the agent was ever a tutee, a tutor or taught by an expert (the groups a virtual trial
-  compares). Double-buffered because others read an agent's active bit while it may drop out.
+- `flags`, `flags_next`: uint8 bits (core/encoding.py): present (has arrived), active (has not
+  dropped out), enrolled in the programme, and whether the agent was ever a tutee, a tutor or
+  taught by an expert (the groups a virtual trial compares). Double-buffered because others read
+  an agent's active bit while it may drop out.
 
 Per community: the first slot, the slots reserved (capacity) and the slots filled. A community is
 a contiguous block, so local contacts stay close in memory; capacity reserved up front lets new
-novices arrive without reallocation (MODEL.md section 4.6).
+novices arrive without reallocation (docs/ODD.md, section 3: arrivals).
 """
 
 from __future__ import annotations
@@ -50,9 +51,9 @@ class Population:
     community_start: np.ndarray  # int64[C + 1]: first slot of each community, then the end
     community_present: np.ndarray  # int64[C]: slots filled (arrived agents) in each community
     community_initial: np.ndarray  # int64[C]: agents at the start
-    # A shard (simulation/sharding.py) holds a range of whole communities: its slot 0 is global
-    # slot `slot_offset` and its community 0 global community `community_offset`. Random numbers
-    # are keyed by global ids, so a shard draws exactly what the whole population would.
+    # A shard (simulation/scale/sharding.py) holds a range of whole communities: its slot 0 is
+    # global slot `slot_offset` and its community 0 global community `community_offset`. Random
+    # numbers are keyed by global ids, so a shard draws exactly what the whole population would.
     slot_offset: int = 0
     community_offset: int = 0
 
@@ -205,7 +206,11 @@ def _initialise(skill, skill_next, motivation, flags, flags_next, community_star
 
 
 def arrive(pop: Population, scenario, seed: int, step: int) -> int:
-    """New novices enter at the bottom of every community (MODEL.md 4.6); returns how many."""
+    """New novices enter at the bottom of every community (docs/ODD.md, section 3).
+
+    Returns:
+        How many novices arrived this week.
+    """
     rate = scenario.population.arrival_rate
     if rate <= 0.0:
         return 0

@@ -1,9 +1,9 @@
 """The initial expertise pyramid: many novices at the bottom, few experts at the top.
 
-Two shapes (MODEL.md section 3): stacked `layers`, each `ratio` times the size of the layer below,
-with skill uniform within a layer; or a continuous density proportional to exp(-decay * skill) on
-[0, top_skill]. Both are drawn per agent from the counter-based random numbers, in parallel, with
-no population-sized float64 temporaries.
+Two shapes (docs/ODD.md, section 5): stacked `layers`, each `ratio` times the size of the layer
+below, with skill uniform within a layer; or a continuous density proportional to exp(-decay *
+skill) on [0, top_skill]. Both are drawn per agent from the counter-based random numbers, in
+parallel, with no population-sized float64 temporaries.
 """
 
 from __future__ import annotations

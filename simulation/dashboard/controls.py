@@ -2,7 +2,7 @@
 
 Each control changes one scenario parameter. Its starting value comes from the chosen starting
 point (a scenario file in `scenarios/`, or the schema's defaults), and its bounds, unit and the
-words of its error messages come from the schema (simulation/scenario.py); nothing here repeats a
+words of its error messages come from the schema (config/schema.py); nothing here repeats a
 default or a bound. The only number of the dashboard's own is MAX_AGENTS, a limit of interactive
 use, not of the model.
 

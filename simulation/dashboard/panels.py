@@ -265,7 +265,7 @@ def expert_gain_figure(model: PeerLearningModel) -> Figure:
 
 
 # ----------------------------------------------------------------------------------------------
-# Study groups (simulation/study_groups.py): the metrics it adds to model.metrics every week
+# Study groups (structures/study_groups.py): the metrics it adds to model.metrics every week
 
 
 def _solo(model: PeerLearningModel) -> bool:

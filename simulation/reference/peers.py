@@ -1,10 +1,10 @@
 """A plain reference implementation: one mesa.Agent per learner, the same rules, no numba.
 
-This is the independent check of the kernels (tests/test_reference.py) and the "plain Mesa"
-baseline of the benchmarks. It is written for reading, not speed: every rule of learning.py is
-restated here in ordinary Python, agent by agent, with its own pure-Python copy of the
-counter-based hash, so that fed the same seed it makes the same random draws. Only the data
-layout helpers (community sizes, the efficacy table's values, the scenario schema) are shared.
+This is the independent check of the kernels (tests/test_reference.py) and the "plain Mesa" baseline
+of the benchmarks. It is written for reading, not speed: every rule of the weekly kernel
+(kernels/peer_week.py) is restated here in ordinary Python, agent by agent, with its own pure-Python
+copy of the counter-based hash, so that fed the same seed it makes the same random draws. Only the
+data layout helpers (community sizes, the efficacy table's values, the scenario schema) are shared.
 
 Synchronous update, as in the kernel: every learner first `decide`s its next state from last
 week's state of everyone, then all `advance` at once.

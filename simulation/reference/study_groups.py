@@ -1,16 +1,17 @@
-"""Study groups in plain Mesa: the specification of study_groups.py, one mesa.Agent per learner.
+"""Study groups in plain Mesa, one mesa.Agent per learner: the rules of kernels/study_groups.py.
 
-This module restates, for reading, the rules of simulation/study_groups.py (organiser-led and
-rotating study groups, and the same learners alone) and is the independent check of its kernel
-(tests/test_reference_groups.py). Each rule quotes the sentence it implements from the module
-docstring of study_groups.py (a few from form_groups' docstring or docs/study_groups.md, named
-where they are quoted). Learners are `Registrant`s (mesa.Agent, one per
-learner), groups are plain `StudyGroup` objects, and nothing here is compiled.
+This module restates, for reading, the rules of simulation/kernels/study_groups.py
+(organiser-led and rotating study groups, and the same learners alone) and is the independent
+check of that kernel (tests/test_reference_groups.py). Each rule quotes the sentence it
+implements from the module docstring of kernels/study_groups.py (a few from form_groups'
+docstring or docs/study_groups.md, named where they are quoted). Learners are `Registrant`s
+(mesa.Agent, one per learner), groups are plain `StudyGroup` objects, and nothing here is
+compiled.
 
 Fed the same seed, the reference makes the kernel's random draws (the pure-Python counter-based
-hash of reference.py) and does every floating-point operation in the kernel's order and
-precision: float64 arithmetic, skill rounded to float32 once a week (reference.f32), motivation
-stored in steps of 1/65535 (reference.motivation_code). So the two agree bit for bit on every
+hash of reference/peers.py) and does every floating-point operation in the kernel's order and
+precision: float64 arithmetic, skill rounded to float32 once a week (peers.f32), motivation
+stored in steps of 1/65535 (peers.motivation_code). So the two agree bit for bit on every
 learner's skill, motivation and status every week, not just in distribution. Two sums feed
 learners' numbers and are written out as loops on purpose, in the kernel's order of additions: the
 course's pitch (`ReferenceGroupsModel.registrants_mean_skill`) and a session's fit
@@ -18,11 +19,11 @@ course's pitch (`ReferenceGroupsModel.registrants_mean_skill`) and a session's f
 learner's state only where it crosses a float32 or 1/65535 rounding (rarely), but "rarely" is not
 "bit for bit".
 
-Shared with reference.py rather than restated: the hash, efficacy and the effective gap, the
-float32 rounding, the content level of an unresponsive course (`Learner._content`), and the
+Shared with reference/peers.py rather than restated: the hash, efficacy and the effective gap,
+the float32 rounding, the content level of an unresponsive course (`Learner._content`), and the
 registrants themselves (`ReferenceModel` draws the same pyramid, motivations and enrolment as
-population.py). Shared with the package: the scenario schema and the layout of communities
-and of blocks (metrics.block_layout: the pitch is a sum by blocks).
+core/population.py). Shared with the package: the scenario schema and the layout of communities
+and of blocks (core.blocks.block_layout: the pitch is a sum by blocks).
 
 One week (weeks 1..course_weeks), synchronous as in the kernel: every group first decides, from
 last week's state, whether it still meets, who leads and what the session offers
@@ -59,8 +60,8 @@ from .peers import (
     uniform,
 )
 
-# Restated from counter_rng.py (as reference.py restates the other streams): who organises each
-# group is drawn from its own stream, keyed by group id at step 0.
+# Restated from core/counter_rng.py (as reference/peers.py restates the other streams): who
+# organises each group is drawn from its own stream, keyed by group id at step 0.
 STREAM_GROUPS = 7
 PROGRESS_SCALE = 65535.0  # course progress is kept in steps of 1/65535 skill, saturating at 1
 MAX_SESSIONS = 255  # sessions led are counted in a byte
@@ -77,8 +78,8 @@ SOLO = "solo"  # mode solo: the would-be group, never meeting (for like-for-like
 class Session:
     """What a meeting group offers this week.
 
-    study_groups.py: "members learn from the leader's prepared content: the gap is the leader's
-    skill (after this week's preparation) minus the member's".
+    kernels/study_groups.py: "members learn from the leader's prepared content: the gap is the
+    leader's skill (after this week's preparation) minus the member's".
     """
 
     leader: Registrant
@@ -92,8 +93,8 @@ class Session:
 class StudyGroup:
     """A few learners of one community taking the course together.
 
-    study_groups.py: "Each community's first members are split into groups of contiguous slots
-    whose sizes differ by at most one."
+    kernels/study_groups.py: "Each community's first members are split into groups of contiguous
+    slots whose sizes differ by at most one."
     """
 
     def __init__(self, model: ReferenceGroupsModel, number: int, members: list[Registrant]):
@@ -121,7 +122,7 @@ class StudyGroup:
         self.dissolved_now = False
 
     def _organiser_offset(self, random_organiser: bool) -> int:
-        """Who organises: study_groups.py "the most motivated, or a random member".
+        """Who organises: kernels/study_groups.py "the most motivated, or a random member".
 
         One draw from the group's own stream (keyed by group id) gives a random offset round the
         group. The volunteer is the enrolled member with the highest motivation, ties going to
@@ -228,7 +229,7 @@ class StudyGroup:
     def motivation_extra(self, learner: Registrant) -> float:
         """Motivation this week's group life adds to an enrolled member's weekly change.
 
-        study_groups.py: "here meeting one's group adds `social_support` and leading costs
+        kernels/study_groups.py: "here meeting one's group adds `social_support` and leading costs
         `facilitation_load` plus the preparation cost"; in the week a group dissolves every
         remaining member loses `collapse_motivation_loss`.
         """
@@ -276,9 +277,10 @@ class Registrant(Learner):
     def course_material(self, s: float, m: float) -> tuple[float, float]:
         """Efficacy and gain of a week with the fixed course material alone.
 
-        study_groups.py: "Solo learners learn from the course material alone, pitched like an
-        unresponsive course (efficacy.content_level at the programme's responsiveness, around
-        the registrants' mean skill at the start)." The gap is not narrowed: nobody adapts it.
+        kernels/study_groups.py: "Solo learners learn from the course material alone, pitched
+        like an unresponsive course (efficacy.content_level at the programme's responsiveness,
+        around the registrants' mean skill at the start)." The gap is not narrowed: nobody adapts
+        it.
         """
         z = self.model.scenario.learning.optimal_gap
         gap = self._content(s, self.model.course_pitch) - s
@@ -334,9 +336,10 @@ class Registrant(Learner):
         progress = self.progress
         if gain > 0.0:
             progress = min(progress + math.floor(gain * PROGRESS_SCALE + 0.5), 65535)
-        # "Motivation follows the model's rule (learning.py): progress raises it, agency sets its
-        # decay, a week with no gain costs the no-contact penalty, plus the same weekly shock
-        # draw as the other structures (common random numbers)", plus this week's group life.
+        # "Motivation follows the model's rule (kernels/peer_week.py): progress raises it, agency
+        # sets its decay, a week with no gain costs the no-contact penalty, plus the same weekly
+        # shock draw as the other structures (common random numbers)", plus this week's group
+        # life.
         decay = sc.levels.agency_decay[sc.program.agency]
         m_new = m + mot.progress_reward * e_progress - decay + group.motivation_extra(self)
         if not practised:
@@ -365,7 +368,7 @@ class ReferenceGroupsModel(mesa.Model):
         seed: seed of the counter-based random numbers (the kernel's `seed`).
     """
 
-    # The state as the kernel's arrays, in slot order (the same accessors as reference.py).
+    # The state as the kernel's arrays, in slot order (the same accessors as reference/peers.py).
     skills, motivations = ReferenceModel.skills, ReferenceModel.motivations
     actives = ReferenceModel.actives
 
@@ -398,11 +401,11 @@ class ReferenceGroupsModel(mesa.Model):
     def registrants_mean_skill(self) -> float:
         """The course's pitch: the registrants' mean skill at the start.
 
-        study_groups.py: "pitched ... around the registrants' mean skill at the start" (every
-        present learner, enrolled or not; all are active at the start). The kernel adds skills
-        one at a time within each block of whole communities (metrics.block_layout), then adds
-        the block totals with Python's sum(); the same order here, because every learner's
-        course gap depends on the pitch's last bit.
+        kernels/study_groups.py: "pitched ... around the registrants' mean skill at the start"
+        (every present learner, enrolled or not; all are active at the start). The kernel adds
+        skills one at a time within each block of whole communities (core.blocks.block_layout),
+        then adds the block totals with Python's sum(); the same order here, because every
+        learner's course gap depends on the pitch's last bit.
         """
         blocks = block_layout(len(self.members), self.capacity)
         block_totals = []
@@ -445,7 +448,7 @@ class ReferenceGroupsModel(mesa.Model):
         tutors = [r["tutor"] for r in studied if r["tutor"] > 0.0]
         partnered = [r for r in studied if r["lead_e"] > 0.0]  # had a session that could teach
         # Motivation as reported: this week's value before it is stored in 1/65535 steps for those
-        # who studied (as learning.py reports it), the stored value for the others.
+        # who studied (as kernels/peer_week.py reports it), the stored value for the others.
         motivation = [w.get("motivation", x.motivation / 65535.0) for x, w in zip(learners, weekly)]
         n = len(active)
         return {

@@ -1,8 +1,8 @@
 """The memory a scenario needs, the memory this machine has, and a guard between them.
 
-PeerScale keeps a population in fixed arrays (population.py), so what a run needs is known before
-anything is allocated: 12 bytes per agent slot (skill and next skill as float32, motivation as
-uint16, flags and next flags as uint8), 24 bytes per community, and small per-week arrays (the
+PeerScale keeps a population in fixed arrays (core/population.py), so what a run needs is known
+before anything is allocated: 12 bytes per agent slot (skill and next skill as float32, motivation
+as uint16, flags and next flags as uint8), 24 bytes per community, and small per-week arrays (the
 global pool, the kernel's scratch lanes, the per-block sums). `estimate_bytes` adds these up;
 `check` compares them with what is available (MemAvailable from /proc/meminfo, lowered by a
 cgroup memory limit if the process runs under one) and refuses, in one line, a scenario that

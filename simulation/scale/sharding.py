@@ -1,10 +1,10 @@
 """Sharded runs: a population split into shards of whole blocks that exchange only the pool.
 
-MODEL.md section 6: a population is a set of communities; interaction outside one's community
-goes only through the small weekly global pool, so a population can be split into shards of
-whole communities that exchange only the pool each week, and "a sharded run on a distributed
-engine must give the same numbers as a single-process run with the same seed". Here it does, bit
-for bit (tests/test_sharding.py), because
+docs/ODD.md, section 7.9: a population is a set of communities; interaction outside one's community
+goes only through the small weekly global pool, so a population can be split into shards of whole
+communities that exchange only the pool each week, and "a sharded run on a distributed engine must
+give the same numbers as a single-process run with the same seed". Here it does, bit for bit
+(tests/test_sharding.py), because
 
 - every random number is keyed by global ids (slot, community), not by a shard's local index
   (population.Population.slot_offset, community_offset);
@@ -21,7 +21,7 @@ sums and histograms: the pool is 2 float32 per community (8 MB at 10^9 agents in
 1,000), the sums about 8 kB per block. Shards run as plain objects in this process (tests,
 small runs) or as Dask actors (`dask.distributed`), one per worker process, so a population
 larger than one machine's memory can be spread over the workers of a cluster. Study groups
-(their own kernel, study_groups.py) are not sharded yet.
+(their own kernel, kernels/study_groups.py) are not sharded yet.
 """
 
 from __future__ import annotations
@@ -223,7 +223,7 @@ def cluster(workers: int, scheduler: str | None = None):
     """A dask.distributed Client: of the cluster at `scheduler`, or of a local one of `workers`.
 
     A local cluster runs one single-threaded worker process per shard, each with an equal share
-    of this machine's cores for numba (NUMBA_NUM_THREADS; ENVIRONMENT.md: numba ignores
+    of this machine's cores for numba (NUMBA_NUM_THREADS; docs/environment.md: numba ignores
     OMP_NUM_THREADS). Raises ScenarioError (one line in the CLI) if the scheduler cannot be reached.
     """
     import dask
