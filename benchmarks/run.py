@@ -3,11 +3,11 @@
     python benchmarks/run.py             # about 5 minutes on 2 cores
     python benchmarks/run.py --quick     # a smoke version, well under a minute
     python benchmarks/run.py --billion   # adds a 10^9-agent run of 10 weeks (minutes, 13 GB)
-    python benchmarks/run.py --prefer-256-bit  # the same with LLVM's 256-bit default (see simulation/vector_width.py)
+    python benchmarks/run.py --prefer-256-bit  # the same with LLVM's 256-bit default (scale/vector_width.py)
 
 Measures, on this machine and in one run:
 - agent-updates per second of the weekly step for each structure at N = 10^5 .. 10^8;
-- the ratio to the plain-Mesa reference implementation of the same rule (simulation/reference.py,
+- the ratio to the plain-Mesa reference implementation of the same rule (reference/peers.py,
   one mesa.Agent per learner) at N = 10^4 and 10^5;
 - the ratio of one weekly step to one streaming pass that reads and writes every state array once
   (the least any step must do), at N = 10^8;
@@ -141,7 +141,7 @@ def table(report: dict) -> str:
             f"peer_only at 10^8: {rate(big['updates_per_s'])} agent-updates/s, target >= {TARGET_UPDATES:.0e}: "
             f"{verdict(big['updates_per_s'] >= TARGET_UPDATES)}"
         )
-    lines += ["", "Against the plain-Mesa reference implementation of the same rule (simulation/reference.py)"]
+    lines += ["", "Against the plain-Mesa reference implementation of the same rule (simulation/reference/peers.py)"]
     for r in report["reference"]:
         lines.append(
             f"  {r['structure']:<10} N={r['size']:.0e}: kernels {rate(r['kernel_updates_per_s'])}/s, "
@@ -188,7 +188,7 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--billion", action="store_true", help="also run scenarios/billion.toml (10^9 agents, minutes)")
     parser.add_argument("--no-save", action="store_true", help="print the table but write no results file")
     parser.add_argument("--prefer-256-bit", action="store_true",
-                        help="keep LLVM's 256-bit vectors on AVX-512 CPUs (same numbers; simulation/vector_width.py)")
+                        help="keep LLVM's 256-bit vectors on AVX-512 CPUs (same numbers; simulation/scale/vector_width.py)")
     args = parser.parse_args(argv)
     if args.prefer_256_bit:
         os.environ["PEERSCALE_VECTOR_WIDTH"] = CHILD_ENV["PEERSCALE_VECTOR_WIDTH"] = "256"

@@ -1,4 +1,4 @@
-"""The model's claims (MODEL.md sections 1 and 4-5), each as a test that can fail."""
+"""The model's claims (docs/ODD.md, sections 1 and 7), each as a test that can fail."""
 
 import numpy as np
 

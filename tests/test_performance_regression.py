@@ -4,7 +4,8 @@ The fingerprints below were recorded with the kernels as they were before any op
 (commit f398335, also for the cases added later): a SHA-256 of the final state arrays and of
 every weekly aggregate. A faster
 kernel must reproduce them bit for bit; a change that alters numbers must be made on purpose,
-in simulation/reference.py too, explained in docs/performance.md, and the fingerprint renewed.
+in simulation/reference/peers.py too, explained in docs/performance.md, and the fingerprint
+renewed (docs/CONTRIBUTING.md, rules for kernels).
 """
 
 import hashlib
@@ -52,7 +53,7 @@ COLUMNS = (
 # Together the cases cover every structure, arrivals, the sorted pool (connectivity 2), assigned
 # partners (agency 0), limited (agency 1) and full choice (agency 2), partial participation,
 # mentoring, classes of a fixed expert share, and communities too large for the kernel's
-# scratch row of contacts (learning.CONTACT_WIDTH).
+# scratch row of contacts (CONTACT_WIDTH in kernels/peer_week.py).
 CASES = {
     "peer_only": (
         "peer_only",

@@ -1,4 +1,4 @@
-"""Sharded runs give the single-process numbers bit for bit (MODEL.md section 6)."""
+"""Sharded runs give the single-process numbers bit for bit (docs/ODD.md, section 7.9)."""
 
 import hashlib
 from itertools import pairwise

@@ -120,7 +120,7 @@ def test_leadership_in_rotating_groups_is_spread_evenly():
 
 
 def test_solo_completion_matches_the_unsupported_online_course_T5():
-    """solo_online.toml: about 12.6% of registrants complete (CALIBRATION.md T5, band 5-15%), and
+    """solo_online.toml: about 12.6% of registrants complete (docs/calibration.md: T5, 5-15%), and
     the drop-out hazard is highest in the first week."""
     model = PeerLearningModel(course("solo"), seed=0)
     model.run()
@@ -210,7 +210,7 @@ def test_compare_runs_the_three_modes_and_reports_group_metrics(tmp_path):
 
 
 def test_group_state_stays_within_a_few_bytes_per_agent():
-    """Study groups add at most 4 bytes per agent (MODEL.md: 16 bytes per agent in all)."""
+    """Study groups add at most 4 bytes per agent (docs/ODD.md: 16 bytes per agent in all)."""
     model = PeerLearningModel(course("rotating", size=10_000), seed=0)
     g = model.engine
     extra = sum(a.nbytes for a in (g.sessions_led, g.progress, g.group_state, g.group_organiser, g.group_rotation))
@@ -229,8 +229,8 @@ def test_a_random_organiser_is_uniform_among_the_enrolled_members():
     """With half the registrants enrolled, every enrolled member of a group is equally likely.
 
     The first enrolled member from a random offset would favour members after a run of members
-    not enrolled (found by simulation/reference_groups.py): in groups of 6 at participation 0.5
-    about 72% of organisers would directly follow a member not enrolled, against 55% uniformly.
+    not enrolled (found by simulation/reference/study_groups.py): in groups of 6 at participation
+    0.5 about 72% of organisers would directly follow a member not enrolled, against 55% uniformly.
     """
     from simulation.core.encoding import IN_PROGRAMME
 

@@ -1,4 +1,4 @@
-"""The vector-width choice made at import (simulation/vector_width.py) respects the user's settings."""
+"""The vector-width choice made at import (scale/vector_width.py) respects the user's settings."""
 
 import os
 import subprocess

@@ -3,7 +3,7 @@
 Usage:
     python experiments/calibration/assumptions.py [--replicates 3] [--out experiments/calibration/assumptions]
 
-No study measures these magnitudes (CALIBRATION.md notes), so they are not fitted: each is kept
+No study measures these magnitudes (docs/calibration.md), so they are not fitted: each is kept
 at its default and varied here, one at a time, to its low and high plausible value, with the
 fitted parameters held at their defaults (no refit). The table shows which targets depend on
 which assumption, and whether the calibration survives it ("(out)": outside the band). Writes

@@ -15,13 +15,13 @@ The loss is the sum over targets of z^2 + 10 max(0, |z| - 1)^2, where z = (simul
 half band width: a target at its published value costs 0, one at the edge of its band costs 1, and
 leaving a band costs ten times more than moving within it, so the search lands every target inside
 its band before it trades one centre against another. A secondary check from the same
-literature, tutors' weekly gain of the same order as tutees' (ratio 0.8-1.2, CALIBRATION.md notes),
+literature, tutors' weekly gain of the same order as tutees' (ratio 0.8-1.2, docs/calibration.md),
 is added as one more term of the same form. Common random numbers make the simulated values
 smooth in the parameters, so Nelder-Mead works with one replicate per trial.
 
 The script writes to --out the search history (history.csv), the best parameter set with its
 table (best.json) and how each target moves when each fitted parameter is raised by 10%
-(sensitivity.csv). It never edits simulation/scenario.py itself: changing the defaults is a
+(sensitivity.csv). It never edits simulation/config/schema.py itself: changing the defaults is a
 reviewed step (round the best values), after which run.py shows the table with more replicates.
 With the default settings it takes about six minutes on two cores.
 """

@@ -3,10 +3,10 @@
 Usage:
     python experiments/calibration/run.py [--replicates 10] [--seed 0] [--out experiments/calibration/output]
 
-Each target is a virtual trial in trials/ (CALIBRATION.md: two arms with the same seeds, the
+Each target is a virtual trial in trials/ (docs/calibration.md: two arms with the same seeds, the
 study's horizon, the effect on final skill in SDs of the control arm, a 95% CI across
 replicates). No parameter is overridden here: the table shows what the defaults in
-simulation/scenario.py give. The output folder receives
+simulation/config/schema.py give. The output folder receives
 
     table.md, table.csv   target, published value and band, source, simulated value [95% CI], inside?
     figure.png, .pdf      simulated vs published: bands shaded, published values as diamonds
@@ -79,7 +79,7 @@ def markdown(table: pd.DataFrame) -> str:
         value = float(ratio.iloc[0])
         verdict = "inside" if low <= value <= high else "outside"
         note = (
-            f"Secondary check (CALIBRATION.md notes): in T2's programme (both roles), tutors' mean weekly gain "
+            f"Secondary check (docs/calibration.md): in T2's programme (both roles), tutors' mean weekly gain "
             f"from teaching is {value:.2f} times tutees' mean weekly gain from being tutored (literature: about "
             f"{low}-{high}; {verdict})."
         )

@@ -20,7 +20,7 @@ from simulation.analysis.trial import Trial, TrialResult, load_trial, run_trial
 HERE = Path(__file__).resolve().parent
 TRIALS = HERE / "trials"
 
-# A secondary check from the same literature (CALIBRATION.md notes): in the school programme of T2
+# A secondary check from the same literature (docs/calibration.md): in the school programme of T2
 # (both roles), tutors' weekly gains from teaching are of the same order as tutees' (ratio 0.8-1.2).
 RATIO_BAND = (0.8, 1.2)
 

@@ -21,7 +21,7 @@ The output folder (default results/scaling, or the first free results/scaling-N)
     metrics.parquet          every week of every run (the aggregates of PeerLearningModel)
     manifest.json            provenance (version to cite, commit, packages, machine), arguments, seeds
 
-written into a temporary folder and renamed into place when complete (simulation/results.py).
+written into a temporary folder and renamed into place when complete (analysis/results.py).
 With --max-exponent 9 the largest runs hold 10^9 agents (12.3 GB each; minutes per week on 2
 cores): use --replicates 1 and a shorter --weeks there.
 """
