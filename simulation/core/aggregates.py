@@ -7,7 +7,8 @@ population.
 
 `METRICS` declares every weekly metric, in the column order of the results, with its meaning;
 `aggregate` computes exactly these names (a name declared and not computed, or computed and not
-declared, fails on the first week, never later).
+declared, fails on the first week, never later). docs/CONTRIBUTING.md (section 4) says how to add
+a metric.
 """
 
 from __future__ import annotations

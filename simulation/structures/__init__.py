@@ -3,8 +3,8 @@
 Every module here that defines `STRUCTURE` (a base.Structure) is registered when the package is
 first imported; `get(name)` and `names()` are what the schema, the model, the CLI, the runner,
 the figures, the memory guard, sharding and the dashboard read. Adding a structure is one new
-module (see base.py for what it must provide) plus its tests; `register` adds one at run time
-(a test's, or a plug-in's).
+module (see base.py for what it must provide) plus its tests, step by step in
+docs/CONTRIBUTING.md (section 3); `register` adds one at run time (a test's, or a plug-in's).
 """
 
 from __future__ import annotations
