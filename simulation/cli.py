@@ -10,11 +10,18 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -32,12 +39,12 @@ err = Console(stderr=True)
 out = Console()
 
 SetOption = Annotated[
-    Optional[list[str]],
+    list[str] | None,
     typer.Option("--set", help="override a parameter: section.key=value (repeatable; see `peerscale params`)"),
 ]
-SeedOption = Annotated[Optional[int], typer.Option(help="seed; replicate r uses seed + r (default: run.seed)", min=0)]
-StepsOption = Annotated[Optional[int], typer.Option(help="weeks to simulate (default: run.steps)", min=1)]
-ReplicatesOption = Annotated[Optional[int], typer.Option(help="replicates (default: run.replicates)", min=1)]
+SeedOption = Annotated[int | None, typer.Option(help="seed; replicate r uses seed + r (default: run.seed)", min=0)]
+StepsOption = Annotated[int | None, typer.Option(help="weeks to simulate (default: run.steps)", min=1)]
+ReplicatesOption = Annotated[int | None, typer.Option(help="replicates (default: run.replicates)", min=1)]
 
 
 def fail(message: str) -> None:
@@ -102,11 +109,11 @@ def run(
     seed: SeedOption = None,
     replicates: ReplicatesOption = None,
     set_: SetOption = None,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="results folder (must not exist or be empty)")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="results folder (must not exist or be empty)")] = None,
     shards: Annotated[int, typer.Option(
         help="split the population into this many shards of whole communities (Dask workers; same numbers)", min=1,
     )] = 1,
-    scheduler: Annotated[Optional[str], typer.Option(
+    scheduler: Annotated[str | None, typer.Option(
         help="address of a running dask.distributed scheduler for the shards (default: a local cluster)",
     )] = None,
 ) -> None:
@@ -150,7 +157,7 @@ def compare(
     seed: SeedOption = None,
     replicates: ReplicatesOption = None,
     set_: SetOption = None,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="results folder (must not exist or be empty)")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="results folder (must not exist or be empty)")] = None,
 ) -> None:
     """Run scenarios with the same seeds (common random numbers); write one figure and table."""
     from .analysis import figures, results, runner
@@ -189,7 +196,7 @@ def trial_command(
     trial_file: Annotated[Path, typer.Argument(help="trial TOML file: two arms, a horizon and a group")],
     replicates: ReplicatesOption = None,
     seed: SeedOption = None,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="results folder (must not exist or be empty)")] = None,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="results folder (must not exist or be empty)")] = None,
 ) -> None:
     """Run a virtual trial (two arms, the same seeds); print d with its 95% CI and write the results."""
     from .analysis import results

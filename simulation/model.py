@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import mesa
-import numpy as np
 
 from .config.errors import ScenarioError
 from .config.loading import load

@@ -62,7 +62,8 @@ def test_each_target_lies_inside_its_published_band(calibration_table, target):
 
 def test_tutors_gain_of_the_same_order_as_tutees(calibration_table):
     """In the school programme (T2, both roles) a tutor's weekly gain from teaching is 0.8-1.2 times a
-    tutee's from being tutored (CALIBRATION.md notes)."""
+    tutee's from being tutored (CALIBRATION.md notes).
+    """
     ratio = calibration_table.set_index("target").loc["t2_tutors", "tutor_tutee_gain_ratio"]
     assert 0.8 <= ratio <= 1.2, ratio
 

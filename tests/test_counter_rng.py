@@ -28,7 +28,7 @@ def test_a_draw_depends_only_on_its_coordinates():
 
 
 def test_kernel_hash_matches_the_plain_python_hash():
-    """numba's hash and the reference implementation's pure-Python hash agree bit for bit."""
+    """Numba's hash and the reference implementation's pure-Python hash agree bit for bit."""
 
     @njit
     def bits(seed, stream, step, agent, d):

@@ -19,9 +19,9 @@ import solara
 from pydantic.fields import FieldInfo
 
 from simulation import Scenario, ScenarioError, load
+from simulation.config.schema import field_info
 from simulation.dashboard import app, controls, offline_assets, panels, serve, session
 from simulation.dashboard.session import DashboardModel
-from simulation.config.schema import field_info
 from simulation.structures import names as structure_names
 
 from .helpers import SCENARIOS

@@ -3,7 +3,13 @@
 import numpy as np
 from numba import njit
 
-from simulation.core.efficacy import EFFICACY_TABLE, class_input, effective_gap, efficacy, efficacy_exact
+from simulation.core.efficacy import (
+    EFFICACY_TABLE,
+    class_input,
+    effective_gap,
+    efficacy,
+    efficacy_exact,
+)
 
 
 @njit

@@ -19,7 +19,8 @@ def _module_name(path: Path) -> str:
 
 def _top_level_imports(path: Path, known: set[str]) -> set[str]:
     """Modules of the package imported when `path` is imported (not inside functions or
-    `if TYPE_CHECKING:` blocks, which run later or never)."""
+    `if TYPE_CHECKING:` blocks, which run later or never).
+    """
     tree = ast.parse(path.read_text(encoding="utf-8"))
     name = _module_name(path)
     package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]

@@ -74,7 +74,8 @@ def test_estimate_matches_the_peak_resident_memory_of_a_run_at_ten_million(struc
 
 def test_guard_refuses_a_population_too_large_for_the_machine(monkeypatch):
     """Before allocating anything, the model refuses a population that needs more than is available,
-    saying how much is needed, how much is available and the largest population that fits."""
+    saying how much is needed, how much is available and the largest population that fits.
+    """
     monkeypatch.setenv(memory.ENV_AVAILABLE, "1G")
     with pytest.raises(memory.MemoryBudgetError) as info:
         PeerLearningModel(small("peer_only", size=10**8))

@@ -56,7 +56,8 @@ def test_tutors_gain_from_teaching():
 
 def test_peer_learning_scales_when_experts_do_not():
     """With a fixed number of experts, per-capita gain under expert_only falls as the population
-    grows 100-fold; under peer_only it does not."""
+    grows 100-fold; under peer_only it does not.
+    """
     gains = {}
     for structure in ("expert_only", "peer_only"):
         for size in (2_000, 200_000):

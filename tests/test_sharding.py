@@ -9,8 +9,8 @@ import pytest
 
 from simulation import PeerLearningModel, ScenarioError
 from simulation.scale import memory
-from simulation.structures.expert_arrangement import ExpertArrangement
 from simulation.scale.sharding import Shard, ShardedRun, shard_blocks
+from simulation.structures.expert_arrangement import ExpertArrangement
 
 from .helpers import SCENARIOS, run_cli, small
 

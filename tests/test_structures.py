@@ -73,7 +73,8 @@ def test_an_unknown_structure_is_one_line_naming_the_registered_ones():
 
 def test_a_fourth_structure_is_one_declaration(solo_reading):
     """Registered, solo_reading is a valid structure for the schema, the model, the memory guard,
-    the runner's tables, the CLI's allowed values and the dashboard, with no other file changed."""
+    the runner's tables, the CLI's allowed values and the dashboard, with no other file changed.
+    """
     assert "'solo_reading'" in describe_bounds("program.structure")
     scenario = small("solo_reading", size=1000, steps=6)
     assert scenario.expert_count == 0

@@ -9,9 +9,9 @@ import pandas as pd
 import pytest
 
 from simulation import PeerLearningModel, ScenarioError, load
+from simulation.cli import main
 from simulation.config.parameters import parameter_table
 from simulation.kernels import study_groups as SG
-from simulation.cli import main
 
 from .helpers import ROOT, SCENARIOS, small
 
@@ -48,7 +48,8 @@ def finals():
 
 def test_an_organiser_led_group_stops_meeting_when_its_organiser_drops_out():
     """When group 0's organiser leaves, group 0 dissolves and its members stop getting sessions;
-    group 1 goes on meeting."""
+    group 1 goes on meeting.
+    """
     model = committed_group("organiser_led")
     groups = model.engine
     assert groups.groups == 2 and list(groups.group_state) == [SG.GROUP_MEETING] * 2
@@ -99,14 +100,16 @@ def test_with_equal_hazards_rotating_groups_complete_more_than_organiser_led_and
 
 def test_preparing_to_teach_is_learning_for_organisers(finals):
     """Organisers gain more in organiser-led groups than the same learners alone, and more than
-    their members."""
+    their members.
+    """
     assert finals["organiser_led"]["organiser_gain"] > 1.5 * finals["solo"]["organiser_gain"]
     assert finals["organiser_led"]["organiser_gain"] > finals["organiser_led"]["member_gain"]
 
 
 def test_leadership_in_rotating_groups_is_spread_evenly():
     """With nobody leaving, every member of a rotating group leads equally often (Gini 0); in an
-    organiser-led group the organiser leads every session (Gini (n-1)/n)."""
+    organiser-led group the organiser leads every session (Gini (n-1)/n).
+    """
     weeks = {"study_groups.course_weeks": 12, "run.steps": 12, "motivation.threshold": 0.0}
     rotating = committed_group("rotating", **weeks)
     rotating.run()
@@ -121,7 +124,8 @@ def test_leadership_in_rotating_groups_is_spread_evenly():
 
 def test_solo_completion_matches_the_unsupported_online_course_T5():
     """solo_online.toml: about 12.6% of registrants complete (CALIBRATION.md T5, band 5-15%), and
-    the drop-out hazard is highest in the first week."""
+    the drop-out hazard is highest in the first week.
+    """
     model = PeerLearningModel(course("solo"), seed=0)
     model.run()
     frame = model.metrics_frame()
@@ -139,7 +143,8 @@ def test_solo_completion_matches_the_unsupported_online_course_T5():
 )
 def test_bad_mode_names_and_group_sizes_are_clear_errors(scenario_dir, capsys, key, value, fragment):
     """A bad mode or a group smaller than 2 is a ScenarioError naming the key and the allowed
-    values; the CLI prints it on one line and exits 2."""
+    values; the CLI prints it on one line and exits 2.
+    """
     path = scenario_dir / "bad.toml"
     path.write_text(f'[program]\nstructure = "study_groups"\n\n[study_groups]\n{key} = {value}\n')
     with pytest.raises(ScenarioError) as info:
@@ -196,7 +201,8 @@ def test_same_numbers_on_one_or_two_threads():
 
 def test_compare_runs_the_three_modes_and_reports_group_metrics(tmp_path):
     """`peerscale compare` of the three course files writes the table, figure and weekly group
-    metrics (completion, survival) for every mode, with common seeds."""
+    metrics (completion, survival) for every mode, with common seeds.
+    """
     out = tmp_path / "cmp"
     main(["compare", *(str(p) for p in FILES.values()), "--set", "population.size=3000", "--replicates", "2",
           "--out", str(out)])

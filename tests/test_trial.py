@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from simulation import Scenario, trial
-from simulation.cli import main
 from simulation.analysis.effect_size import EffectSize, hedges_correction, pooled_sd
-from simulation.core.encoding import ACTIVE, IN_PROGRAMME, PRESENT, WAS_TUTEE, WAS_TUTOR
 from simulation.analysis.trial import ArmState, Group, Trial, TrialError, compare_arms, load_trial
+from simulation.cli import main
+from simulation.core.encoding import ACTIVE, IN_PROGRAMME, PRESENT, WAS_TUTEE, WAS_TUTOR
 
 from .helpers import ROOT, run_cli
 
@@ -18,7 +18,7 @@ TRIALS = ROOT / "experiments" / "calibration" / "trials"
 
 
 def test_effect_sizes_match_hand_computed_values():
-    """d = 2 (control SD), pooled d = 2/sqrt(2.5), Hedges' J(2) = 1/sqrt(pi), J(4) = 2/(sqrt(2) sqrt(pi))."""
+    """D = 2 (control SD), pooled d = 2/sqrt(2.5), Hedges' J(2) = 1/sqrt(pi), J(4) = 2/(sqrt(2) sqrt(pi))."""
     es = EffectSize.of(np.array([2.0, 4.0, 6.0]), np.array([1.0, 2.0, 3.0]))
     assert (es.mean_treatment, es.sd_treatment, es.mean_control, es.sd_control) == (4.0, 2.0, 2.0, 1.0)
     assert es.d("control") == pytest.approx(2.0)

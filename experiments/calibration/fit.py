@@ -163,7 +163,8 @@ def fit(samples: int, starts: int, iterations: int, replicates: int, seed: int, 
 
 def sensitivity(x: np.ndarray, replicates: int, seed: int, step: float = 0.1) -> pd.DataFrame:
     """Change of every target when one fitted parameter is raised by `step` (10%): which target
-    informs which parameter (a parameter no target responds to would not be identified)."""
+    informs which parameter (a parameter no target responds to would not be identified).
+    """
     base = evaluate(overrides(x), replicates=replicates, seed=seed).set_index("target")["simulated"]
     rows = {}
     for k, p in enumerate(PARAMETERS):

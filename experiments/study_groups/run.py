@@ -25,13 +25,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
 
-from simulation import PeerLearningModel, load  # noqa: E402
-from simulation.analysis.results import atomic_folder, free_folder, provenance, write_json  # noqa: E402
-from simulation.analysis.runner import mean_ci  # noqa: E402
+from simulation import PeerLearningModel, load
+from simulation.analysis.results import atomic_folder, free_folder, provenance, write_json
+from simulation.analysis.runner import mean_ci
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = {

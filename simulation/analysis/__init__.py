@@ -1,2 +1,3 @@
 """From runs to results: replicates and comparisons (`runner`), virtual trials (`trial`,
-`effect_size`), results folders (`results`) and figures (`figures`)."""
+`effect_size`), results folders (`results`) and figures (`figures`).
+"""

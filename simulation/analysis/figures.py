@@ -8,11 +8,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # files only; the dashboard builds its own figures
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from .runner import RunSet, t_critical  # noqa: E402
+from .runner import RunSet, t_critical
 
 PANELS = (
     ("mean_skill", "Mean skill of active learners", "skill (0 novice, 1 frontier)"),

@@ -110,7 +110,7 @@ def atomic_folder(target: Path):
 
 
 def write_parquet(frame: pd.DataFrame, path: Path, metadata: dict | None = None) -> None:
-    """zstd Parquet with the types kept and deterministic bytes (no timestamps inside)."""
+    """Zstd Parquet with the types kept and deterministic bytes (no timestamps inside)."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
     meta = dict(table.schema.metadata or {})
     meta.pop(b"pandas", None)  # pandas metadata carries library versions: keep bytes reproducible

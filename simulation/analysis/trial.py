@@ -366,7 +366,8 @@ def _weighted(values: pd.Series, weights: pd.Series) -> float:
 
 def _completion(state: ArmState, mask: np.ndarray, goal_gain: float | None) -> float:
     """Share of the group completing: the model's course completion for study groups; otherwise
-    active at the end and, if a goal is set, having gained at least `goal_gain` skill."""
+    active at the end and, if a goal is set, having gained at least `goal_gain` skill.
+    """
     if state.completed is not None and goal_gain is None:
         return float(state.completed[mask].mean())
     done = (state.flags[mask] & ACTIVE) != 0

@@ -1,5 +1,6 @@
 """Scenario configuration: the schema (every parameter's default, bounds, unit and meaning, written
-once), reading TOML files and `--set` overrides, and the parameter tables generated from it."""
+once), reading TOML files and `--set` overrides, and the parameter tables generated from it.
+"""
 
 from .errors import ScenarioError
 from .loading import apply_overrides, load, parse_override, read_toml

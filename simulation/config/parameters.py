@@ -1,5 +1,6 @@
 """Parameter tables generated from the schema: for `peerscale params`, docs/parameters.md and
-the per-section tables of the docs (one place for each fact: the schema)."""
+the per-section tables of the docs (one place for each fact: the schema).
+"""
 
 from __future__ import annotations
 

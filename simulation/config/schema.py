@@ -37,7 +37,8 @@ def _field(default: Any, description: str, unit: str = "", **bounds: Any) -> Any
 
 def structure_names() -> tuple[str, ...]:
     """The program structures of the registry (simulation/structures/), in their declared order."""
-    from ..structures import names  # the registry imports the kernels; the schema does not need them
+    # Imported here: the registry imports the kernels; the schema itself does not need them.
+    from ..structures import names
 
     return names()
 

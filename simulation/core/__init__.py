@@ -1,2 +1,3 @@
 """The model's foundations, shared by every structure: counter-based random numbers, the initial
-pyramid, the population's arrays and their encoding, learning efficacy, blocks and aggregates."""
+pyramid, the population's arrays and their encoding, learning efficacy, blocks and aggregates.
+"""

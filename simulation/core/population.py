@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit, prange
 
+from .blocks import block_layout
 from .counter_rng import (
     STREAM_ARRIVALS,
     STREAM_INIT_MOTIVATION,
@@ -32,10 +33,8 @@ from .counter_rng import (
     step_key,
     uniform,
 )
-from .blocks import block_layout
 from .encoding import ACTIVE, IN_PROGRAMME, MOTIVATION_SCALE, PRESENT
 from .pyramid import SHAPE_EXPONENTIAL, SHAPE_LAYERS, layer_cumulative, novice_skill, pyramid_skill
-
 
 
 @dataclass

@@ -18,9 +18,9 @@ import contextvars
 import solara
 from solara.toestand import KernelStoreFactory
 
-from ..model import PeerLearningModel
 from ..config.errors import ScenarioError
 from ..config.schema import Scenario
+from ..model import PeerLearningModel
 from . import controls
 
 # The latest problem with the controls or the starting point in this session ('' if none).

@@ -514,5 +514,5 @@ class ReferenceGroupsModel(mesa.Model):
 
 
 def ratio(a: float, b: float) -> float:
-    """a / b, or 0 where there is nothing to divide by (as the kernel's metrics)."""
+    """A / b, or 0 where there is nothing to divide by (as the kernel's metrics)."""
     return a / b if b > 0 else 0.0

@@ -1,5 +1,6 @@
 """mixed: peer learning plus designated experts with limited capacity (mentoring, diagnosis, the
-top of the pyramid). Experts mentor by default (`experts.format = "auto"`)."""
+top of the pyramid). Experts mentor by default (`experts.format = "auto"`).
+"""
 
 from .base import Structure
 from .peer_learning import PeerEngine, peer_memory
