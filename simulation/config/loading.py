@@ -11,7 +11,11 @@ from .schema import Scenario, validate
 
 
 def parse_override(text: str, source: str = "--set") -> tuple[str, Any]:
-    """Parse 'section.key=value'; the value is read as TOML (numbers, strings, lists) or bare text."""
+    """Parse 'section.key=value'; the value is read as TOML (numbers, strings, lists) or bare text.
+
+    Raises:
+        ScenarioError: the text has no '='.
+    """
     if "=" not in text:
         raise ScenarioError(source, f"'{text}' is not of the form section.key=value")
     key, raw = (s.strip() for s in text.split("=", 1))
@@ -22,7 +26,9 @@ def parse_override(text: str, source: str = "--set") -> tuple[str, Any]:
     return key, value
 
 
-def read_toml(path: Path, error: type[ScenarioError] = ScenarioError, kind: str = "scenario") -> dict[str, Any]:
+def read_toml(
+    path: Path, error: type[ScenarioError] = ScenarioError, kind: str = "scenario"
+) -> dict[str, Any]:
     """The TOML data of a file, or a one-line `error` for a missing, non-text or malformed file."""
     source = str(path)
     if not path.is_file():

@@ -292,5 +292,6 @@ def check_interactive(scenario: Scenario) -> None:
         raise ScenarioError(
             "Population",
             f"{pop.size:,} agents plus arrivals over {scenario.run.steps:,} weeks make "
-            f"{slots:,}, more than the dashboard's {MAX_AGENTS:,}; use fewer weeks or `peerscale run`",
+            f"{slots:,}, more than the dashboard's {MAX_AGENTS:,}; "
+            "use fewer weeks or `peerscale run`",
         )

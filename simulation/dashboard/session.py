@@ -70,7 +70,8 @@ class DashboardModel(PeerLearningModel):
         seed: int | str | None = None,
         group_mode: str | None = None,
         group_size: int | str | None = None,
-    ):
+    ) -> DashboardModel:
+        """A new model, or on bad input the session's current one (see the class docstring)."""
         values = {
             "structure": structure,
             "population": population,
