@@ -110,9 +110,10 @@ def test_study_group_kernel_reproduces_the_reference_exactly(name):
 
 
 def test_the_cross_check_sees_drop_outs_collapses_and_random_organisers():
-    """The cases above exercise what they claim: drop-outs, organisers leaving and collapsing
-    their groups, groups dissolving for lack of members, groups that never form, and organisers
-    who are not the most motivated member (the reference alone: it equals the kernel above).
+    """The cases above exercise what they claim (the reference alone: it equals the kernel).
+
+    Drop-outs, organisers leaving and collapsing their groups, groups dissolving for lack of
+    members, groups that never form, and organisers who are not the most motivated member.
     """
     reference = side_by_side("organiser_led, random organiser, heavy load")[1]
     for _ in range(WEEKS):

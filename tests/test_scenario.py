@@ -37,15 +37,24 @@ def test_overrides_are_parsed_as_toml_values():
 
 
 @pytest.mark.parametrize(
-    "text,fragments",
+    ("text", "fragments"),
     [
-        ("[learning]\noptimal_gpa = 0.1\n", ["unknown key 'learning.optimal_gpa'", "did you mean 'learning.optimal_gap'"]),
+        (
+            "[learning]\noptimal_gpa = 0.1\n",
+            ["unknown key 'learning.optimal_gpa'", "did you mean 'learning.optimal_gap'"],
+        ),
         ("[learnin]\noptimal_gap = 0.1\n", ["unknown key 'learnin'", "did you mean 'learning'"]),
         ("[program]\nagency = 3\n", ["program.agency", "invalid value 3", "0 to 2 (integer)"]),
         ("[program]\nagency = 'high'\n", ["program.agency", "'high'", "0 to 2"]),
-        ("[program]\nstructure = 'lecture'\n", ["program.structure", "one of 'expert_only', 'peer_only', 'mixed'"]),
+        (
+            "[program]\nstructure = 'lecture'\n",
+            ["program.structure", "one of 'expert_only', 'peer_only', 'mixed'"],
+        ),
         ("[learning]\noptimal_gap = 0\n", ["learning.optimal_gap", "greater than 0.0"]),
-        ("[levels]\nagency_decay = [0.1, 2.0, 0.0]\n", ["levels.agency_decay", "each 0.0 to 1.0 (number)"]),
+        (
+            "[levels]\nagency_decay = [0.1, 2.0, 0.0]\n",
+            ["levels.agency_decay", "each 0.0 to 1.0 (number)"],
+        ),
         ("[population\nsize = 3\n", ["malformed TOML"]),
     ],
 )
@@ -63,24 +72,27 @@ def test_bad_scenario_files_name_file_key_and_allowed_values(scenario_dir, text,
 
 
 def test_missing_file_is_a_clear_error(tmp_path):
+    """A scenario file that does not exist is a ScenarioError saying so."""
     with pytest.raises(ScenarioError, match="no such scenario file"):
         load(tmp_path / "nope.toml")
 
 
 def test_bad_override_names_the_key():
-    with pytest.raises(ScenarioError, match="did you mean 'population.size'"):
+    """An override with a typo suggests the key; one out of range names it and its bounds."""
+    with pytest.raises(ScenarioError, match=r"did you mean 'population\.size'"):
         Scenario().with_overrides({"population.sise": 10})
-    with pytest.raises(ScenarioError, match="population.size.*2 to 10000000000"):
+    with pytest.raises(ScenarioError, match=r"population\.size.*2 to 10000000000"):
         Scenario().with_overrides({"population.size": 1})
 
 
 def test_bounds_are_described_in_words():
+    """Bounds, choices and per-level lists are described in words for messages and docs."""
     assert describe_bounds("program.agency") == "0 to 2 (integer)"
     assert describe_bounds("pyramid.shape") == "one of 'layers', 'exponential'"
 
 
 def test_parameter_docs_are_generated_from_the_schema():
-    """docs/parameters.md is exactly what the schema generates (regenerate with peerscale params --markdown)."""
+    """docs/parameters.md is what the schema generates (`peerscale params --markdown`)."""
     from simulation.config.parameters import parameter_markdown
 
     from .helpers import ROOT
