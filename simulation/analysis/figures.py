@@ -65,7 +65,7 @@ def _structure_row(axes, runs: Sequence[RunSet], panels) -> None:
         for k, run in enumerate(runs):
             if panel.column not in run.frame:
                 continue
-            lines = [(panel.column, "-", run.scenario.name)]
+            lines: list[tuple[str, str, str | None]] = [(panel.column, "-", run.scenario.name)]
             if panel.companion:
                 lines.append((panel.companion, "--", None))
             for name, style, label in lines:

@@ -58,7 +58,7 @@ def provenance() -> dict:
 
     from ..scale.vector_width import DECISION as vector_width
 
-    packages = {}
+    packages: dict[str, str | None] = {}
     for name in ("numpy", "numba", "mesa", "pandas", "pyarrow", "pydantic", "matplotlib", "solara"):
         try:
             packages[name] = version(name)

@@ -99,6 +99,12 @@ STATISTICS = {
     "completion_difference": "completion share, treatment minus control",
 }
 
+# The choices of a trial's settings, shared by the Trial record and the trial file's schema.
+Standardiser = Literal["control", "pooled"]  # whose SD the difference is divided by
+Outcome = Literal["skill", "gain"]  # final skill, or skill gained over the trial
+Analysis = Literal["all", "completers"]  # everyone in the group, or those still active
+GroupFrom = Literal["treatment", "control"]  # the arm whose flags define the group
+
 
 class TrialError(ScenarioError):
     """Bad trial input: one line naming the file and the key."""
@@ -185,10 +191,10 @@ class Trial:
     group: str = "all"
     replicates: int = 10
     seed: int = 0
-    standardiser: Literal["control", "pooled"] = "control"
-    outcome: Literal["skill", "gain"] = "skill"
-    analysis: Literal["all", "completers"] = "all"
-    group_from: Literal["treatment", "control"] = "treatment"
+    standardiser: Standardiser = "control"
+    outcome: Outcome = "skill"
+    analysis: Analysis = "all"
+    group_from: GroupFrom = "treatment"
     goal_gain: float | None = None
     name: str = "trial"
     description: str = ""
@@ -229,7 +235,9 @@ def _arm_model():
     Built from the scenario schema, so sections added to it are accepted here too; `run` is left
     out because the trial sets the horizon (`weeks`) and the seeds.
     """
-    sections = {name: (dict[str, Any] | None, None) for name in _sections() if name != "run"}
+    sections: dict[str, Any] = {
+        name: (dict[str, Any] | None, None) for name in _sections() if name != "run"
+    }
     return create_model(
         "Arm", __base__=_Strict, label=(str, ""), scenario=(str | None, None), **sections,
     )
@@ -255,10 +263,10 @@ def _trial_file_model():
         replicates=(int, Field(10, ge=1, le=100_000)),
         seed=(int, Field(0, ge=0, le=2**62)),
         group=(str, "all"),
-        group_from=(Literal["treatment", "control"], "treatment"),
-        standardiser=(Literal["control", "pooled"], "control"),
-        outcome=(Literal["skill", "gain"], "skill"),
-        analysis=(Literal["all", "completers"], "all"),
+        group_from=(GroupFrom, "treatment"),
+        standardiser=(Standardiser, "control"),
+        outcome=(Outcome, "skill"),
+        analysis=(Analysis, "all"),
         goal_gain=(float | None, Field(None, ge=0.0, le=1.0)),
         both=(arm, Field(default_factory=arm)),
         control=(arm, ...),
@@ -577,7 +585,7 @@ def run_trial(trial: Trial, replicates: int | None = None, seed: int | None = No
     rows = []
     for r in range(replicates):
         s = seed + r
-        row = {"replicate": r, "seed": s}
+        row: dict[str, float] = {"replicate": r, "seed": s}
         row.update(compare_arms(trial, run_arm(control, s), run_arm(treatment, s)))
         rows.append(row)
         if progress is not None:

@@ -522,7 +522,7 @@ def describe_bounds(key: str) -> str:
     """The allowed values of a key, in words: '0 to 2 (integer)'."""
     info = field_info(key)
     annotation = info.annotation
-    args = getattr(annotation, "__args__", ())
+    args: tuple[Any, ...] = getattr(annotation, "__args__", ())
     listed = choices(key)
     if listed is not None:
         return "one of " + ", ".join(repr(a) for a in listed)

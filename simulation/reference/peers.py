@@ -13,6 +13,7 @@ week's state of everyone, then all `advance` at once.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import mesa
 import numpy as np
@@ -94,6 +95,9 @@ def motivation_code(m: float) -> int:
 
 class Learner(mesa.Agent):
     """One learner: skill, motivation and status, and the slot it occupies in its community."""
+
+    # Next week's (skill, motivation code, active, roles played), decided before anyone advances.
+    next: tuple[float, int, bool, dict[str, Any]]
 
     def __init__(self, model: ReferenceModel, slot: int, community: int, skill: float,
                  motivation: int, enrolled: bool):

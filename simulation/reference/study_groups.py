@@ -188,6 +188,8 @@ class StudyGroup:
             # (`collapse_motivation_loss`) and goes on solo".
             self.state, self.dissolved_now = state, True
             return
+        # Meeting, a group has a leader: its organiser, or an attending member in turn.
+        assert leader is not None
         self.session = self._prepare(week, leader, attending)
         leader.sessions_led = min(leader.sessions_led + 1, MAX_SESSIONS)
 
@@ -306,6 +308,7 @@ class Registrant(Learner):
             return
         m = self.motivation / 65535.0
         group = self.group
+        assert group is not None  # every registrant is placed in a group at registration
         session = group.session if self.enrolled else None
         e_course, course_gain = self.course_material(s, m)
         gain, e_progress = course_gain, e_course

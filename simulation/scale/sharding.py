@@ -200,7 +200,10 @@ class ShardedRun:
         for shard, slot in zip(self.shards, self.first_slots, strict=True):
             if slot // arr.class_span != carry_class:  # this shard's first class begins here
                 carry_total, carry_count = 0.0, 0
-            call = shard.class_partials(arr.class_span, self.capacity, carry_total, carry_count)
+            # With a client, the shard is an actor and the call returns a future.
+            call: Any = shard.class_partials(
+                arr.class_span, self.capacity, carry_total, carry_count
+            )
             first, t, c = call.result() if self.client is not None else call
             totals[first:first + t.size] = t
             counts[first:first + c.size] = c
