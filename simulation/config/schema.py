@@ -14,7 +14,8 @@ own module of simulation/structures/, and the schema accepts the names of that r
 from __future__ import annotations
 
 import difflib
-from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -518,21 +519,59 @@ def choices(key: str) -> tuple[Any, ...] | None:
     return None
 
 
-def describe_bounds(key: str) -> str:
-    """The allowed values of a key, in words: '0 to 2 (integer)'."""
+@dataclass(frozen=True)
+class NumericBounds:
+    """The numbers a key accepts, as the schema's constraints state them.
+
+    Attributes:
+        kind: int or float.
+        low: the lower bound (None: unbounded); excluded where `low_open`.
+        low_open: whether `low` itself is refused (gt rather than ge).
+        high: the upper bound (None: unbounded); excluded where `high_open`.
+        high_open: whether `high` itself is refused (lt rather than le).
+        length: values per key for a per-level list (one per level), None for one number.
+    """
+
+    kind: type
+    low: Any
+    low_open: bool
+    high: Any
+    high_open: bool
+    length: int | None = None
+
+
+def numeric_bounds(key: str) -> NumericBounds | None:
+    """The range of a numeric key, or of each value of a per-level list (None for other keys)."""
+    if choices(key) is not None:
+        return None
     info = field_info(key)
     annotation = info.annotation
-    args: tuple[Any, ...] = getattr(annotation, "__args__", ())
+    if get_origin(annotation) is tuple:
+        args = get_args(annotation)
+        inner = args[0]  # Annotated[float, Field(ge=..., le=...)]: the same for every level
+        kind = getattr(inner, "__origin__", inner)  # Annotated[float, ...] -> float
+        return NumericBounds(kind, *_bounds(getattr(inner, "__metadata__", ())), len(args))
+    if annotation in (int, float):
+        return NumericBounds(annotation, *_bounds(info.metadata))
+    return None
+
+
+def describe_bounds(key: str) -> str:
+    """The allowed values of a key, in words: '0 to 2 (integer)'."""
     listed = choices(key)
     if listed is not None:
         return "one of " + ", ".join(repr(a) for a in listed)
-    if str(annotation).startswith("tuple"):
-        inner = args[0]
-        kind = {int: "integer", float: "number"}.get(getattr(inner, "__origin__", inner), "value")
-        words = _range_words(*_bounds(getattr(inner, "__metadata__", ())), kind)
-        return f"a list of {len(args)} values (one per level 0, 1, 2), each {words}"
-    kind = {int: "integer", float: "number", str: "text"}.get(annotation, str(annotation))
-    return _range_words(*_bounds(info.metadata), kind)
+    annotation = field_info(key).annotation
+    if _is_section(annotation):
+        return f"a table of [{key}] parameters"
+    bounds = numeric_bounds(key)
+    if bounds is None:
+        return {str: "text"}.get(annotation, str(annotation))
+    kind = {int: "integer", float: "number"}.get(bounds.kind, "value")
+    words = _range_words(bounds.low, bounds.low_open, bounds.high, bounds.high_open, kind)
+    if bounds.length is None:
+        return words
+    return f"a list of {bounds.length} values (one per level 0, 1, 2), each {words}"
 
 
 def _suggest(key: str, candidates: list[str]) -> str:
@@ -547,9 +586,9 @@ def validate(data: dict[str, Any], source: str) -> Scenario:
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = [str(p) for p in err["loc"]]
-        # A bad element of a per-level tuple is reported on the tuple's key.
-        key_parts = [p for p in loc if not p.isdigit()]
-        key = ".".join(key_parts)
+        # A bad element of a per-level tuple is reported on the tuple's key: its position is an
+        # int in pydantic's loc (a key such as "00" is a str and is kept).
+        key = ".".join(str(p) for p in err["loc"] if not isinstance(p, int))
         if err["type"] == "extra_forbidden":
             section = loc[0] if len(loc) > 1 else None
             if section and section in _sections():
