@@ -57,7 +57,8 @@ def draw(akey: int, d: int) -> int:
 
 def uniform(bits: int) -> float:
     """A uniform number in (0, 1) from 53 of the bits (core.counter_rng.uniform)."""
-    return ((bits >> 11) + 0.5) * (1.0 / 9007199254740992.0)
+    # Held below 1 as the kernels' uniform is: (2**53 - 1) + 0.5 rounds to 2**53 in float64.
+    return min(((bits >> 11) + 0.5) * (1.0 / 9007199254740992.0), 1.0 - 2.0**-53)
 
 
 def below(bits: int, n: int) -> int:
