@@ -17,6 +17,7 @@ import time
 
 
 def main() -> None:
+    """Time Step in the dashboard at --agents agents: directly, then through the page."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -32,7 +33,8 @@ def main() -> None:
     from simulation.dashboard.session import DashboardModel
 
     print(
-        f"cores: {os.cpu_count()}, numba threads: {numba.get_num_threads()}, agents: {args.agents:,}"
+        f"cores: {os.cpu_count()}, numba threads: {numba.get_num_threads()}, "
+        f"agents: {args.agents:,}"
     )
 
     # direct
@@ -50,10 +52,11 @@ def main() -> None:
         t2 = time.perf_counter()
         step_s.append(t1 - t0)
         draw_s.append(t2 - t1)
-    total = [a + b for a, b in zip(step_s, draw_s)]
+    total = [a + b for a, b in zip(step_s, draw_s, strict=True)]
     print(
         f"direct: step {statistics.median(step_s):.3f} s + redraw of {len(panels.PANELS)} panels "
-        f"{statistics.median(draw_s):.3f} s = {statistics.median(total):.3f} s per Step (median of {args.steps})"
+        f"{statistics.median(draw_s):.3f} s = {statistics.median(total):.3f} s per Step "
+        f"(median of {args.steps})"
     )
 
     # page
@@ -68,8 +71,8 @@ def main() -> None:
         clicks.append(time.perf_counter() - t0)
     rc.close()
     print(
-        f"page: Step click with re-render {statistics.median(clicks):.3f} s (median of {args.steps}, "
-        f"max {max(clicks):.3f} s)"
+        f"page: Step click with re-render {statistics.median(clicks):.3f} s "
+        f"(median of {args.steps}, max {max(clicks):.3f} s)"
     )
 
 

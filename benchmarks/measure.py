@@ -19,7 +19,7 @@ from numba import get_num_threads, njit, prange
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from simulation import PeerLearningModel, load
+from simulation import PeerLearningModel, load  # noqa: E402  (after sys.path, from a checkout)
 
 SCENARIOS = ROOT / "scenarios"
 
@@ -58,8 +58,9 @@ def throughput(structure: str, size: int, steps: int) -> dict:
     cpu = time.process_time() - cpu
     total = sum(times)
     return {
-        "structure": structure, "size": size, "steps": steps, "build_s": built, "step_s": total / steps,
-        "fastest_step_s": min(times), "updates_per_s": size * steps / total,
+        "structure": structure, "size": size, "steps": steps, "build_s": built,
+        "step_s": total / steps, "fastest_step_s": min(times),
+        "updates_per_s": size * steps / total,
         # CPU time of all threads: on a machine shared with other work, updates per CPU-second times
         # the core count is what the cores would give unshared.
         "cpu_s": cpu, "updates_per_cpu_s": size * steps / cpu,
@@ -79,8 +80,8 @@ def reference(structure: str, size: int, steps: int) -> dict:
         model.step()
     total = time.perf_counter() - t
     return {
-        "structure": structure, "size": size, "steps": steps, "build_s": built, "step_s": total / steps,
-        "updates_per_s": size * steps / total,
+        "structure": structure, "size": size, "steps": steps, "build_s": built,
+        "step_s": total / steps, "updates_per_s": size * steps / total,
     }
 
 
@@ -109,7 +110,8 @@ def streaming(size: int, steps: int) -> dict:
         _stream(pop.skill, pop.skill_next, pop.motivation, pop.flags, pop.flags_next)
         pass_times.append(time.perf_counter() - t)
     pass_times = pass_times[1:]  # the first call loads the kernel
-    state_bytes = sum(a.nbytes for a in (pop.skill, pop.skill_next, pop.motivation, pop.flags, pop.flags_next))
+    state = (pop.skill, pop.skill_next, pop.motivation, pop.flags, pop.flags_next)
+    state_bytes = sum(a.nbytes for a in state)
     step = float(np.median(step_times))
     stream = float(np.median(pass_times))
     return {
@@ -119,9 +121,11 @@ def streaming(size: int, steps: int) -> dict:
 
 
 def main() -> None:
+    """Run the measurement its JSON argument names; print the result as one JSON line."""
     spec = json.loads(sys.argv[1])
     kind = spec.pop("kind")
-    result = {"throughput": throughput, "reference": reference, "streaming": streaming}[kind](**spec)
+    measures = {"throughput": throughput, "reference": reference, "streaming": streaming}
+    result = measures[kind](**spec)
     result |= {"kind": kind, "peak_rss_bytes": peak_rss(), "threads": get_num_threads()}
     print(json.dumps(result))
 

@@ -3,7 +3,8 @@
     python benchmarks/run.py             # about 5 minutes on 2 cores
     python benchmarks/run.py --quick     # a smoke version, well under a minute
     python benchmarks/run.py --billion   # adds a 10^9-agent run of 10 weeks (minutes, 13 GB)
-    python benchmarks/run.py --prefer-256-bit  # the same with LLVM's 256-bit default (scale/vector_width.py)
+    python benchmarks/run.py --prefer-256-bit  # the same with LLVM's 256-bit default
+                                               # (see simulation/scale/vector_width.py)
 
 Measures, on this machine and in one run:
 - agent-updates per second of the weekly step for each structure at N = 10^5 .. 10^8;
@@ -49,8 +50,8 @@ CHILD_ENV = dict(os.environ)
 def measure(spec: dict) -> dict:
     """Run benchmarks/measure.py with `spec` in a fresh process; its JSON result."""
     result = subprocess.run(
-        [sys.executable, str(HERE / "measure.py"), json.dumps(spec)], cwd=ROOT, capture_output=True, text=True,
-        env=CHILD_ENV, check=False,
+        [sys.executable, str(HERE / "measure.py"), json.dumps(spec)], cwd=ROOT, capture_output=True,
+        text=True, env=CHILD_ENV, check=False,
     )
     if result.returncode != 0:
         raise RuntimeError(f"benchmark {spec} failed:\n{result.stderr[-2000:]}")
@@ -66,8 +67,8 @@ def billion_run() -> dict:
     """`peerscale run scenarios/billion.toml` in a child process: wall time and peak RSS."""
     with tempfile.TemporaryDirectory(prefix="peerscale-billion-") as tmp:
         out = Path(tmp) / "run"
-        command = [sys.executable, "-m", "simulation.cli", "run", str(ROOT / "scenarios" / "billion.toml"),
-                   "--out", str(out)]
+        scenario = ROOT / "scenarios" / "billion.toml"
+        command = [sys.executable, "-m", "simulation.cli", "run", str(scenario), "--out", str(out)]
         start = time.perf_counter()
         child = subprocess.Popen(command, cwd=ROOT, env=CHILD_ENV)
         _, status, usage = os.wait4(child.pid, 0)
@@ -82,6 +83,7 @@ def billion_run() -> dict:
 
 
 def cpu_model() -> str:
+    """The CPU's model name, as /proc/cpuinfo or the platform gives it."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -92,6 +94,7 @@ def cpu_model() -> str:
 
 
 def load_average() -> list[float]:
+    """The machine's 1, 5 and 15 minute load averages (empty where unknown)."""
     try:
         return [round(x, 2) for x in os.getloadavg()]
     except OSError:
@@ -99,14 +102,17 @@ def load_average() -> list[float]:
 
 
 def gb(n: float) -> str:
+    """Bytes in GB (10^9), to two decimals."""
     return f"{n / 1e9:.2f} GB"
 
 
 def rate(x: float) -> str:
+    """A rate to three significant figures."""
     return f"{x:.3g}"
 
 
 def verdict(ok: bool) -> str:
+    """'met' or 'missed', for a target."""
     return "met" if ok else "missed"
 
 
@@ -128,7 +134,11 @@ def table(report: dict) -> str:
             r = report["throughput"][structure][str(s)]
             row += f"{rate(r['updates_per_s']) + ' (' + gb(r['peak_rss_bytes']) + ')':>24}"
         lines.append(row)
-    lines += ["", "Agent-updates per CPU-second (all threads; times the core count: what the cores give unshared)"]
+    lines += [
+        "",
+        "Agent-updates per CPU-second (all threads; times the core count: what the cores give "
+        "unshared)",
+    ]
     lines += [header, "-" * len(header)]
     for structure in STRUCTURES:
         row = f"{structure:<12}"
@@ -138,24 +148,31 @@ def table(report: dict) -> str:
     big = report["throughput"]["peer_only"].get(str(10**8))
     if big:
         lines.append(
-            f"peer_only at 10^8: {rate(big['updates_per_s'])} agent-updates/s, target >= {TARGET_UPDATES:.0e}: "
-            f"{verdict(big['updates_per_s'] >= TARGET_UPDATES)}"
+            f"peer_only at 10^8: {rate(big['updates_per_s'])} agent-updates/s, "
+            f"target >= {TARGET_UPDATES:.0e}: {verdict(big['updates_per_s'] >= TARGET_UPDATES)}"
         )
-    lines += ["", "Against the plain-Mesa reference implementation of the same rule (simulation/reference/peers.py)"]
+    lines += [
+        "",
+        "Against the plain-Mesa reference implementation of the same rule "
+        "(simulation/reference/peers.py)",
+    ]
     for r in report["reference"]:
         lines.append(
-            f"  {r['structure']:<10} N={r['size']:.0e}: kernels {rate(r['kernel_updates_per_s'])}/s, "
+            f"  {r['structure']:<10} N={r['size']:.0e}: "
+            f"kernels {rate(r['kernel_updates_per_s'])}/s, "
             f"plain Mesa {rate(r['updates_per_s'])}/s, ratio {r['ratio']:,.0f}x "
-            f"(target >= {TARGET_REFERENCE_RATIO:,.0f}x: {verdict(r['ratio'] >= TARGET_REFERENCE_RATIO)}; "
+            f"(target >= {TARGET_REFERENCE_RATIO:,.0f}x: "
+            f"{verdict(r['ratio'] >= TARGET_REFERENCE_RATIO)}; "
             f"reference peak RSS {gb(r['peak_rss_bytes'])})"
         )
     s = report["streaming"]
     lines += [
         "",
         (
-            f"One peer_only step against one streaming pass over the state, N={s['size']:.0e}: step "
-            f"{s['step_s']:.3f} s, pass {s['stream_s']:.3f} s ({s['stream_gb_per_s']:.1f} GB/s), ratio "
-            f"{s['ratio']:.1f} (target <= {TARGET_STREAM_RATIO:.0f}: {verdict(s['ratio'] <= TARGET_STREAM_RATIO)}; "
+            f"One peer_only step against one streaming pass over the state, "
+            f"N={s['size']:.0e}: step {s['step_s']:.3f} s, pass {s['stream_s']:.3f} s "
+            f"({s['stream_gb_per_s']:.1f} GB/s), ratio {s['ratio']:.1f} "
+            f"(target <= {TARGET_STREAM_RATIO:.0f}: {verdict(s['ratio'] <= TARGET_STREAM_RATIO)}; "
             f"peak RSS {gb(s['peak_rss_bytes'])})"
         ),
     ]
@@ -164,16 +181,19 @@ def table(report: dict) -> str:
         lines += [
             "",
             (
-                f"Billion: {b['command']} ({b['size']:.0e} agents, {b['steps']} weeks): exit {b['exit_code']}, "
-                f"wall {b['wall_s']:.0f} s (target <= {TARGET_BILLION_S:.0f} s: "
-                f"{verdict(b['wall_s'] <= TARGET_BILLION_S)}), peak RSS {gb(b['peak_rss_bytes'])} (target <= "
-                f"{gb(TARGET_BILLION_BYTES)}: {verdict(b['peak_rss_bytes'] <= TARGET_BILLION_BYTES)})"
+                f"Billion: {b['command']} ({b['size']:.0e} agents, {b['steps']} weeks): "
+                f"exit {b['exit_code']}, wall {b['wall_s']:.0f} s "
+                f"(target <= {TARGET_BILLION_S:.0f} s: "
+                f"{verdict(b['wall_s'] <= TARGET_BILLION_S)}), "
+                f"peak RSS {gb(b['peak_rss_bytes'])} (target <= {gb(TARGET_BILLION_BYTES)}: "
+                f"{verdict(b['peak_rss_bytes'] <= TARGET_BILLION_BYTES)})"
             ),
         ]
     return "\n".join(lines)
 
 
 def free_path(date: str) -> Path:
+    """benchmarks/results/<date>.json, or <date>-2.json, ...: the first name not yet taken."""
     path = RESULTS / f"{date}.json"
     k = 2
     while path.exists():
@@ -183,12 +203,17 @@ def free_path(date: str) -> Path:
 
 
 def main(argv: list[str] | None = None) -> dict:
+    """Run every benchmark, print the table and write it to benchmarks/results/."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="small sizes only: a smoke test in well under a minute")
-    parser.add_argument("--billion", action="store_true", help="also run scenarios/billion.toml (10^9 agents, minutes)")
-    parser.add_argument("--no-save", action="store_true", help="print the table but write no results file")
+    parser.add_argument("--quick", action="store_true",
+                        help="small sizes only: a smoke test in well under a minute")
+    parser.add_argument("--billion", action="store_true",
+                        help="also run scenarios/billion.toml (10^9 agents, minutes)")
+    parser.add_argument("--no-save", action="store_true",
+                        help="print the table but write no results file")
     parser.add_argument("--prefer-256-bit", action="store_true",
-                        help="keep LLVM's 256-bit vectors on AVX-512 CPUs (same numbers; simulation/scale/vector_width.py)")
+                        help="keep LLVM's 256-bit vectors on AVX-512 CPUs "
+                        "(same numbers; simulation/scale/vector_width.py)")
     args = parser.parse_args(argv)
     if args.prefer_256_bit:
         os.environ["PEERSCALE_VECTOR_WIDTH"] = CHILD_ENV["PEERSCALE_VECTOR_WIDTH"] = "256"
@@ -214,20 +239,24 @@ def main(argv: list[str] | None = None) -> dict:
         report["throughput"][structure] = {}
         for size in sizes:
             steps = 3 if args.quick else steps_for(size)
-            r = measure({"kind": "throughput", "structure": structure, "size": size, "steps": steps})
+            spec = {"kind": "throughput", "structure": structure, "size": size, "steps": steps}
+            r = measure(spec)
             report["throughput"][structure][str(size)] = r
-            print(f"  {structure:<12} N={size:.0e}: {rate(r['updates_per_s'])} agent-updates/s", flush=True)
+            print(f"  {structure:<12} N={size:.0e}: {rate(r['updates_per_s'])} agent-updates/s",
+                  flush=True)
     report["reference"] = []
     for size, steps in ([(10**3, 1), (10**4, 1)] if args.quick else [(10**4, 2), (10**5, 1)]):
         r = measure({"kind": "reference", "structure": "peer_only", "size": size, "steps": steps})
         kernel = report["throughput"]["peer_only"].get(str(size))
         if kernel is None:
-            kernel = measure({"kind": "throughput", "structure": "peer_only", "size": size, "steps": steps_for(size)})
+            kernel = measure({"kind": "throughput", "structure": "peer_only", "size": size,
+                              "steps": steps_for(size)})
         r["kernel_updates_per_s"] = kernel["updates_per_s"]
         r["ratio"] = kernel["updates_per_s"] / r["updates_per_s"]
         report["reference"].append(r)
         print(f"  reference    N={size:.0e}: ratio {r['ratio']:,.0f}x", flush=True)
-    report["streaming"] = measure({"kind": "streaming", "size": 10**6 if args.quick else 10**8, "steps": 3})
+    streaming_size = 10**6 if args.quick else 10**8
+    report["streaming"] = measure({"kind": "streaming", "size": streaming_size, "steps": 3})
     print(f"  streaming: ratio {report['streaming']['ratio']:.1f}", flush=True)
     if args.billion:
         print("  billion: peerscale run scenarios/billion.toml ...", flush=True)

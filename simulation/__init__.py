@@ -18,6 +18,7 @@ vector width), `reference` (plain-Mesa implementations of the rules), `dashboard
 from importlib.metadata import PackageNotFoundError, version
 
 from .scale import vector_width  # noqa: F401  (first: it must run before numba is imported)
+
 from . import structures  # isort: skip
 from .analysis.runner import RunSet, compare, run_scenario  # isort: skip
 from .analysis.trial import Trial, TrialResult, trial  # isort: skip

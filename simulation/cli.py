@@ -10,11 +10,18 @@ from __future__ import annotations
 import sys
 import time
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, ProgressColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    ProgressColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
@@ -22,60 +29,90 @@ from .config.errors import ScenarioError
 from .config.loading import load
 from .config.parameters import parameter_rows
 
+if TYPE_CHECKING:
+    from rich.progress import Task
+
+    from .analysis.runner import RunSet
+    from .config.schema import Scenario
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    help="PeerScale: peer learning in an expertise pyramid, from thousands toward billions of agents.",
+    help="PeerScale: peer learning in an expertise pyramid, from thousands toward billions "
+    "of agents.",
 )
 err = Console(stderr=True)
 out = Console()
 
 SetOption = Annotated[
-    Optional[list[str]],
-    typer.Option("--set", help="override a parameter: section.key=value (repeatable; see `peerscale params`)"),
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="override a parameter: section.key=value (repeatable; see `peerscale params`)",
+    ),
 ]
-SeedOption = Annotated[Optional[int], typer.Option(help="seed; replicate r uses seed + r (default: run.seed)", min=0)]
-StepsOption = Annotated[Optional[int], typer.Option(help="weeks to simulate (default: run.steps)", min=1)]
-ReplicatesOption = Annotated[Optional[int], typer.Option(help="replicates (default: run.replicates)", min=1)]
+SeedOption = Annotated[
+    int | None, typer.Option(help="seed; replicate r uses seed + r (default: run.seed)", min=0)
+]
+StepsOption = Annotated[
+    int | None, typer.Option(help="weeks to simulate (default: run.steps)", min=1)
+]
+ReplicatesOption = Annotated[
+    int | None, typer.Option(help="replicates (default: run.replicates)", min=1)
+]
+OutOption = Annotated[
+    Path | None, typer.Option("--out", help="results folder (must not exist or be empty)")
+]
 
 
-def fail(message: str) -> None:
-    """Print one line and exit with code 2 (bad input)."""
+def _print_error(message: str) -> None:
     err.print(Text("error: ", style="bold red") + Text(message), highlight=False, soft_wrap=True)
+
+
+def fail(message: str) -> NoReturn:
+    """Print one line and exit with code 2 (bad input)."""
+    _print_error(message)
     raise typer.Exit(2)
 
 
 class RateColumn(ProgressColumn):
     """Agent-updates per second."""
 
-    def render(self, task) -> Text:
+    def render(self, task: Task) -> Text:
+        """The task's speed, or nothing before the first update."""
         speed = task.finished_speed or task.speed
         return Text(f"{speed:.3g} agent-updates/s" if speed else "", style="cyan")
 
 
 def progress_bar() -> Progress:
+    """A progress bar on stderr (silent when stderr is not a terminal), with weeks and speed."""
     return Progress(
-        TextColumn("[bold]{task.description}"), BarColumn(), TextColumn("{task.fields[weeks]} weeks"),
-        RateColumn(), TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=err,
-        transient=False, disable=not err.is_terminal,
+        TextColumn("[bold]{task.description}"), BarColumn(),
+        TextColumn("{task.fields[weeks]} weeks"), RateColumn(), TimeElapsedColumn(),
+        TextColumn("ETA"), TimeRemainingColumn(), console=err, transient=False,
+        disable=not err.is_terminal,
     )
 
 
-def _load_all(paths: list[Path], overrides: list[str] | None):
-    scenarios = []
-    for path in paths:
-        scenarios.append(load(path, overrides))
-    return scenarios
+def _load_all(paths: list[Path], overrides: list[str] | None) -> list[Scenario]:
+    return [load(path, overrides) for path in paths]
 
 
-def _work(scenario, replicates, steps) -> int:
+def _work(scenario: Scenario, replicates: int | None, steps: int | None) -> int:
     steps = steps or scenario.run.steps
     reps = replicates or scenario.run.replicates
     return scenario.population.size * steps * reps
 
 
-def _run_with_progress(scenarios, replicates, seed, steps, shards=1, client=None):
+def _run_with_progress(
+    scenarios: list[Scenario],
+    replicates: int | None,
+    seed: int | None,
+    steps: int | None,
+    shards: int = 1,
+    client: Any = None,
+) -> list[RunSet]:
     from .analysis.runner import run_scenario
 
     total = sum(_work(s, replicates, steps) for s in scenarios)
@@ -86,12 +123,14 @@ def _run_with_progress(scenarios, replicates, seed, steps, shards=1, client=None
         for scenario in scenarios:
             bar.update(task, description=scenario.name)
 
-            def tick(agents, task=task):
+            def tick(agents: int) -> None:
                 nonlocal done_weeks
                 done_weeks += 1
                 bar.update(task, advance=agents, weeks=done_weeks)
 
-            results.append(run_scenario(scenario, replicates, seed, steps, progress=tick, shards=shards, client=client))
+            results.append(run_scenario(
+                scenario, replicates, seed, steps, progress=tick, shards=shards, client=client
+            ))
     return results
 
 
@@ -102,12 +141,15 @@ def run(
     seed: SeedOption = None,
     replicates: ReplicatesOption = None,
     set_: SetOption = None,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="results folder (must not exist or be empty)")] = None,
+    out_dir: OutOption = None,
     shards: Annotated[int, typer.Option(
-        help="split the population into this many shards of whole communities (Dask workers; same numbers)", min=1,
+        help="split the population into this many shards of whole communities "
+        "(Dask workers; same numbers)",
+        min=1,
     )] = 1,
-    scheduler: Annotated[Optional[str], typer.Option(
-        help="address of a running dask.distributed scheduler for the shards (default: a local cluster)",
+    scheduler: Annotated[str | None, typer.Option(
+        help="address of a running dask.distributed scheduler for the shards "
+        "(default: a local cluster)",
     )] = None,
 ) -> None:
     """Run one scenario; write metrics.parquet, summary.json, manifest.json and a figure."""
@@ -117,7 +159,10 @@ def run(
 
     sc = load(scenario, set_)
     if (shards > 1 or scheduler) and not sc.structure.shardable:
-        fail(f"{scenario}: program.structure: {sc.program.structure} cannot be sharded yet (drop --shards/--scheduler)")
+        fail(
+            f"{scenario}: program.structure: {sc.program.structure} cannot be sharded yet "
+            "(drop --shards/--scheduler)"
+        )
     target = out_dir or results.free_folder(Path("results") / f"run-{sc.name}")
     _check_target(target)
     start = time.perf_counter()
@@ -135,8 +180,9 @@ def run(
         results.write_json(summary, tmp / "summary.json")
         figures.plot_runs([runset], tmp / "figure", f"PeerScale: {resolved.name}")
         manifest = results.provenance() | {
-            "kind": "run", "scenario_file": str(scenario), "scenario": resolved.model_dump(mode="json"),
-            "seeds": runset.seeds, "wall_time_s": round(time.perf_counter() - start, 3),
+            "kind": "run", "scenario_file": str(scenario),
+            "scenario": resolved.model_dump(mode="json"), "seeds": runset.seeds,
+            "wall_time_s": round(time.perf_counter() - start, 3),
             "shards": shards, "scheduler": scheduler,
         }
         results.write_json(manifest, tmp / "manifest.json")
@@ -150,7 +196,7 @@ def compare(
     seed: SeedOption = None,
     replicates: ReplicatesOption = None,
     set_: SetOption = None,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="results folder (must not exist or be empty)")] = None,
+    out_dir: OutOption = None,
 ) -> None:
     """Run scenarios with the same seeds (common random numbers); write one figure and table."""
     from .analysis import figures, results, runner
@@ -160,7 +206,10 @@ def compare(
     loaded = _load_all(scenarios, set_)
     names = [s.name for s in loaded]
     if len(set(names)) != len(names):
-        fail(f"scenario names must differ to be compared: {', '.join(names)} (set `name` in the files)")
+        fail(
+            f"scenario names must differ to be compared: {', '.join(names)} "
+            "(set `name` in the files)"
+        )
     target = out_dir or results.free_folder(Path("results") / ("compare-" + "-vs-".join(names)))
     _check_target(target)
     start = time.perf_counter()
@@ -170,14 +219,15 @@ def compare(
 
     frame = pd.concat([r.frame for r in runs], ignore_index=True)
     with results.atomic_folder(target) as tmp:
-        meta = {"scenarios": [r.scenario.model_dump(mode="json") for r in runs], "seeds": runs[0].seeds}
+        dumped = [r.scenario.model_dump(mode="json") for r in runs]
+        meta = {"scenarios": dumped, "seeds": runs[0].seeds}
         results.write_parquet(frame, tmp / "metrics.parquet", meta)
         table.to_csv(tmp / "comparison.csv", index=False)
         (tmp / "comparison.md").write_text(runner.markdown_table(table), encoding="utf-8")
         figures.plot_runs(runs, tmp / "comparison", "PeerScale: " + " vs ".join(names))
         manifest = results.provenance() | {
             "kind": "compare", "scenario_files": [str(p) for p in scenarios],
-            "scenarios": [r.scenario.model_dump(mode="json") for r in runs], "seeds": runs[0].seeds,
+            "scenarios": dumped, "seeds": runs[0].seeds,
             "wall_time_s": round(time.perf_counter() - start, 3),
         }
         results.write_json(manifest, tmp / "manifest.json")
@@ -186,12 +236,14 @@ def compare(
 
 @app.command("trial")
 def trial_command(
-    trial_file: Annotated[Path, typer.Argument(help="trial TOML file: two arms, a horizon and a group")],
+    trial_file: Annotated[
+        Path, typer.Argument(help="trial TOML file: two arms, a horizon and a group")
+    ],
     replicates: ReplicatesOption = None,
     seed: SeedOption = None,
-    out_dir: Annotated[Optional[Path], typer.Option("--out", help="results folder (must not exist or be empty)")] = None,
+    out_dir: OutOption = None,
 ) -> None:
-    """Run a virtual trial (two arms, the same seeds); print d with its 95% CI and write the results."""
+    """Run a virtual trial (two arms, the same seeds); print d with its 95% CI; write results."""
     from .analysis import results
     from .analysis.trial import load_trial, run_trial
 
@@ -202,13 +254,18 @@ def trial_command(
     work = 2 * spec.control.population.size * spec.weeks
     with progress_bar() as bar:
         task = bar.add_task(spec.name, total=reps * work, weeks=spec.weeks)
-        result = run_trial(spec, replicates, seed, progress=lambda _r: bar.update(task, advance=work))
+
+        def advance(_replicate: int) -> None:
+            bar.update(task, advance=work)
+
+        result = run_trial(spec, replicates, seed, progress=advance)
     with results.atomic_folder(target) as tmp:
         result.replicates.to_csv(tmp / "replicates.csv", index=False)
         results.write_json(result.to_dict(), tmp / "trial.json")
         (tmp / "report.txt").write_text(result.report() + "\n", encoding="utf-8")
         manifest = results.provenance() | {
-            "kind": "trial", "trial_file": str(trial_file), "seeds": result.replicates["seed"].tolist(),
+            "kind": "trial", "trial_file": str(trial_file),
+            "seeds": result.replicates["seed"].tolist(),
             "control": result.trial.arm("control").model_dump(mode="json"),
             "treatment": result.trial.arm("treatment").model_dump(mode="json"),
             "wall_time_s": round(result.wall_time, 3),
@@ -220,7 +277,9 @@ def trial_command(
 
 @app.command()
 def params(
-    markdown: Annotated[bool, typer.Option("--markdown", help="print a Markdown table (docs/parameters.md)")] = False,
+    markdown: Annotated[
+        bool, typer.Option("--markdown", help="print a Markdown table (docs/parameters.md)")
+    ] = False,
 ) -> None:
     """List every parameter with its default, allowed values, unit and meaning."""
     if markdown:
@@ -247,10 +306,13 @@ def dashboard(
 
 def _check_target(target: Path) -> None:
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        fail(f"{target}: results folder exists and is not empty; nothing was written (choose another --out)")
+        fail(
+            f"{target}: results folder exists and is not empty; nothing was written "
+            "(choose another --out)"
+        )
 
 
-def _report(runs, target: Path) -> None:
+def _report(runs: list[RunSet], target: Path) -> None:
     from .analysis.runner import summary_metrics
 
     table = Table(title=f"final week, mean across {len(runs[0].seeds)} replicate(s) [95% CI]")
@@ -277,13 +339,11 @@ def main(argv: list[str] | None = None) -> None:
 
     try:
         code = app(args=argv, prog_name="peerscale", standalone_mode=False)
-        if isinstance(code, int) and code != 0:  # click returns typer.Exit codes when not standalone
+        # Not standalone, click returns the code of a typer.Exit instead of exiting.
+        if isinstance(code, int) and code != 0:
             sys.exit(code)
-    except ScenarioError as exc:
-        err.print(Text("error: ", style="bold red") + Text(str(exc)), highlight=False, soft_wrap=True)
-        sys.exit(2)
-    except ResultsExistError as exc:
-        err.print(Text("error: ", style="bold red") + Text(str(exc)), highlight=False, soft_wrap=True)
+    except (ScenarioError, ResultsExistError) as exc:
+        _print_error(str(exc))
         sys.exit(2)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any
 
 import mesa
-import numpy as np
 
 from .config.errors import ScenarioError
 from .config.loading import load
@@ -27,12 +26,13 @@ def _coerce_seed(seed: Any) -> int | None:
     """Seeds arrive as text from dashboard boxes; accept whole numbers only."""
     if seed is None or seed == "":
         return None
+    message = f"invalid value {seed!r}: allowed a whole number from 0 to 2**62"
     try:
         value = int(str(seed).strip())
     except ValueError:
-        raise ScenarioError("seed", f"invalid value {seed!r}: allowed a whole number from 0 to 2**62") from None
+        raise ScenarioError("seed", message) from None
     if not 0 <= value <= 2**62:
-        raise ScenarioError("seed", f"invalid value {seed!r}: allowed a whole number from 0 to 2**62")
+        raise ScenarioError("seed", message)
     return value
 
 
@@ -103,9 +103,9 @@ class PeerLearningModel(mesa.Model):
         )
         self.metrics = self.engine.start()
         bands = {f"band_{k}": _reporter(f"band_{k}") for k in range(scenario.metrics.bands)}
+        names = ("step", *METRIC_NAMES, *self.structure.metric_names)
         self.datacollector = mesa.DataCollector(
-            model_reporters={name: _reporter(name) for name in ("step", *METRIC_NAMES, *self.structure.metric_names)}
-            | bands
+            model_reporters={name: _reporter(name) for name in names} | bands
         )
         self.datacollector.collect(self)
 

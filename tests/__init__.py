@@ -1,0 +1,1 @@
+"""The tests of PeerScale: claims of the model, its reproducibility and its interfaces."""

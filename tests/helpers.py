@@ -15,7 +15,10 @@ SCENARIOS = ROOT / "scenarios"
 
 def small(structure: str = "peer_only", size: int = 2000, steps: int = 12, **overrides) -> Scenario:
     """A small scenario: `overrides` use double underscores for dots (learning__optimal_gap=0.1)."""
-    changes = {"program.structure": structure, "population.size": size, "run.steps": steps, "run.replicates": 1}
+    changes = {
+        "program.structure": structure, "population.size": size, "run.steps": steps,
+        "run.replicates": 1,
+    }
     changes |= {k.replace("__", "."): v for k, v in overrides.items()}
     return Scenario(name=structure).with_overrides(changes)
 
@@ -24,6 +27,6 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeou
     """Run `peerscale` in a subprocess, as a user would."""
     full_env = os.environ | {"PYTHONWARNINGS": "ignore"} | (env or {})
     return subprocess.run(
-        [sys.executable, "-m", "simulation.cli", *args], cwd=cwd or ROOT, env=full_env, capture_output=True,
-        text=True, timeout=timeout,
+        [sys.executable, "-m", "simulation.cli", *args], cwd=cwd or ROOT, env=full_env,
+        capture_output=True, text=True, timeout=timeout,
     )

@@ -21,7 +21,8 @@ def _module(name: str):
     """Import a script of experiments/calibration (not a package) by path."""
     sys.path.insert(0, str(CALIBRATION))
     try:
-        spec = importlib.util.spec_from_file_location(f"calibration_{name}", CALIBRATION / f"{name}.py")
+        path = CALIBRATION / f"{name}.py"
+        spec = importlib.util.spec_from_file_location(f"calibration_{name}", path)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         return module
@@ -48,11 +49,15 @@ def test_calibration_experiment_writes_table_figure_and_manifest(calibration_tab
     csv = pd.read_csv(out / "table.csv")
     assert list(csv["target"]) == [p.stem for p in sorted(TRIALS.glob("t*.toml"))]
     markdown = (out / "table.md").read_text()
-    assert len(re.findall(r"^\| t\d_", markdown, re.MULTILINE)) == 6 and "Cohen, Kulik & Kulik (1982)" in markdown
+    assert len(re.findall(r"^\| t\d_", markdown, re.MULTILINE)) == 6
+    assert "Cohen, Kulik & Kulik (1982)" in markdown
 
 
-@pytest.mark.parametrize("target", ["t1_tutees", "t2_tutors", "t3_one_to_one", "t4_class_size", "t5_solo_course",
-                                    "t6_preparation"])
+@pytest.mark.parametrize(
+    "target",
+    ["t1_tutees", "t2_tutors", "t3_one_to_one", "t4_class_size", "t5_solo_course",
+     "t6_preparation"],
+)
 def test_each_target_lies_inside_its_published_band(calibration_table, target):
     """The simulated statistic of each virtual trial (mean of replicates) lies inside the band."""
     row = calibration_table.set_index("target").loc[target]
@@ -61,8 +66,11 @@ def test_each_target_lies_inside_its_published_band(calibration_table, target):
 
 
 def test_tutors_gain_of_the_same_order_as_tutees(calibration_table):
-    """In the school programme (T2, both roles) a tutor's weekly gain from teaching is 0.8-1.2 times a
-    tutee's from being tutored (docs/calibration.md, the literature's notes)."""
+    """In the school programme (T2) a tutor gains 0.8-1.2 times what a tutee gains each week.
+
+    Both roles in T2: a tutor's weekly gain from teaching against a tutee's from being tutored
+    (docs/calibration.md, the literature's notes).
+    """
     ratio = calibration_table.set_index("target").loc["t2_tutors", "tutor_tutee_gain_ratio"]
     assert 0.8 <= ratio <= 1.2, ratio
 
@@ -72,19 +80,24 @@ def test_tutors_gain_of_the_same_order_as_tutees(calibration_table):
 PERTURBED = {
     "t1_tutees": {"learning.peer_rate": 0.03},  # peers teach three times too well
     "t2_tutors": {"learning.tutor_rate": 0.002},  # teaching is worth little
-    "t3_one_to_one": {"experts.class_size_slope": 0.05},  # attention hardly shared: a class is as good as a tutor
+    # Attention hardly shared: a class is as good as a tutor.
+    "t3_one_to_one": {"experts.class_size_slope": 0.05},
     "t4_class_size": {"experts.class_size_slope": 0.0},  # class size does not matter at all
-    "t5_solo_course": {"levels.agency_decay": [0.005, 0.005, 0.005]},  # a fixed path never demotivates
+    # A fixed path never demotivates.
+    "t5_solo_course": {"levels.agency_decay": [0.005, 0.005, 0.005]},
     "t6_preparation": {"learning.tutor_rate": 0.004},  # preparation barely pays
 }
 
 
 @pytest.mark.parametrize("target", list(PERTURBED))
 def test_a_perturbed_parameter_set_leaves_the_band(target):
-    """With a perturbed parameter set the same trial falls outside its band: calibration has teeth."""
+    """With a perturbed parameter set the trial falls outside its band: calibration has teeth."""
     spec = load_trial(TRIALS / f"{target}.toml")
     change = PERTURBED[target]
-    spec = spec.with_changes(control=spec.control.with_overrides(change), treatment=spec.treatment.with_overrides(change))
+    spec = spec.with_changes(
+        control=spec.control.with_overrides(change),
+        treatment=spec.treatment.with_overrides(change),
+    )
     result = run_trial(spec, replicates=REPLICATES)
     assert result.inside is False, result.statistic()
 
@@ -93,14 +106,14 @@ def test_trial_files_state_their_settings_so_defaults_cannot_move_them():
     """Each arm states its structure, population size and levels; the horizon is the trial's own."""
     for path in sorted(TRIALS.glob("t*.toml")):
         text = path.read_text()
-        for required in ("weeks =", "[both.population]", "size =", "[both.pyramid]", "responsiveness =",
-                         "agency =", "connectivity =", "[target]", "source ="):
+        for required in ("weeks =", "[both.population]", "size =", "[both.pyramid]",
+                         "responsiveness =", "agency =", "connectivity =", "[target]", "source ="):
             assert required in text, (path.name, required)
         assert "structure =" in text, path.name
 
 
 def test_citation_file_names_the_version_every_manifest_records():
-    """CITATION.cff (CFF 1.2.0) has PeerScale's title and version; manifests carry the same version."""
+    """CITATION.cff (CFF 1.2.0) has PeerScale's title and version; manifests carry the same."""
     text = (ROOT / "CITATION.cff").read_text()
     assert re.search(r"^cff-version: 1\.2\.0$", text, re.MULTILINE)
     assert re.search(r'^title: "PeerScale"$', text, re.MULTILINE)

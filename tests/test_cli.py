@@ -28,7 +28,8 @@ def test_run_writes_metrics_summary_manifest_and_figure(tmp_path):
     frame = pd.read_parquet(out / "metrics.parquet")
     assert len(frame) == 2 * 5 and set(frame["seed"]) == {3, 4}
     manifest = json.loads((out / "manifest.json").read_text())
-    for key in ("peerscale_version", "git", "scenario", "seeds", "numba_threads", "packages", "platform", "wall_time_s"):
+    for key in ("peerscale_version", "git", "scenario", "seeds", "numba_threads", "packages",
+                "platform", "wall_time_s"):
         assert key in manifest
     assert manifest["scenario"]["population"]["size"] == 3000
     summary = json.loads((out / "summary.json").read_text())
@@ -69,19 +70,25 @@ def test_failed_run_leaves_no_partial_folder(tmp_path, monkeypatch):
 
     monkeypatch.setattr(figures, "plot_runs", boom)
     out = tmp_path / "never"
-    with pytest.raises(OSError):
+    with pytest.raises(OSError, match="disk full"):
         main(["run", str(SCENARIOS / "peer_only.toml"), *FAST, "--out", str(out)])
     assert list(tmp_path.iterdir()) == []
 
 
 @pytest.mark.parametrize(
-    "text,expected",
+    ("text", "expected"),
     [
         (None, "no such scenario file"),
         ("[program\n", "malformed TOML"),
         ("[learning]\noptimal_gpa = 0.1\n", "did you mean 'learning.optimal_gap'"),
-        ("[program]\nagency = 'lots'\n", "program.agency: invalid value 'lots': allowed 0 to 2 (integer)"),
-        ("[population]\nsize = 1\n", "population.size: invalid value 1: allowed 2 to 10000000000 (integer)"),
+        (
+            "[program]\nagency = 'lots'\n",
+            "program.agency: invalid value 'lots': allowed 0 to 2 (integer)",
+        ),
+        (
+            "[population]\nsize = 1\n",
+            "population.size: invalid value 1: allowed 2 to 10000000000 (integer)",
+        ),
     ],
 )
 def test_bad_scenarios_exit_2_with_one_line(scenario_dir, capsys, text, expected):
@@ -97,7 +104,9 @@ def test_bad_scenarios_exit_2_with_one_line(scenario_dir, capsys, text, expected
 
 
 def test_bad_override_exits_2(capsys, tmp_path):
-    assert _exit_code(["run", str(SCENARIOS / "mixed.toml"), "--set", "program.agency=5", "--out", str(tmp_path / "o")]) == 2
+    """A --set value out of range: exit code 2 and a line naming the key."""
+    args = ["run", str(SCENARIOS / "mixed.toml"), "--set", "program.agency=5"]
+    assert _exit_code([*args, "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err
     assert "program.agency" in err and "0 to 2" in err
 
@@ -110,4 +119,5 @@ def test_console_script_reports_bad_input_without_traceback(scenario_dir):
     assert result.returncode == 2
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in result.stderr
-    assert "typo.toml" in lines[0] and "unknown key 'experts.cout'" in lines[0] and "experts.count" in lines[0]
+    assert "typo.toml" in lines[0] and "unknown key 'experts.cout'" in lines[0]
+    assert "experts.count" in lines[0]

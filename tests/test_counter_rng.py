@@ -28,14 +28,16 @@ def test_a_draw_depends_only_on_its_coordinates():
 
 
 def test_kernel_hash_matches_the_plain_python_hash():
-    """numba's hash and the reference implementation's pure-Python hash agree bit for bit."""
+    """Numba's hash and the reference implementation's pure-Python hash agree bit for bit."""
 
     @njit
     def bits(seed, stream, step, agent, d):
         return R.draw(R.agent_key(R.step_key(np.uint64(seed), stream, step), agent), d)
 
-    for seed, stream, step, agent, d in [(0, 1, 0, 0, 0), (2**40 + 3, 3, 17, 10**9 + 7, 5), (5, 4, 99, 123, 97)]:
-        expected = reference.draw(reference.agent_key(reference.step_key(seed, stream, step), agent), d)
+    cases = [(0, 1, 0, 0, 0), (2**40 + 3, 3, 17, 10**9 + 7, 5), (5, 4, 99, 123, 97)]
+    for seed, stream, step, agent, d in cases:
+        key = reference.step_key(seed, stream, step)
+        expected = reference.draw(reference.agent_key(key, agent), d)
         assert int(np.uint64(bits(seed, stream, step, agent, d))) == expected
 
 

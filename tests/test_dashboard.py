@@ -19,9 +19,9 @@ import solara
 from pydantic.fields import FieldInfo
 
 from simulation import Scenario, ScenarioError, load
+from simulation.config.schema import field_info
 from simulation.dashboard import app, controls, offline_assets, panels, serve, session
 from simulation.dashboard.session import DashboardModel
-from simulation.config.schema import field_info
 from simulation.structures import names as structure_names
 
 from .helpers import SCENARIOS
@@ -116,7 +116,7 @@ def test_the_shipped_scenario_files_are_offered():
 
 
 def test_typed_numbers_are_read_as_numbers_and_blank_keeps_the_file_value():
-    """A seed typed as text arrives as str; separators and 1e6 are accepted; blank means unchanged."""
+    """A seed typed as text arrives as str; separators and 1e6 are read; blank means unchanged."""
     scenario = controls.resolve(None, population="1,000,000", seed=" 42 ", weeks="", experts="1e2")
     assert scenario.population.size == 1_000_000
     assert scenario.run.seed == 42
@@ -510,7 +510,8 @@ def _fake_npm(tmp_path: Path) -> Path:
     script.write_text(
         f"#!{sys.executable}\n"
         "import io, json, sys, tarfile, pathlib\n"
-        "spec, dest = sys.argv[2], pathlib.Path(sys.argv[sys.argv.index('--pack-destination') + 1])\n"
+        "spec = sys.argv[2]\n"
+        "dest = pathlib.Path(sys.argv[sys.argv.index('--pack-destination') + 1])\n"
         f"open({str(tmp_path / 'calls')!r}, 'a').write(spec + '\\n')\n"
         "name = spec.lstrip('@').replace('/', '-').replace('@', '-') + '.tgz'\n"
         "with tarfile.open(dest / name, 'w:gz') as t:\n"

@@ -97,6 +97,7 @@ class Dashboard:
 
     @property
     def url(self) -> str:
+        """The address the server was asked to listen on."""
         return f"http://127.0.0.1:{self.port}/"
 
     def wait_ready(self, timeout: float = 60.0) -> str:
@@ -125,7 +126,8 @@ class Dashboard:
             self.process.kill()
             raise
 
-    def stop(self):
+    def stop(self) -> None:
+        """Kill the server if it still runs, and close its output."""
         if self.process.poll() is None:
             self.process.kill()
         self.process.wait(timeout=10)

@@ -27,8 +27,9 @@ def test_same_seed_same_numbers_on_one_or_two_threads(tmp_path):
     for k, threads in enumerate(["1", "2", "2"]):
         out = tmp_path / f"run{k}"
         result = run_cli(
-            "run", str(SCENARIOS / "peer_only.toml"), "--seed", "7", "--steps", "6", "--replicates", "2",
-            "--set", "population.size=40000", "--out", str(out), env={"NUMBA_NUM_THREADS": threads},
+            "run", str(SCENARIOS / "peer_only.toml"), "--seed", "7", "--steps", "6",
+            "--replicates", "2", "--set", "population.size=40000", "--out", str(out),
+            env={"NUMBA_NUM_THREADS": threads},
         )
         assert result.returncode == 0, result.stderr
         outputs.append((out / "metrics.parquet").read_bytes())

@@ -9,7 +9,8 @@ from .helpers import ROOT
 
 # Documents the project was founded on that are not part of the repository; readers do not have
 # them, so nothing may point at them. Built by concatenation so this file does not match itself.
-OUTSIDE = tuple(name + ".md" for name in ("MODEL", "CALIBRATION", "ENVIRONMENT", "STYLE")) + (
+OUTSIDE = (
+    *(name + ".md" for name in ("MODEL", "CALIBRATION", "ENVIRONMENT", "STYLE")),
     ".." + "/shared",
 )
 
@@ -93,18 +94,23 @@ def broken_links(path: Path) -> list[str]:
             continue
         file, _, anchor = target.partition("#")
         linked = (path.parent / file).resolve() if file else path
-        if not linked.exists():
+        anchor_missing = (
+            linked.exists()
+            and anchor
+            and linked.suffix == ".md"
+            and anchor not in _anchors(linked.read_text(encoding="utf-8"))
+        )
+        if not linked.exists() or anchor_missing:
             broken.append(target)
-        elif anchor and linked.suffix == ".md":
-            if anchor not in _anchors(linked.read_text(encoding="utf-8")):
-                broken.append(target)
     return broken
 
 
 def test_no_file_refers_to_a_document_outside_the_repository():
     """Nothing in the package, docs, tests, experiments or benchmarks names an outside document."""
     found = {
-        path: names for path, names in outside_references(ROOT).items() if path not in PENDING_ELSEWHERE
+        path: names
+        for path, names in outside_references(ROOT).items()
+        if path not in PENDING_ELSEWHERE
     }
     assert not found, f"point these at docs/ instead: {found}"
 
@@ -128,7 +134,9 @@ def test_every_relative_link_of_the_readme_and_docs_leads_to_an_existing_file():
     """Relative Markdown links (and their heading anchors) in README.md and docs/ resolve."""
     assert len(MARKDOWN) > 5
     broken = {
-        path.relative_to(ROOT).as_posix(): links for path in MARKDOWN if (links := broken_links(path))
+        path.relative_to(ROOT).as_posix(): links
+        for path in MARKDOWN
+        if (links := broken_links(path))
     }
     assert not broken, broken
 

@@ -1,9 +1,17 @@
 """Learning efficacy of a gap: zero below, peak at the optimal gap, narrowed by good teaching."""
 
+from itertools import pairwise
+
 import numpy as np
 from numba import njit
 
-from simulation.core.efficacy import EFFICACY_TABLE, class_input, effective_gap, efficacy, efficacy_exact
+from simulation.core.efficacy import (
+    EFFICACY_TABLE,
+    class_input,
+    effective_gap,
+    efficacy,
+    efficacy_exact,
+)
 
 
 @njit
@@ -39,10 +47,10 @@ def test_teaching_skill_narrows_only_the_gap_above_the_optimum():
 
 
 def test_class_input_falls_far_more_slowly_than_one_over_n():
-    """Per-learner expert input 1 / (1 + b ln n): one-to-one is 1, a class of 30 keeps most of it."""
+    """Per-learner expert input 1 / (1 + b ln n): one-to-one is 1, a class of 30 keeps most."""
     b = 0.25
     assert class_input.py_func(1, b) == 1.0
     assert class_input.py_func(30, b) > 0.5 > 1 / 30
     sizes = [1, 2, 15, 22, 30, 1000, 10**6]
     values = [class_input.py_func(n, b) for n in sizes]
-    assert all(x > y for x, y in zip(values, values[1:]))
+    assert all(x > y for x, y in pairwise(values))

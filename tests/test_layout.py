@@ -18,8 +18,10 @@ def _module_name(path: Path) -> str:
 
 
 def _top_level_imports(path: Path, known: set[str]) -> set[str]:
-    """Modules of the package imported when `path` is imported (not inside functions or
-    `if TYPE_CHECKING:` blocks, which run later or never)."""
+    """Modules of the package imported when `path` is imported.
+
+    Imports inside functions or `if TYPE_CHECKING:` blocks do not count: they run later or never.
+    """
     tree = ast.parse(path.read_text(encoding="utf-8"))
     name = _module_name(path)
     package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
@@ -27,7 +29,8 @@ def _top_level_imports(path: Path, known: set[str]) -> set[str]:
     for node in tree.body:
         if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.dump(node.test):
             continue
-        for sub in ast.walk(node) if isinstance(node, (ast.Import, ast.ImportFrom, ast.Try)) else ():
+        imports = isinstance(node, (ast.Import, ast.ImportFrom, ast.Try))
+        for sub in ast.walk(node) if imports else ():
             if isinstance(sub, ast.Import):
                 found.update(a.name for a in sub.names)
             elif isinstance(sub, ast.ImportFrom):
@@ -54,9 +57,10 @@ def test_no_import_cycles_between_the_package_s_modules():
         state[node] = 1
         for nxt in sorted(graph.get(node, ())):
             if state.get(nxt) == 1:
-                cycle.extend(stack[stack.index(nxt):] + [node, nxt] if nxt in stack else [node, nxt])
+                loop = stack[stack.index(nxt):] if nxt in stack else []
+                cycle.extend([*loop, node, nxt])
                 return True
-            if state.get(nxt) is None and visit(nxt, stack + [node]):
+            if state.get(nxt) is None and visit(nxt, [*stack, node]):
                 return True
         state[node] = 2
         return False
@@ -68,9 +72,10 @@ def test_no_import_cycles_between_the_package_s_modules():
 
 
 def test_kernels_import_no_orchestration():
-    """Kernels are pure: they import only core (and numba/numpy), never config, structures or analysis."""
+    """Kernels are pure: they import only core (and numba, numpy), never config or structures."""
     for path in (PACKAGE / "kernels").glob("*.py"):
         known = {_module_name(p) for p in PACKAGE.rglob("*.py")}
         imported = _top_level_imports(path, known)
-        outside = {m for m in imported if not m.startswith(("simulation.core", "simulation.kernels"))}
+        inside = ("simulation.core", "simulation.kernels")
+        outside = {m for m in imported if not m.startswith(inside)}
         assert not outside, f"{path.name} imports {outside}"

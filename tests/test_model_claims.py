@@ -14,13 +14,14 @@ def per_capita_gain(model: PeerLearningModel) -> float:
 
 
 def test_learners_gain_most_from_a_partner_near_the_optimal_gap():
-    """In pairs of one learner and one partner above, the learner gains most when the gap is near Z."""
+    """In pairs of a learner and a partner above, the learner gains most when the gap is near Z."""
     z = 0.1
     gaps = np.round(np.arange(0.01, 0.61, 0.01), 3)
     sc = small(
-        "peer_only", size=2 * gaps.size, steps=1, population__community_size=2, learning__optimal_gap=z,
-        learning__candidates=32, program__agency=2, program__connectivity=0, program__responsiveness=0,
-        learning__peer_teaching_skill=0.0, motivation__shock=0.0,
+        "peer_only", size=2 * gaps.size, steps=1, population__community_size=2,
+        learning__optimal_gap=z, learning__candidates=32, program__agency=2,
+        program__connectivity=0, program__responsiveness=0, learning__peer_teaching_skill=0.0,
+        motivation__shock=0.0,
     )
     model = PeerLearningModel(sc, seed=1)
     pop = model.population
@@ -40,7 +41,10 @@ def test_tutors_gain_from_teaching():
     """Agents who tutor end higher than the same agents when teaching brings no gain (same seed)."""
     finals = {}
     for expectancy in (1.0, 0.0):
-        model = PeerLearningModel(small("peer_only", size=20_000, steps=12, learning__teaching_expectancy=expectancy), seed=3)
+        scenario = small(
+            "peer_only", size=20_000, steps=12, learning__teaching_expectancy=expectancy
+        )
+        model = PeerLearningModel(scenario, seed=3)
         model.run()
         finals[expectancy] = model
     with_teaching = finals[1.0]
@@ -55,12 +59,15 @@ def test_tutors_gain_from_teaching():
 
 
 def test_peer_learning_scales_when_experts_do_not():
-    """With a fixed number of experts, per-capita gain under expert_only falls as the population
-    grows 100-fold; under peer_only it does not."""
+    """Per-capita gain falls under expert_only, not under peer_only, as the population grows.
+
+    The population grows 100-fold; the number of experts stays at 10.
+    """
     gains = {}
     for structure in ("expert_only", "peer_only"):
         for size in (2_000, 200_000):
-            model = PeerLearningModel(small(structure, size=size, steps=10, experts__count=10), seed=2)
+            scenario = small(structure, size=size, steps=10, experts__count=10)
+            model = PeerLearningModel(scenario, seed=2)
             model.run()
             gains[structure, size] = per_capita_gain(model)
     assert gains["expert_only", 200_000] < 0.8 * gains["expert_only", 2_000]
@@ -68,7 +75,7 @@ def test_peer_learning_scales_when_experts_do_not():
 
 
 def test_higher_connectivity_gives_partners_closer_to_the_optimal_gap():
-    """Mean distance of the chosen partner's effective gap from Z falls with each connectivity level."""
+    """Mean distance of the partner's effective gap from Z falls with each connectivity level."""
     misfit = []
     for level in (0, 1, 2):
         model = PeerLearningModel(
@@ -84,7 +91,8 @@ def test_lower_agency_gives_more_dropout():
     """Retention rises with each agency level (faster motivation decay, no choice of partner)."""
     retention = []
     for level in (0, 1, 2):
-        model = PeerLearningModel(small("peer_only", size=20_000, steps=20, program__agency=level), seed=5)
+        scenario = small("peer_only", size=20_000, steps=20, program__agency=level)
+        model = PeerLearningModel(scenario, seed=5)
         model.run()
         retention.append(model.metrics["active_fraction"])
     assert retention[0] < retention[1] < retention[2], retention

@@ -16,12 +16,15 @@ import pytest
 from .helpers import ROOT
 
 MODULES = sorted(
-    p.relative_to(ROOT).as_posix() for p in (ROOT / "simulation").rglob("*.py") if "__pycache__" not in p.parts
+    p.relative_to(ROOT).as_posix()
+    for p in (ROOT / "simulation").rglob("*.py")
+    if "__pycache__" not in p.parts
 )
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory) -> Path:
+def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The wheel `pip wheel .` builds from this checkout."""
     out = tmp_path_factory.mktemp("wheel")
     result = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", str(ROOT), "-w", str(out)],
@@ -52,8 +55,11 @@ def test_every_module_imports_from_the_installed_wheel(wheel, tmp_path):
     )
     result = subprocess.run(
         [sys.executable, "-c", code], cwd=tmp_path, capture_output=True, text=True, timeout=300,
-        env={"PYTHONPATH": str(site), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
-             "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false", "NUMBA_CACHE_DIR": str(tmp_path / "numba")},
+        env={
+            "PYTHONPATH": str(site), "PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+            "SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false",
+            "NUMBA_CACHE_DIR": str(tmp_path / "numba"),
+        },
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.strip().startswith(str(site)), result.stdout

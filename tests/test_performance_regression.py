@@ -18,15 +18,18 @@ from simulation import PeerLearningModel, Scenario
 # Every parameter as it was when the fingerprints were recorded, so that a later change of a
 # default (a calibration) changes no fingerprint: only a change of the code can.
 PINNED = {
-    "population.community_size": 100, "population.arrival_rate": 0.0, "pyramid.shape": "layers", "pyramid.layers": 5,
-    "pyramid.ratio": 0.5, "pyramid.decay": 5.0, "pyramid.top_skill": 0.9, "program.responsiveness": 1,
-    "program.agency": 1, "program.connectivity": 1, "learning.optimal_gap": 0.1, "learning.peer_rate": 0.02,
-    "learning.tutor_rate": 0.016, "learning.teaching_expectancy": 1.0, "learning.peer_teaching_skill": 0.0,
-    "learning.participation": 1.0, "learning.candidates": 8, "learning.forgetting": 0.002, "experts.count": 10,
-    "experts.learners_per_expert": 0, "experts.format": "auto", "experts.skill": 0.95, "experts.teaching_skill": 0.5,
-    "experts.rate": 0.03, "experts.class_size_slope": 0.25, "experts.capacity": 30, "experts.hours_per_session": 1.0,
+    "population.community_size": 100, "population.arrival_rate": 0.0, "pyramid.shape": "layers",
+    "pyramid.layers": 5, "pyramid.ratio": 0.5, "pyramid.decay": 5.0, "pyramid.top_skill": 0.9,
+    "program.responsiveness": 1, "program.agency": 1, "program.connectivity": 1,
+    "learning.optimal_gap": 0.1, "learning.peer_rate": 0.02, "learning.tutor_rate": 0.016,
+    "learning.teaching_expectancy": 1.0, "learning.peer_teaching_skill": 0.0,
+    "learning.participation": 1.0, "learning.candidates": 8, "learning.forgetting": 0.002,
+    "experts.count": 10, "experts.learners_per_expert": 0, "experts.format": "auto",
+    "experts.skill": 0.95, "experts.teaching_skill": 0.5, "experts.rate": 0.03,
+    "experts.class_size_slope": 0.25, "experts.capacity": 30, "experts.hours_per_session": 1.0,
     "motivation.initial_min": 0.3, "motivation.initial_max": 1.0, "motivation.threshold": 0.2,
-    "motivation.progress_reward": 0.04, "motivation.no_contact_penalty": 0.05, "motivation.shock": 0.05,
+    "motivation.progress_reward": 0.04, "motivation.no_contact_penalty": 0.05,
+    "motivation.shock": 0.05,
     "levels.responsiveness_narrowing": (0.0, 0.5, 0.9), "levels.module_spacing": 0.1,
     "levels.agency_choice": (0.0, 0.5, 1.0), "levels.agency_decay": (0.03, 0.015, 0.005),
     "levels.pool_contacts": (0, 2, 2), "levels.pool_per_community": 2, "metrics.competent": 0.5,
@@ -36,13 +39,17 @@ PINNED = {
 
 def pinned(structure: str, **overrides) -> Scenario:
     """10^6 agents, four weeks, every other parameter as pinned above (overrides: a__b for a.b)."""
-    changes = PINNED | {"program.structure": structure, "population.size": 10**6, "run.steps": 4, "run.replicates": 1}
+    changes = PINNED | {
+        "program.structure": structure, "population.size": 10**6, "run.steps": 4,
+        "run.replicates": 1,
+    }
     changes |= {k.replace("__", "."): v for k, v in overrides.items()}
     return Scenario(name=structure).with_overrides(changes)
 
 # The aggregates that existed when the fingerprints were recorded (later columns are not hashed).
 COLUMNS = (
-    "step", "present", "active", "active_fraction", "dropouts", "mean_skill", "sd_skill", "mean_motivation",
+    "step", "present", "active", "active_fraction", "dropouts", "mean_skill", "sd_skill",
+    "mean_motivation",
     "skill_q10", "skill_q25", "skill_q50", "skill_q75", "skill_q90",
     "competent_fraction", "expert_fraction", "mean_gain", "mean_tutee_gain", "mean_tutor_gain",
     "tutee_fraction", "tutor_fraction", "mean_partner_efficacy", "mean_partner_misfit",
@@ -77,7 +84,10 @@ CASES = {
     ),
     "mixed_large_communities": (
         "mixed",
-        {"population__community_size": 10_000, "program__connectivity": 2, "program__agency": 2, "learning__participation": 0.8},
+        {
+            "population__community_size": 10_000, "program__connectivity": 2, "program__agency": 2,
+            "learning__participation": 0.8,
+        },
         "3601e1b631f7a7731ecd637a4aec0db0a68f2f16ec6c507433929585778384a5",
     ),
 }

@@ -20,8 +20,10 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("structure,responsiveness,agency,connectivity", CASES)
-def test_kernels_reproduce_the_reference_implementation_exactly(structure, responsiveness, agency, connectivity):
+@pytest.mark.parametrize(("structure", "responsiveness", "agency", "connectivity"), CASES)
+def test_kernels_reproduce_the_reference_implementation_exactly(
+    structure, responsiveness, agency, connectivity
+):
     """Fed the same random draws, the kernels and the reference give identical agents at 2,000.
 
     Exact equality (not a confidence interval) is the right test: both draw every random number
@@ -30,20 +32,23 @@ def test_kernels_reproduce_the_reference_implementation_exactly(structure, respo
     difference in a rule (choice, gap, gain, motivation, drop-out) shows up as a mismatch.
     """
     sc = small(
-        structure, size=2000, steps=10, program__responsiveness=responsiveness, program__agency=agency,
-        program__connectivity=connectivity, experts__count=20, learning__participation=0.7,
+        structure, size=2000, steps=10, program__responsiveness=responsiveness,
+        program__agency=agency, program__connectivity=connectivity, experts__count=20,
+        learning__participation=0.7,
     )
     kernel, reference = PeerLearningModel(sc, seed=11), ReferenceModel(sc, seed=11)
     for week in range(10):
         kernel.step()
         reference.step()
         pop = kernel.population
-        assert np.array_equal(pop.skill[:2000], reference.skills()), f"skill differs in week {week + 1}"
+        same = np.array_equal(pop.skill[:2000], reference.skills())
+        assert same, f"skill differs in week {week + 1}"
         assert np.array_equal(pop.motivation[:2000], reference.motivations())
         assert np.array_equal((pop.flags[:2000] & 2) != 0, reference.actives())
         ref = reference.history[-1]
         for key in ("active", "dropouts", "expert_sessions"):
             assert kernel.metrics[key] == ref[key], key
-        for key in ("mean_skill", "mean_tutee_gain", "mean_tutor_gain", "mean_partner_efficacy", "competent_fraction"):
+        for key in ("mean_skill", "mean_tutee_gain", "mean_tutor_gain", "mean_partner_efficacy",
+                    "competent_fraction"):
             assert kernel.metrics[key] == pytest.approx(ref[key], rel=1e-9, abs=1e-12), key
     assert kernel.metrics["dropouts"] >= 0

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 
 from simulation import PeerLearningModel, load
-from simulation.kernels import study_groups as SG
 from simulation.core.encoding import ACTIVE, WAS_TUTEE, WAS_TUTOR
+from simulation.kernels import study_groups as SG
 from simulation.reference.study_groups import (
     DISSOLVED_ORGANISER,
     DISSOLVED_SMALL,
@@ -110,9 +110,11 @@ def test_study_group_kernel_reproduces_the_reference_exactly(name):
 
 
 def test_the_cross_check_sees_drop_outs_collapses_and_random_organisers():
-    """The cases above exercise what they claim: drop-outs, organisers leaving and collapsing
-    their groups, groups dissolving for lack of members, groups that never form, and organisers
-    who are not the most motivated member (the reference alone: it equals the kernel above)."""
+    """The cases above exercise what they claim (the reference alone: it equals the kernel).
+
+    Drop-outs, organisers leaving and collapsing their groups, groups dissolving for lack of
+    members, groups that never form, and organisers who are not the most motivated member.
+    """
     reference = side_by_side("organiser_led, random organiser, heavy load")[1]
     for _ in range(WEEKS):
         reference.step()

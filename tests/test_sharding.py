@@ -2,15 +2,16 @@
 
 import hashlib
 from itertools import pairwise
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from simulation import PeerLearningModel, ScenarioError
+from simulation import PeerLearningModel, Scenario, ScenarioError
 from simulation.scale import memory
-from simulation.structures.expert_arrangement import ExpertArrangement
 from simulation.scale.sharding import Shard, ShardedRun, shard_blocks
+from simulation.structures.expert_arrangement import ExpertArrangement
 
 from .helpers import SCENARIOS, run_cli, small
 
@@ -18,14 +19,18 @@ CASES = {
     "peer_only": small("peer_only", size=20_000, steps=4),
     "mixed": small("mixed", size=20_000, steps=4),
     # 3 experts: classes of 6,667 slots, so a class straddles every shard boundary
-    "expert_only, classes across shards": small("expert_only", size=20_000, steps=4, experts__count=3),
+    "expert_only, classes across shards": small(
+        "expert_only", size=20_000, steps=4, experts__count=3
+    ),
     "ideal-gap pool, arrivals, agency 0": small(
-        "peer_only", size=20_000, steps=4, program__connectivity=2, population__arrival_rate=0.01, program__agency=0,
+        "peer_only", size=20_000, steps=4, program__connectivity=2,
+        population__arrival_rate=0.01, program__agency=0,
     ),
 }
 
 
-def single(scenario, seed=3):
+def single(scenario: Scenario, seed: int = 3) -> PeerLearningModel:
+    """The single-process run every sharded run must equal."""
     model = PeerLearningModel(scenario, seed=seed)
     model.run()
     return model
@@ -34,6 +39,7 @@ def single(scenario, seed=3):
 @pytest.mark.parametrize("shards", [2, 3])
 @pytest.mark.parametrize("case", list(CASES))
 def test_sharded_run_equals_the_single_process_run(case, shards):
+    """Two or three shards give the single-process metrics and agents, bit for bit."""
     scenario = CASES[case]
     model = single(scenario)
     run = ShardedRun(scenario, seed=3, shards=shards)
@@ -47,7 +53,7 @@ def test_sharded_run_equals_the_single_process_run(case, shards):
 
 
 def test_an_expert_class_really_spans_shards_in_the_class_case():
-    """The class case exercises the running total carried between shards (else it proves nothing)."""
+    """The class case exercises the sums carried between shards (else it proves nothing)."""
     scenario = CASES["expert_only, classes across shards"]
     run = ShardedRun(scenario, seed=3, shards=2)
     span = ExpertArrangement.for_scenario(scenario, run.capacity).class_span
@@ -56,6 +62,7 @@ def test_an_expert_class_really_spans_shards_in_the_class_case():
 
 
 def test_a_different_seed_differs():
+    """Another seed gives other skills (the equality above is not vacuous)."""
     scenario = CASES["peer_only"]
     a, b = ShardedRun(scenario, seed=3, shards=2), ShardedRun(scenario, seed=4, shards=2)
     a.run()
@@ -64,6 +71,7 @@ def test_a_different_seed_differs():
 
 
 def test_shards_are_contiguous_ranges_of_whole_blocks():
+    """Shards cover the blocks in order without gaps, and are never more than the blocks."""
     scenario = small("peer_only", size=100_000, steps=1)
     blocks, ranges = shard_blocks(scenario, 4)
     assert ranges[0][0] == 0 and ranges[-1][1] == blocks.size - 1
@@ -73,55 +81,69 @@ def test_shards_are_contiguous_ranges_of_whole_blocks():
     sizes = [blocks[b1] - blocks[b0] for b0, b1 in ranges]
     assert max(sizes) - min(sizes) <= 2 * np.diff(blocks).max()
     # never more shards than blocks
-    assert len(shard_blocks(small("peer_only", size=900, steps=1), 50)[1]) == blocks_of(small("peer_only", size=900))
+    tiny = small("peer_only", size=900, steps=1)
+    assert len(shard_blocks(tiny, 50)[1]) == blocks_of(tiny)
 
 
-def blocks_of(scenario) -> int:
+def blocks_of(scenario: Scenario) -> int:
+    """Blocks of the whole population of `scenario`."""
     return shard_blocks(scenario, 1)[0].size - 1
 
 
 def test_study_groups_are_refused_in_one_line():
+    """Study groups cannot be sharded yet: a ScenarioError says so."""
     with pytest.raises(ScenarioError, match="cannot be sharded"):
         ShardedRun(small("study_groups", size=2000, steps=2), shards=2)
 
 
 def test_a_shard_too_large_for_its_worker_is_refused(monkeypatch):
+    """A shard checks its own share against the worker's memory before allocating."""
     monkeypatch.setattr(memory, "available_bytes", lambda: (10_000, "test"))
     with pytest.raises(memory.MemoryBudgetError, match="a shard of"):
         Shard(small("peer_only", size=20_000, steps=2), 1, 0, 4)
 
 
 def test_dask_worker_processes_give_the_same_numbers():
+    """Shards as actors on two dask worker processes give the single-process numbers."""
     distributed = pytest.importorskip("distributed")
     scenario = CASES["expert_only, classes across shards"]
     model = single(scenario)
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None,
-                                  silence_logs=40) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                 dashboard_address=None, silence_logs=40) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         run = ShardedRun(scenario, seed=3, shards=2, client=client)
         run.run()
         frame, state = run.metrics_frame(), run.state()
-    pd.testing.assert_frame_equal(model.metrics_frame().reset_index(drop=True), frame, check_dtype=False,
-                                  check_exact=True)
+    pd.testing.assert_frame_equal(model.metrics_frame().reset_index(drop=True), frame,
+                                  check_dtype=False, check_exact=True)
     assert np.array_equal(model.population.skill, state["skill"])
 
 
-def digest(path):
+def digest(path: Path) -> str:
+    """SHA-256 of a file's bytes."""
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def test_cli_shards_write_the_same_metrics_file(tmp_path):
-    args = ["run", str(SCENARIOS / "peer_only.toml"), "--set", "population.size=20000", "--steps", "3",
-            "--replicates", "2"]
+    """`peerscale run --shards 2` writes a metrics file byte-identical to the unsharded one."""
+    args = ["run", str(SCENARIOS / "peer_only.toml"), "--set", "population.size=20000",
+            "--steps", "3", "--replicates", "2"]
     one = run_cli(*args, "--out", str(tmp_path / "one"))
     two = run_cli(*args, "--shards", "2", "--out", str(tmp_path / "two"))
     assert one.returncode == 0, one.stderr
     assert two.returncode == 0, two.stderr
-    assert digest(tmp_path / "one" / "metrics.parquet") == digest(tmp_path / "two" / "metrics.parquet")
+    one_file, two_file = (tmp_path / name / "metrics.parquet" for name in ("one", "two"))
+    assert digest(one_file) == digest(two_file)
 
 
 def test_cli_refuses_sharded_study_groups_and_a_dead_scheduler(tmp_path):
-    groups = run_cli("run", str(SCENARIOS / "study_groups_rotating.toml"), "--shards", "2", "--out", str(tmp_path / "a"))
-    assert groups.returncode == 2 and "cannot be sharded" in groups.stderr and "Traceback" not in groups.stderr
+    """Sharded study groups and an unreachable scheduler: exit 2, no traceback, nothing written."""
+    groups = run_cli("run", str(SCENARIOS / "study_groups_rotating.toml"), "--shards", "2",
+                     "--out", str(tmp_path / "a"))
+    assert groups.returncode == 2 and "cannot be sharded" in groups.stderr
+    assert "Traceback" not in groups.stderr
     dead = run_cli("run", str(SCENARIOS / "peer_only.toml"), "--set", "population.size=2000",
                    "--scheduler", "tcp://127.0.0.1:9", "--out", str(tmp_path / "b"))
     assert dead.returncode == 2 and "--scheduler" in dead.stderr and "Traceback" not in dead.stderr

@@ -31,6 +31,7 @@ SOLO_READING = Structure(
 
 @pytest.fixture
 def solo_reading():
+    """The solo_reading structure, registered for one test and removed after it."""
     structures.register(SOLO_READING)
     yield SOLO_READING
     structures.unregister(SOLO_READING.name)
@@ -58,8 +59,10 @@ def test_every_structure_declares_what_downstream_reads(name):
 
 
 def memory_layout(scenario: Scenario) -> structures.Layout:
+    """The layout the memory guard computes for `scenario` (without allocating it)."""
     pop = scenario.population
-    communities, slots = memory._layout(pop.size, pop.community_size, pop.arrival_rate, scenario.run.steps)
+    steps = scenario.run.steps
+    communities, slots = memory._layout(pop.size, pop.community_size, pop.arrival_rate, steps)
     return structures.Layout(pop.size, communities, slots, 8, -(-slots // communities))
 
 
@@ -72,8 +75,11 @@ def test_an_unknown_structure_is_one_line_naming_the_registered_ones():
 
 
 def test_a_fourth_structure_is_one_declaration(solo_reading):
-    """Registered, solo_reading is a valid structure for the schema, the model, the memory guard,
-    the runner's tables, the CLI's allowed values and the dashboard, with no other file changed."""
+    """Registered, solo_reading works everywhere, with no other file changed.
+
+    It is a valid structure for the schema, the model, the memory guard, the runner's tables, the
+    CLI's allowed values and the dashboard.
+    """
     assert "'solo_reading'" in describe_bounds("program.structure")
     scenario = small("solo_reading", size=1000, steps=6)
     assert scenario.expert_count == 0

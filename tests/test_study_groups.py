@@ -1,6 +1,7 @@
 """Study groups (issue 6): organiser-led versus rotating leadership, drop-out and group survival."""
 
 import json
+import os
 import subprocess
 import sys
 
@@ -8,25 +9,32 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulation import PeerLearningModel, ScenarioError, load
+from simulation import PeerLearningModel, Scenario, ScenarioError, load
+from simulation.cli import main
 from simulation.config.parameters import parameter_table
 from simulation.kernels import study_groups as SG
-from simulation.cli import main
 
 from .helpers import ROOT, SCENARIOS, small
 
-FILES = {mode: SCENARIOS / f"{name}.toml" for mode, name in
-         (("solo", "solo_online"), ("organiser_led", "study_groups_organiser"), ("rotating", "study_groups_rotating"))}
+FILES = {
+    mode: SCENARIOS / f"{name}.toml"
+    for mode, name in (
+        ("solo", "solo_online"),
+        ("organiser_led", "study_groups_organiser"),
+        ("rotating", "study_groups_rotating"),
+    )
+}
 
 
-def course(mode: str, size: int = 20_000, **overrides):
+def course(mode: str, size: int = 20_000, **overrides: object) -> Scenario:
     """The shipped course scenario of one mode, smaller (`overrides` use dotted keys)."""
     return load(FILES[mode], {"population.size": size, **overrides})
 
 
 def committed_group(mode: str, **overrides) -> PeerLearningModel:
     """Two groups of 6 in one community, everyone keen and no random shocks."""
-    sc = course(mode, size=12, **{"population.community_size": 12, "motivation.shock": 0.0, **overrides})
+    changes = {"population.community_size": 12, "motivation.shock": 0.0, **overrides}
+    sc = course(mode, size=12, **changes)
     model = PeerLearningModel(sc, seed=3)
     model.population.motivation[:] = 60_000  # 0.92: nobody leaves unless made to
     return model
@@ -47,8 +55,10 @@ def finals():
 
 
 def test_an_organiser_led_group_stops_meeting_when_its_organiser_drops_out():
-    """When group 0's organiser leaves, group 0 dissolves and its members stop getting sessions;
-    group 1 goes on meeting."""
+    """When group 0's organiser leaves, group 0 dissolves; group 1 goes on meeting.
+
+    The members of group 0 stop getting sessions.
+    """
     model = committed_group("organiser_led")
     groups = model.engine
     assert groups.groups == 2 and list(groups.group_state) == [SG.GROUP_MEETING] * 2
@@ -88,8 +98,8 @@ def test_a_group_dissolves_when_too_few_members_remain():
     assert model.engine.sessions_led[0:6].sum() == 1
 
 
-def test_with_equal_hazards_rotating_groups_complete_more_than_organiser_led_and_both_more_than_solo(finals):
-    """Same registrants, course and facilitation load: completion rotating > organiser-led > solo."""
+def test_with_equal_hazards_rotating_beats_organiser_led_and_both_beat_solo(finals):
+    """Same registrants, course and leading load: completion rotating > organiser-led > solo."""
     loads = {mode: load(path).study_groups.facilitation_load for mode, path in FILES.items()}
     assert len(set(loads.values())) == 1
     assert finals["rotating"]["completion"] > finals["organiser_led"]["completion"] + 0.005
@@ -98,15 +108,16 @@ def test_with_equal_hazards_rotating_groups_complete_more_than_organiser_led_and
 
 
 def test_preparing_to_teach_is_learning_for_organisers(finals):
-    """Organisers gain more in organiser-led groups than the same learners alone, and more than
-    their members."""
+    """Organisers gain more in organiser-led groups than alone, and more than their members."""
     assert finals["organiser_led"]["organiser_gain"] > 1.5 * finals["solo"]["organiser_gain"]
     assert finals["organiser_led"]["organiser_gain"] > finals["organiser_led"]["member_gain"]
 
 
 def test_leadership_in_rotating_groups_is_spread_evenly():
-    """With nobody leaving, every member of a rotating group leads equally often (Gini 0); in an
-    organiser-led group the organiser leads every session (Gini (n-1)/n)."""
+    """With nobody leaving, every member of a rotating group leads equally often (Gini 0).
+
+    In an organiser-led group the organiser leads every session (Gini (n-1)/n).
+    """
     weeks = {"study_groups.course_weeks": 12, "run.steps": 12, "motivation.threshold": 0.0}
     rotating = committed_group("rotating", **weeks)
     rotating.run()
@@ -120,8 +131,10 @@ def test_leadership_in_rotating_groups_is_spread_evenly():
 
 
 def test_solo_completion_matches_the_unsupported_online_course_T5():
-    """solo_online.toml: about 12.6% of registrants complete (docs/calibration.md: T5, 5-15%), and
-    the drop-out hazard is highest in the first week."""
+    """solo_online.toml: about 12.6% of registrants complete; drop-out peaks in the first week.
+
+    The calibration target is docs/calibration.md T5, band 5-15%.
+    """
     model = PeerLearningModel(course("solo"), seed=0)
     model.run()
     frame = model.metrics_frame()
@@ -131,15 +144,24 @@ def test_solo_completion_matches_the_unsupported_online_course_T5():
 
 
 @pytest.mark.parametrize(
-    "key,value,fragment",
+    ("key", "value", "fragment"),
     [
-        ("mode", "'leaderless'", "study_groups.mode: invalid value 'leaderless': allowed one of 'organiser_led', 'rotating', 'solo'"),
+        (
+            "mode",
+            "'leaderless'",
+            "study_groups.mode: invalid value 'leaderless': "
+            "allowed one of 'organiser_led', 'rotating', 'solo'",
+        ),
         ("group_size", "1", "study_groups.group_size: invalid value 1: allowed 2 to 16 (integer)"),
     ],
 )
-def test_bad_mode_names_and_group_sizes_are_clear_errors(scenario_dir, capsys, key, value, fragment):
-    """A bad mode or a group smaller than 2 is a ScenarioError naming the key and the allowed
-    values; the CLI prints it on one line and exits 2."""
+def test_bad_mode_names_and_group_sizes_are_clear_errors(
+    scenario_dir, capsys, key, value, fragment
+):
+    """A bad mode or a group smaller than 2: a ScenarioError naming the key and allowed values.
+
+    The CLI prints it on one line and exits 2.
+    """
     path = scenario_dir / "bad.toml"
     path.write_text(f'[program]\nstructure = "study_groups"\n\n[study_groups]\n{key} = {value}\n')
     with pytest.raises(ScenarioError) as info:
@@ -154,7 +176,8 @@ def test_bad_mode_names_and_group_sizes_are_clear_errors(scenario_dir, capsys, k
 
 def test_same_seed_same_numbers():
     """Two rotating runs with one seed hold identical arrays and metrics; another seed differs."""
-    sc = course("rotating", size=5000, **{"population.arrival_rate": 0.01, "learning.participation": 0.8})
+    changes = {"population.arrival_rate": 0.01, "learning.participation": 0.8}
+    sc = course("rotating", size=5000, **changes)
     a, b, c = (PeerLearningModel(sc, seed=s) for s in (5, 5, 6))
     for model in (a, b, c):
         model.run()
@@ -184,8 +207,9 @@ def test_same_numbers_on_one_or_two_threads():
     digests = []
     for threads in ("1", "2"):
         result = subprocess.run(
-            [sys.executable, "-c", _FINGERPRINT], cwd=ROOT, capture_output=True, text=True, timeout=300,
-            env={**__import__("os").environ, "NUMBA_NUM_THREADS": threads, "PYTHONWARNINGS": "ignore"},
+            [sys.executable, "-c", _FINGERPRINT], cwd=ROOT, capture_output=True, text=True,
+            timeout=300,
+            env={**os.environ, "NUMBA_NUM_THREADS": threads, "PYTHONWARNINGS": "ignore"},
         )
         assert result.returncode == 0, result.stderr
         used, digest = json.loads(result.stdout.strip().splitlines()[-1])
@@ -195,15 +219,19 @@ def test_same_numbers_on_one_or_two_threads():
 
 
 def test_compare_runs_the_three_modes_and_reports_group_metrics(tmp_path):
-    """`peerscale compare` of the three course files writes the table, figure and weekly group
-    metrics (completion, survival) for every mode, with common seeds."""
+    """`peerscale compare` of the three course files writes the table, figure and group metrics.
+
+    The weekly group metrics (completion, survival) are there for every mode, with common seeds.
+    """
     out = tmp_path / "cmp"
-    main(["compare", *(str(p) for p in FILES.values()), "--set", "population.size=3000", "--replicates", "2",
-          "--out", str(out)])
+    main(["compare", *(str(p) for p in FILES.values()), "--set", "population.size=3000",
+          "--replicates", "2", "--out", str(out)])
     table = pd.read_csv(out / "comparison.csv")
-    assert list(table["scenario"]) == ["solo_online", "study_groups_organiser", "study_groups_rotating"]
+    names = ["solo_online", "study_groups_organiser", "study_groups_rotating"]
+    assert list(table["scenario"]) == names
     frame = pd.read_parquet(out / "metrics.parquet")
-    final = frame[frame["step"] == frame["step"].max()].groupby("scenario")[["completion", "group_survival"]].mean()
+    last = frame[frame["step"] == frame["step"].max()]
+    final = last.groupby("scenario")[["completion", "group_survival"]].mean()
     assert final.loc["solo_online", "group_survival"] == 0.0
     assert final.loc["study_groups_rotating", "group_survival"] > 0.5
     assert (out / "comparison.png").stat().st_size > 10_000
@@ -213,7 +241,8 @@ def test_group_state_stays_within_a_few_bytes_per_agent():
     """Study groups add at most 4 bytes per agent (docs/ODD.md: 16 bytes per agent in all)."""
     model = PeerLearningModel(course("rotating", size=10_000), seed=0)
     g = model.engine
-    extra = sum(a.nbytes for a in (g.sessions_led, g.progress, g.group_state, g.group_organiser, g.group_rotation))
+    arrays = (g.sessions_led, g.progress, g.group_state, g.group_organiser, g.group_rotation)
+    extra = sum(a.nbytes for a in arrays)
     assert extra / model.population.capacity <= 4.0
 
 
@@ -235,8 +264,8 @@ def test_a_random_organiser_is_uniform_among_the_enrolled_members():
     from simulation.core.encoding import IN_PROGRAMME
 
     scenario = small("study_groups", size=60_000, steps=1, population__community_size=6,
-                     learning__participation=0.5, study_groups__organiser="random", study_groups__min_group_size=2,
-                     study_groups__group_size=6)
+                     learning__participation=0.5, study_groups__organiser="random",
+                     study_groups__min_group_size=2, study_groups__group_size=6)
     model = PeerLearningModel(scenario, seed=1)
     pop, groups = model.population, model.engine
     enrolled = (pop.flags & IN_PROGRAMME) != 0

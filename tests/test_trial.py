@@ -1,4 +1,4 @@
-"""Virtual trials: effect sizes, groups, common random numbers, trial files and `peerscale trial`."""
+"""Virtual trials: effect sizes, groups, common random numbers, trial files, `peerscale trial`."""
 
 import json
 import math
@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 
 from simulation import Scenario, trial
-from simulation.cli import main
 from simulation.analysis.effect_size import EffectSize, hedges_correction, pooled_sd
-from simulation.core.encoding import ACTIVE, IN_PROGRAMME, PRESENT, WAS_TUTEE, WAS_TUTOR
 from simulation.analysis.trial import ArmState, Group, Trial, TrialError, compare_arms, load_trial
+from simulation.cli import main
+from simulation.core.encoding import ACTIVE, IN_PROGRAMME, PRESENT, WAS_TUTEE, WAS_TUTOR
 
 from .helpers import ROOT, run_cli
 
@@ -18,30 +18,38 @@ TRIALS = ROOT / "experiments" / "calibration" / "trials"
 
 
 def test_effect_sizes_match_hand_computed_values():
-    """d = 2 (control SD), pooled d = 2/sqrt(2.5), Hedges' J(2) = 1/sqrt(pi), J(4) = 2/(sqrt(2) sqrt(pi))."""
+    """Worked example: d = 2 (control SD), pooled d = 2/sqrt(2.5), Hedges' J(2) and J(4).
+
+    J(2) = 1/sqrt(pi) and J(4) = 2/(sqrt(2) sqrt(pi)).
+    """
     es = EffectSize.of(np.array([2.0, 4.0, 6.0]), np.array([1.0, 2.0, 3.0]))
-    assert (es.mean_treatment, es.sd_treatment, es.mean_control, es.sd_control) == (4.0, 2.0, 2.0, 1.0)
+    summary = (es.mean_treatment, es.sd_treatment, es.mean_control, es.sd_control)
+    assert summary == (4.0, 2.0, 2.0, 1.0)
     assert es.d("control") == pytest.approx(2.0)
     assert pooled_sd(2.0, 3, 1.0, 3) == pytest.approx(math.sqrt(2.5))
     assert es.d("pooled") == pytest.approx(2.0 / math.sqrt(2.5))
     assert es.g("control") == pytest.approx(2.0 / math.sqrt(math.pi))
-    assert es.g("pooled") == pytest.approx(2.0 / math.sqrt(2.5) * 2.0 / (math.sqrt(2.0) * math.sqrt(math.pi)))
+    j4 = 2.0 / (math.sqrt(2.0) * math.sqrt(math.pi))
+    assert es.g("pooled") == pytest.approx(2.0 / math.sqrt(2.5) * j4)
 
 
 def test_hedges_correction_approaches_the_usual_approximation():
-    """J(df) is close to 1 - 3 / (4 df - 1) and tends to 1 with the thousands of agents of a trial."""
+    """J(df) is close to 1 - 3 / (4 df - 1) and tends to 1 with a trial's thousands of agents."""
     for df in (10, 50, 5000):
         assert hedges_correction(df) == pytest.approx(1 - 3 / (4 * df - 1), abs=5e-4)
     assert 1 - hedges_correction(3000) < 3e-4
 
 
 def test_groups_combine_flags_with_and_and_not():
-    """'tutees & not tutors' keeps agents tutored but never tutoring; aliases and 'and' also work."""
-    flags = np.array([PRESENT, PRESENT | WAS_TUTEE, PRESENT | WAS_TUTEE | WAS_TUTOR, PRESENT | WAS_TUTOR], dtype=np.uint8)
+    """'tutees & not tutors' keeps agents tutored but never tutoring; aliases and 'and' work too."""
+    flags = np.array(
+        [PRESENT, PRESENT | WAS_TUTEE, PRESENT | WAS_TUTEE | WAS_TUTOR, PRESENT | WAS_TUTOR],
+        dtype=np.uint8,
+    )
     assert Group.parse("all").mask(flags).tolist() == [True, True, True, True]
     assert Group.parse("tutees & not tutors").mask(flags).tolist() == [False, True, False, False]
     assert Group.parse("tutor and !tutee").mask(flags).tolist() == [False, False, False, True]
-    with pytest.raises(TrialError, match="unknown group 'tutes'.*did you mean 'tutees'"):
+    with pytest.raises(TrialError, match=r"unknown group 'tutes'.*did you mean 'tutees'"):
         Group.parse("tutes")
     with pytest.raises(TrialError, match="requires and excludes"):
         Group.parse("tutors & not tutors")
@@ -62,7 +70,8 @@ def test_group_is_measured_in_the_treatment_arm_and_compared_slot_by_slot():
     sc = Scenario().with_overrides({"population.size": 5})
     result = compare_arms(Trial(sc, sc, group="tutees"), control, treatment)
     assert result["group_size"] == 3 and result["group_share"] == pytest.approx(0.6)
-    assert result["mean_treatment"] == pytest.approx(0.6) and result["mean_control"] == pytest.approx(0.4)
+    assert result["mean_treatment"] == pytest.approx(0.6)
+    assert result["mean_control"] == pytest.approx(0.4)
     assert result["d"] == pytest.approx(0.2 / 0.1)
     from_control = Trial(sc, sc, group="tutees", group_from="control")
     with pytest.raises(TrialError, match="0 member"):
@@ -74,7 +83,8 @@ def test_completion_counts_active_agents_that_reached_the_goal():
     base = PRESENT | IN_PROGRAMME
     treatment = _state([0.2, 0.3, 0.05, 0.5], [base | ACTIVE, base | ACTIVE, base | ACTIVE, base],
                        initial=[0.1, 0.1, 0.1, 0.1])
-    control = _state([0.1, 0.1, 0.1, 0.1], [base, base, base | ACTIVE, base], initial=[0.1, 0.1, 0.1, 0.1])
+    control = _state([0.1, 0.1, 0.1, 0.1], [base, base, base | ACTIVE, base],
+                     initial=[0.1, 0.1, 0.1, 0.1])
     sc = Scenario().with_overrides({"population.size": 4})
     plain = compare_arms(Trial(sc, sc), control, treatment)
     assert plain["completion_treatment"] == 0.75 and plain["completion_control"] == 0.25
@@ -93,8 +103,8 @@ def test_identical_arms_differ_by_exactly_nothing():
 def test_python_api_builds_a_trial_from_two_scenarios():
     """trial(control=..., treatment=...) runs both arms with seeds seed + r and reports the CI."""
     base = Scenario().with_overrides({"population.size": 3000, "program.structure": "peer_only"})
-    result = trial(control=base.with_overrides({"learning.teaching_expectancy": 0.0}), treatment=base,
-                   weeks=6, group="tutors", replicates=3, seed=5)
+    control = base.with_overrides({"learning.teaching_expectancy": 0.0})
+    result = trial(control=control, treatment=base, weeks=6, group="tutors", replicates=3, seed=5)
     assert result.replicates["seed"].tolist() == [5, 6, 7]
     mean, low, high = result.statistic("d")
     assert 0 < low <= mean <= high
@@ -105,12 +115,15 @@ def test_calibration_trial_files_load_with_their_stated_arms():
     """Every calibration trial file validates, names its target and differs between its arms."""
     files = sorted(TRIALS.glob("t*.toml"))
     assert [f.stem for f in files] == [
-        "t1_tutees", "t2_tutors", "t3_one_to_one", "t4_class_size", "t5_solo_course", "t6_preparation"
+        "t1_tutees", "t2_tutors", "t3_one_to_one", "t4_class_size", "t5_solo_course",
+        "t6_preparation",
     ]
     for path in files:
         spec = load_trial(path)
-        assert spec.target is not None and spec.target.low <= spec.target.value <= spec.target.high
-        assert spec.control.model_dump(exclude={"name"}) != spec.treatment.model_dump(exclude={"name"})
+        target = spec.target
+        assert target is not None and target.low <= target.value <= target.high
+        arms = (spec.control, spec.treatment)
+        assert arms[0].model_dump(exclude={"name"}) != arms[1].model_dump(exclude={"name"})
 
 
 GOOD = """
@@ -130,19 +143,32 @@ peer_rate = 0.01
 
 
 @pytest.mark.parametrize(
-    "text,fragments",
+    ("text", "fragments"),
     [
         (GOOD.replace("weeks = 2", "wekes = 2"), ["unknown key 'wekes'", "did you mean 'weeks'"]),
-        (GOOD.replace('label = "a"', 'lable = "a"'), ["unknown key 'control.lable'", "did you mean 'control.label'"]),
+        (
+            GOOD.replace('label = "a"', 'lable = "a"'),
+            ["unknown key 'control.lable'", "did you mean 'control.label'"],
+        ),
         (GOOD.replace("peer_rate = 0.01", "peer_rat = 0.01"),
          ["[treatment]", "unknown key 'learning.peer_rat'", "did you mean 'learning.peer_rate'"]),
-        (GOOD.replace("[treatment.learning]", "[treatment.learnin]"), ["unknown key 'treatment.learnin'"]),
-        (GOOD.replace("[treatment]\n", "[treatmnt]\n").replace("[treatment.learning]\npeer_rate = 0.01\n", ""),
-         ["unknown key 'treatmnt'", "did you mean 'treatment'"]),
+        (
+            GOOD.replace("[treatment.learning]", "[treatment.learnin]"),
+            ["unknown key 'treatment.learnin'"],
+        ),
+        (
+            GOOD.replace("[treatment]\n", "[treatmnt]\n").replace(
+                "[treatment.learning]\npeer_rate = 0.01\n", ""
+            ),
+            ["unknown key 'treatmnt'", "did you mean 'treatment'"],
+        ),
         (GOOD.replace('group = "all"', 'group = "tutes"'), ["group", "unknown group 'tutes'"]),
         (GOOD.replace("weeks = 2", "weeks = 0"), ["weeks", "invalid value 0"]),
         (GOOD + "[control.population]\nsize = 600\n", ["population", "same population.size"]),
-        (GOOD.replace("peer_rate = 0.01", "peer_rate = 7"), ["learning.peer_rate", "invalid value 7"]),
+        (
+            GOOD.replace("peer_rate = 0.01", "peer_rate = 7"),
+            ["learning.peer_rate", "invalid value 7"],
+        ),
         ("weeks = [\n", ["malformed TOML"]),
     ],
 )
@@ -174,6 +200,7 @@ def test_console_script_reports_a_bad_trial_file_in_one_line(tmp_path):
 
 
 def test_missing_trial_file_exits_2(tmp_path, capsys):
+    """`peerscale trial` of a file that does not exist: exit code 2, saying so."""
     with pytest.raises(SystemExit) as info:
         main(["trial", str(tmp_path / "nope.toml")])
     assert info.value.code == 2
@@ -181,15 +208,19 @@ def test_missing_trial_file_exits_2(tmp_path, capsys):
 
 
 def test_peerscale_trial_prints_d_with_its_ci_and_writes_results(tmp_path, capsys):
-    """`peerscale trial` prints d [95% CI] and the target, and writes replicates, summary, manifest."""
+    """`peerscale trial` prints d [95% CI] and the target; writes replicates, summary, manifest."""
     out = tmp_path / "t6"
-    main(["trial", str(TRIALS / "t6_preparation.toml"), "--replicates", "3", "--seed", "2", "--out", str(out)])
+    main(["trial", str(TRIALS / "t6_preparation.toml"), "--replicates", "3", "--seed", "2",
+          "--out", str(out)])
     printed = capsys.readouterr().out
-    assert "d (control SD) = " in printed and "[95% CI " in printed and "target: g = 0.48" in printed
-    assert sorted(p.name for p in out.iterdir()) == ["manifest.json", "replicates.csv", "report.txt", "trial.json"]
+    assert "d (control SD) = " in printed and "[95% CI " in printed
+    assert "target: g = 0.48" in printed
+    written = sorted(p.name for p in out.iterdir())
+    assert written == ["manifest.json", "replicates.csv", "report.txt", "trial.json"]
     summary = json.loads((out / "trial.json").read_text())
     assert summary["seeds"] == [2, 3, 4]
-    assert summary["summary"]["d"]["ci_low"] <= summary["summary"]["d"]["mean"] <= summary["summary"]["d"]["ci_high"]
+    d = summary["summary"]["d"]
+    assert d["ci_low"] <= d["mean"] <= d["ci_high"]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["kind"] == "trial" and "cite_as" in manifest
     assert manifest["treatment"]["learning"]["teaching_expectancy"] == 1.0
@@ -197,11 +228,12 @@ def test_peerscale_trial_prints_d_with_its_ci_and_writes_results(tmp_path, capsy
 
 
 def test_study_group_completion_is_the_models_own():
-    """In study-group arms completion is the model's course completion (active, progress >= goal)."""
+    """In study-group arms completion is the model's own (active, course progress >= goal)."""
     from simulation import PeerLearningModel
     from simulation.analysis.trial import run_arm
 
-    solo = load_trial(TRIALS / "t5_solo_course.toml").arm("control").with_overrides({"population.size": 1920})
+    arm = load_trial(TRIALS / "t5_solo_course.toml").arm("control")
+    solo = arm.with_overrides({"population.size": 1920})
     state = run_arm(solo, seed=1)
     model = PeerLearningModel(solo, seed=1)
     model.run()

@@ -1,7 +1,8 @@
 """How the calibration targets move when a modelling assumption takes the ends of its range.
 
 Usage:
-    python experiments/calibration/assumptions.py [--replicates 3] [--out experiments/calibration/assumptions]
+    python experiments/calibration/assumptions.py [--replicates 3]
+        [--out experiments/calibration/assumptions]
 
 No study measures these magnitudes (docs/calibration.md), so they are not fitted: each is kept
 at its default and varied here, one at a time, to its low and high plausible value, with the
@@ -38,13 +39,15 @@ ASSUMPTIONS = (
      "level mapping of 'constraining'"),
     ("no-contact penalty", "motivation.no_contact_penalty", 0.05, 0.025, 0.1, None,
      "motivation lost in a week without a useful contact"),
-    ("forgetting", "learning.forgetting", 0.002, 0.0, 0.01, None, "skill lost in a week without practice"),
+    ("forgetting", "learning.forgetting", 0.002, 0.0, 0.01, None,
+     "skill lost in a week without practice"),
     ("lab spread (T6 setting)", "pyramid.top_skill", 0.02, 0.01, 0.05, ["t6_preparation"],
      "participants new to the material"),
     ("lab engagement (T6 setting)", "motivation.initial_min", 1.0, 0.3, 1.0, ["t6_preparation"],
      "a supervised session: everyone engaged"),
     ("compulsory school (T1-T4 setting)", "motivation.threshold", 0.0, 0.0, 0.2,
-     ["t1_tutees", "t2_tutors", "t3_one_to_one", "t4_class_size"], "pupils cannot drop out of school"),
+     ["t1_tutees", "t2_tutors", "t3_one_to_one", "t4_class_size"],
+     "pupils cannot drop out of school"),
 )
 
 
@@ -59,9 +62,11 @@ def _override(trial, key: str, value: float) -> dict:
 
 
 def main(argv: list[str] | None = None) -> pd.DataFrame:
+    """Vary each assumption to both ends of its range; write and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--replicates", type=int, default=3, help="replicates per trial")
-    parser.add_argument("--out", type=Path, default=HERE / "assumptions", help="folder for assumptions.md/.csv")
+    parser.add_argument("--out", type=Path, default=HERE / "assumptions",
+                        help="folder for assumptions.md/.csv")
     args = parser.parse_args(argv)
 
     trials = load_targets()
@@ -69,12 +74,14 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     rows = []
     for label, key, default, low, high, applies, why in ASSUMPTIONS:
         for end, value in (("low", low), ("high", high)):
-            row = {"assumption": label, "key": key, "default": default, "end": end, "value": value, "why": why}
+            row = {"assumption": label, "key": key, "default": default, "end": end,
+                   "value": value, "why": why}
             for trial in trials:
                 if applies is not None and trial.name not in applies:
                     row[trial.name] = base.loc[trial.name, "simulated"]
                     continue
-                result = run_trial(with_parameters(trial, _override(trial, key, value)), replicates=args.replicates)
+                varied = with_parameters(trial, _override(trial, key, value))
+                result = run_trial(varied, replicates=args.replicates)
                 row[trial.name] = result.statistic(trial.target.statistic)[0]
             rows.append(row)
     table = pd.DataFrame(rows)
@@ -83,7 +90,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     lines = [
         "| assumption, default | value | " + " | ".join(names) + " |",
         "|---|---|" + "---|" * len(names),
-        "| fitted defaults | | " + " | ".join(f"{base.loc[n, 'simulated']:.3f}" for n in names) + " |",
+        "| fitted defaults | | "
+        + " | ".join(f"{base.loc[n, 'simulated']:.3f}" for n in names) + " |",
     ]
     for _, r in table.iterrows():
         cells = []
@@ -91,7 +99,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
             low, high = inside[n]
             mark = "" if low <= r[n] <= high else " (out)"
             cells.append(f"{r[n]:.3f}{mark}")
-        lines.append(f"| {r['assumption']}, {r['default']:g} | {r['value']:g} | " + " | ".join(cells) + " |")
+        head = f"| {r['assumption']}, {r['default']:g} | {r['value']:g} | "
+        lines.append(head + " | ".join(cells) + " |")
     args.out.mkdir(parents=True, exist_ok=True)
     table.to_csv(args.out / "assumptions.csv", index=False)
     (args.out / "assumptions.md").write_text("\n".join(lines) + "\n", encoding="utf-8")

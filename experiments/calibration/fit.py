@@ -59,6 +59,7 @@ class Parameter:
 
     @property
     def label(self) -> str:
+        """The key, with the level index for per-level tuples: levels.agency_decay[1]."""
         return self.key if self.index is None else f"{self.key}[{self.index}]"
 
 
@@ -67,7 +68,10 @@ PARAMETERS = (
     Parameter("learning.tutor_rate", 0.002, 0.05, "T2, T6: tutor gain per week from teaching"),
     Parameter("experts.rate", 0.01, 0.2, "T3, T4: gain per week from one-to-one expert teaching"),
     Parameter("experts.class_size_slope", 0.05, 1.5, "T3, T4: b of the log class-size law"),
-    Parameter("motivation.progress_reward", 0.0, 0.1, "T5 (and T1-T4 through engagement): motivation gained per week at full efficacy"),
+    Parameter(
+        "motivation.progress_reward", 0.0, 0.1,
+        "T5 (and T1-T4 through engagement): motivation gained per week at full efficacy",
+    ),
 )
 
 
@@ -78,7 +82,7 @@ def overrides(x: np.ndarray) -> dict:
     """Schema overrides for a parameter vector (per-level tuples keep their other levels)."""
     defaults = Scenario().model_dump()
     out: dict = {}
-    for p, value in zip(PARAMETERS, x):
+    for p, value in zip(PARAMETERS, x, strict=True):
         if p.index is None:
             out[p.key] = float(value)
         else:
@@ -120,26 +124,36 @@ class Objective:
         self.history: list[dict] = []
 
     def __call__(self, x: np.ndarray) -> float:
+        """The loss of `x` (clipped to the parameters' ranges); the evaluation joins the history."""
         x = np.clip(x, [p.low for p in PARAMETERS], [p.high for p in PARAMETERS])
-        table = evaluate(overrides(x), replicates=self.replicates, seed=self.seed, trials=self.trials)
+        table = evaluate(
+            overrides(x), replicates=self.replicates, seed=self.seed, trials=self.trials
+        )
         terms = loss_terms(table)
         loss = float(terms.sum())
-        record = {p.label: float(v) for p, v in zip(PARAMETERS, x)}
-        record |= {f"sim_{t}": float(v) for t, v in zip(table["target"], table["simulated"])}
-        record |= {"ratio": float(table["tutor_tutee_gain_ratio"].iloc[0]), "inside": int(table["inside"].sum()),
-                   "loss": loss}
+        record = {p.label: float(v) for p, v in zip(PARAMETERS, x, strict=True)}
+        simulated = zip(table["target"], table["simulated"], strict=True)
+        record |= {f"sim_{t}": float(v) for t, v in simulated}
+        record |= {
+            "ratio": float(table["tutor_tutee_gain_ratio"].iloc[0]),
+            "inside": int(table["inside"].sum()),
+            "loss": loss,
+        }
         self.history.append(record)
         return loss
 
 
-def fit(samples: int, starts: int, iterations: int, replicates: int, seed: int, targets: list[str] | None = None,
+def fit(samples: int, starts: int, iterations: int, replicates: int, seed: int,
+        targets: list[str] | None = None,
         log=lambda message: print(message, flush=True)) -> tuple[np.ndarray, Objective]:
-    """Latin-hypercube screening, then Nelder-Mead from the best `starts` points; the best vector."""
+    """Latin-hypercube screening, then Nelder-Mead from the best `starts` points: the best x."""
     objective = Objective(replicates, seed, targets)
     lows = np.array([p.low for p in PARAMETERS])
     highs = np.array([p.high for p in PARAMETERS])
-    design = qmc.scale(qmc.LatinHypercube(d=len(PARAMETERS), seed=seed).random(samples), lows, highs)
-    design = np.vstack([np.clip(current(), lows, highs), design])  # the current defaults compete too
+    unit = qmc.LatinHypercube(d=len(PARAMETERS), seed=seed).random(samples)
+    design = qmc.scale(unit, lows, highs)
+    # The current defaults compete too.
+    design = np.vstack([np.clip(current(), lows, highs), design])
     screened = []
     for k, x in enumerate(design):
         screened.append((objective(x), x))
@@ -149,10 +163,14 @@ def fit(samples: int, starts: int, iterations: int, replicates: int, seed: int, 
     for k, (_, x0) in enumerate(screened[:starts]):
         # Nelder-Mead on parameters scaled to [0, 1], so one simplex step means the same everywhere.
         u0 = (x0 - lows) / (highs - lows)
-        simplex = np.vstack([u0] + [u0 + np.where(u0[i] < 0.9, 0.1, -0.1) * np.eye(len(u0))[i] for i in range(len(u0))])
+        steps = [np.where(u0[i] < 0.9, 0.1, -0.1) * np.eye(len(u0))[i] for i in range(len(u0))]
+        simplex = np.vstack([u0] + [u0 + step for step in steps])
         result = minimize(
-            lambda u: objective(lows + np.clip(u, 0, 1) * (highs - lows)), u0, method="Nelder-Mead",
-            options={"maxfev": iterations, "xatol": 1e-3, "fatol": 1e-3, "initial_simplex": simplex},
+            lambda u: objective(lows + np.clip(u, 0, 1) * (highs - lows)), u0,
+            method="Nelder-Mead",
+            options={
+                "maxfev": iterations, "xatol": 1e-3, "fatol": 1e-3, "initial_simplex": simplex,
+            },
         )
         x = lows + np.clip(result.x, 0, 1) * (highs - lows)
         log(f"start {k + 1}/{starts}: loss {result.fun:.3f} after {result.nfev} evaluations")
@@ -162,14 +180,18 @@ def fit(samples: int, starts: int, iterations: int, replicates: int, seed: int, 
 
 
 def sensitivity(x: np.ndarray, replicates: int, seed: int, step: float = 0.1) -> pd.DataFrame:
-    """Change of every target when one fitted parameter is raised by `step` (10%): which target
-    informs which parameter (a parameter no target responds to would not be identified)."""
+    """Change of every target when one fitted parameter is raised by `step` (10%).
+
+    It shows which target informs which parameter (a parameter no target responds to would not
+    be identified).
+    """
     base = evaluate(overrides(x), replicates=replicates, seed=seed).set_index("target")["simulated"]
     rows = {}
     for k, p in enumerate(PARAMETERS):
         raised = x.copy()
         raised[k] *= 1.0 + step
-        moved = evaluate(overrides(raised), replicates=replicates, seed=seed).set_index("target")["simulated"]
+        moved = evaluate(overrides(raised), replicates=replicates, seed=seed)
+        moved = moved.set_index("target")["simulated"]
         rows[f"{p.label} +{step:.0%}"] = moved - base
     return pd.DataFrame(rows).T
 
@@ -177,26 +199,38 @@ def sensitivity(x: np.ndarray, replicates: int, seed: int, step: float = 0.1) ->
 def main(argv: list[str] | None = None) -> None:
     """Fit, then write history.csv and best.json to --out and print the best set and its table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--samples", type=int, default=96, help="Latin-hypercube points screened")
-    parser.add_argument("--starts", type=int, default=3, help="Nelder-Mead runs from the best screened points")
-    parser.add_argument("--iterations", type=int, default=200, help="evaluations per Nelder-Mead run")
-    parser.add_argument("--replicates", type=int, default=1, help="replicates per trial and evaluation")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the design and of the trials")
+    parser.add_argument("--samples", type=int, default=96,
+                        help="Latin-hypercube points screened")
+    parser.add_argument("--starts", type=int, default=3,
+                        help="Nelder-Mead runs from the best screened points")
+    parser.add_argument("--iterations", type=int, default=200,
+                        help="evaluations per Nelder-Mead run")
+    parser.add_argument("--replicates", type=int, default=1,
+                        help="replicates per trial and evaluation")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="seed of the design and of the trials")
     parser.add_argument(
-        "--targets", default="", help="comma-separated trial names to fit (default: all; a target no fitted "
+        "--targets", default="",
+        help="comma-separated trial names to fit (default: all; a target no fitted "
         "parameter reaches, such as T5, only costs time)",
     )
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "fit", help="output folder")
+    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "fit",
+                        help="output folder")
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
     targets = [t for t in args.targets.split(",") if t] or None
-    best, objective = fit(args.samples, args.starts, args.iterations, args.replicates, args.seed, targets)
+    best, objective = fit(
+        args.samples, args.starts, args.iterations, args.replicates, args.seed, targets
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     history = pd.DataFrame(objective.history)
     history.to_csv(args.out / "history.csv", index=False)
-    params = {p.label: round(float(v), 4) for p, v in zip(PARAMETERS, best)}
-    table = evaluate(overrides(np.array(list(params.values()))), replicates=max(args.replicates, 3), seed=args.seed)
+    params = {p.label: round(float(v), 4) for p, v in zip(PARAMETERS, best, strict=True)}
+    table = evaluate(
+        overrides(np.array(list(params.values()))), replicates=max(args.replicates, 3),
+        seed=args.seed,
+    )
     summary = {
         "parameters": params,
         "ranges": {p.label: [p.low, p.high, p.why] for p in PARAMETERS},
@@ -206,12 +240,14 @@ def main(argv: list[str] | None = None) -> None:
         "wall_time_s": round(time.perf_counter() - start, 1),
         "settings": vars(args) | {"out": str(args.out)},
     }
-    (args.out / "best.json").write_text(json.dumps(summary, indent=2, default=str) + "\n", encoding="utf-8")
+    text = json.dumps(summary, indent=2, default=str)
+    (args.out / "best.json").write_text(text + "\n", encoding="utf-8")
     moves = sensitivity(np.array(list(params.values())), max(args.replicates, 3), args.seed)
     moves.to_csv(args.out / "sensitivity.csv", float_format="%.4f")
     print(moves.round(3).to_string())
     print(json.dumps(params, indent=2))
-    print(table[["target", "statistic", "published", "band_low", "band_high", "simulated", "inside"]].to_string(index=False))
+    columns = ["target", "statistic", "published", "band_low", "band_high", "simulated", "inside"]
+    print(table[columns].to_string(index=False))
 
 
 if __name__ == "__main__":

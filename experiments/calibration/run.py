@@ -1,14 +1,16 @@
 """Run every calibration target (T1-T6) with the schema defaults; write the table and the figure.
 
 Usage:
-    python experiments/calibration/run.py [--replicates 10] [--seed 0] [--out experiments/calibration/output]
+    python experiments/calibration/run.py [--replicates 10] [--seed 0]
+        [--out experiments/calibration/output]
 
 Each target is a virtual trial in trials/ (docs/calibration.md: two arms with the same seeds, the
 study's horizon, the effect on final skill in SDs of the control arm, a 95% CI across
 replicates). No parameter is overridden here: the table shows what the defaults in
 simulation/config/schema.py give. The output folder receives
 
-    table.md, table.csv   target, published value and band, source, simulated value [95% CI], inside?
+    table.md, table.csv   target, published value and band, source, simulated value [95% CI],
+                          inside?
     figure.png, .pdf      simulated vs published: bands shaded, published values as diamonds
     manifest.json         provenance (version to cite, commit, packages) and the defaults used
 
@@ -54,6 +56,7 @@ def _weeks(n: int) -> str:
 
 
 def fitted_defaults() -> dict:
+    """The current defaults of the fitted parameters (FITTED), by dotted key."""
     defaults = Scenario().model_dump()
     return {key: defaults[key.split(".")[0]][key.split(".")[1]] for key in FITTED}
 
@@ -61,17 +64,19 @@ def fitted_defaults() -> dict:
 def markdown(table: pd.DataFrame) -> str:
     """The calibration table as Markdown."""
     lines = [
-        "| target | statistic | published (band) | source | setting, horizon | simulated [95% CI] | inside |",
+        "| target | statistic | published (band) | source | setting, horizon "
+        "| simulated [95% CI] | inside |",
         "|---|---|---|---|---|---|---|",
     ]
     for _, r in table.iterrows():
         percent = r["statistic"].startswith("completion")
         fmt = (lambda x: f"{100 * x:.1f}%") if percent else (lambda x: f"{x:.2f}")
         lines.append(
-            f"| {r['target']} | {LABELS.get(r['statistic'], r['statistic'])} | {fmt(r['published'])} "
-            f"({fmt(r['band_low'])}-{fmt(r['band_high'])}) | {r['source']} | {r['setting']}; {_weeks(r['weeks'])}, "
-            f"group: {r['group']} | {fmt(r['simulated'])} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}] | "
-            f"{'yes' if r['inside'] else '**no**'} |"
+            f"| {r['target']} | {LABELS.get(r['statistic'], r['statistic'])} "
+            f"| {fmt(r['published'])} ({fmt(r['band_low'])}-{fmt(r['band_high'])}) "
+            f"| {r['source']} | {r['setting']}; {_weeks(r['weeks'])}, group: {r['group']} "
+            f"| {fmt(r['simulated'])} [{fmt(r['ci_low'])}, {fmt(r['ci_high'])}] "
+            f"| {'yes' if r['inside'] else '**no**'} |"
         )
     ratio = table.loc[table["target"].str.startswith("t2"), "tutor_tutee_gain_ratio"]
     if len(ratio):
@@ -79,9 +84,9 @@ def markdown(table: pd.DataFrame) -> str:
         value = float(ratio.iloc[0])
         verdict = "inside" if low <= value <= high else "outside"
         note = (
-            f"Secondary check (docs/calibration.md): in T2's programme (both roles), tutors' mean weekly gain "
-            f"from teaching is {value:.2f} times tutees' mean weekly gain from being tutored (literature: about "
-            f"{low}-{high}; {verdict})."
+            f"Secondary check (docs/calibration.md): in T2's programme (both roles), "
+            f"tutors' mean weekly gain from teaching is {value:.2f} times tutees' mean weekly gain "
+            f"from being tutored (literature: about {low}-{high}; {verdict})."
         )
         lines += ["", note]
     return "\n".join(lines) + "\n"
@@ -92,29 +97,42 @@ def figure(table: pd.DataFrame, path: Path) -> None:
     effects = table[~table["statistic"].str.startswith("completion")]
     completion = table[table["statistic"].str.startswith("completion")]
     fig, axes = plt.subplots(
-        1, 2, figsize=(10, 0.5 + 0.55 * len(table)), gridspec_kw={"width_ratios": [3, 1.3]}, constrained_layout=True
+        1, 2, figsize=(10, 0.5 + 0.55 * len(table)), gridspec_kw={"width_ratios": [3, 1.3]},
+        constrained_layout=True,
     )
     for ax, part, xlabel, scale in (
         (axes[0], effects, "effect size (SDs of the control arm)", 1.0),
         (axes[1], completion, "completion (% of registrants)", 100.0),
     ):
         for y, (_, r) in enumerate(part.iloc[::-1].iterrows()):
-            ax.fill_betweenx([y - 0.3, y + 0.3], r["band_low"] * scale, r["band_high"] * scale, color="#bcd7ee",
-                             label="published band" if y == 0 else None)
-            ax.plot(r["published"] * scale, y, "D", color="#1f4e79", label="published value" if y == 0 else None)
-            ax.errorbar(r["simulated"] * scale, y, xerr=[[(r["simulated"] - r["ci_low"]) * scale],
-                        [(r["ci_high"] - r["simulated"]) * scale]], fmt="o", color="#c0392b", capsize=3,
-                        label="simulated, 95% CI" if y == 0 else None)
+            first = y == 0
+            ax.fill_betweenx([y - 0.3, y + 0.3], r["band_low"] * scale, r["band_high"] * scale,
+                             color="#bcd7ee", label="published band" if first else None)
+            ax.plot(r["published"] * scale, y, "D", color="#1f4e79",
+                    label="published value" if first else None)
+            below, above = r["simulated"] - r["ci_low"], r["ci_high"] - r["simulated"]
+            ax.errorbar(r["simulated"] * scale, y, xerr=[[below * scale], [above * scale]],
+                        fmt="o", color="#c0392b", capsize=3,
+                        label="simulated, 95% CI" if first else None)
         ax.set_yticks(range(len(part)))
-        ax.set_yticklabels([f"{r['target']}\n({LABELS.get(r['statistic'], r['statistic'])}, {_weeks(r['weeks'])})"
-                            for _, r in part.iloc[::-1].iterrows()], fontsize=8)
+        ax.set_yticklabels(
+            [
+                f"{r['target']}\n({LABELS.get(r['statistic'], r['statistic'])}, "
+                f"{_weeks(r['weeks'])})"
+                for _, r in part.iloc[::-1].iterrows()
+            ],
+            fontsize=8,
+        )
         ax.set_xlabel(xlabel)
         ax.set_ylim(-0.7, len(part) - 0.3)
         ax.grid(axis="x", alpha=0.3)
     axes[0].axvline(0.0, color="grey", lw=0.8)
     axes[1].set_xlim(0, 40)
     axes[0].legend(loc="lower right", fontsize=8)
-    fig.suptitle("PeerScale calibration: virtual trials with the default parameters vs published effects", fontsize=10)
+    fig.suptitle(
+        "PeerScale calibration: virtual trials with the default parameters vs published effects",
+        fontsize=10,
+    )
     fig.savefig(path.with_suffix(".png"), dpi=150)
     fig.savefig(path.with_suffix(".pdf"))
     plt.close(fig)
@@ -139,10 +157,14 @@ def write(table: pd.DataFrame, out: Path, extra: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> pd.DataFrame:
+    """Run every target with the defaults; write and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--replicates", type=int, default=None, help="replicates per trial (default: each file's)")
-    parser.add_argument("--seed", type=int, default=None, help="first seed (default: each file's)")
-    parser.add_argument("--out", type=Path, default=HERE / "output", help="output folder (replaced)")
+    parser.add_argument("--replicates", type=int, default=None,
+                        help="replicates per trial (default: each file's)")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="first seed (default: each file's)")
+    parser.add_argument("--out", type=Path, default=HERE / "output",
+                        help="output folder (replaced)")
     args = parser.parse_args(argv)
 
     start = time.perf_counter()
@@ -150,8 +172,11 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     table = evaluate(None, replicates=args.replicates, seed=args.seed, trials=trials)
     extra = {
         "kind": "calibration",
-        "trial_files": [str(Path(t.source).relative_to(HERE.parent.parent)) if Path(t.source).is_absolute() else t.source
-                        for t in trials],
+        "trial_files": [
+            str(Path(t.source).relative_to(HERE.parent.parent))
+            if Path(t.source).is_absolute() else t.source
+            for t in trials
+        ],
         "fitted_parameters": fitted_defaults(),
         "replicates": args.replicates,
         "seed": args.seed,
@@ -159,7 +184,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     }
     write(table, args.out, extra)
     print(markdown(table))
-    print(f"{int(table['inside'].sum())} of {len(table)} targets inside their bands; written to {args.out}")
+    inside = int(table["inside"].sum())
+    print(f"{inside} of {len(table)} targets inside their bands; written to {args.out}")
     return table
 
 

@@ -46,6 +46,8 @@ def row(result: TrialResult) -> dict:
     trial = result.trial
     target = trial.target
     mean, low, high = result.statistic(target.statistic)
+    tutor = result.summary["tutor_gain_treatment"]["mean"]
+    tutee = result.summary["tutee_gain_treatment"]["mean"]
     return {
         "target": trial.name,
         "statistic": target.statistic,
@@ -61,15 +63,12 @@ def row(result: TrialResult) -> dict:
         "ci_high": high,
         "inside": bool(target.inside(mean)),
         "replicates": len(result.replicates),
-        "tutor_tutee_gain_ratio": (
-            result.summary["tutor_gain_treatment"]["mean"] / result.summary["tutee_gain_treatment"]["mean"]
-            if result.summary["tutee_gain_treatment"]["mean"] > 0 else float("nan")
-        ),
+        "tutor_tutee_gain_ratio": tutor / tutee if tutee > 0 else float("nan"),
     }
 
 
-def evaluate(parameters: Mapping[str, Any] | None = None, replicates: int | None = None, seed: int | None = None,
-             trials: list[Trial] | None = None) -> pd.DataFrame:
+def evaluate(parameters: Mapping[str, Any] | None = None, replicates: int | None = None,
+             seed: int | None = None, trials: list[Trial] | None = None) -> pd.DataFrame:
     """Run every target trial under `parameters`; one row per target."""
     rows = []
     for trial in trials or load_targets():

@@ -1,7 +1,8 @@
 """Does learning scale? Per-capita gain and competent fraction against population size.
 
 Usage:
-    python experiments/scaling/run.py [--max-exponent 7] [--replicates 5] [--weeks 26] [--seed 0] [--out DIR]
+    python experiments/scaling/run.py [--max-exponent 7] [--replicates 5] [--weeks 26] [--seed 0]
+        [--out DIR]
 
 Four arms, each run at populations from 10^3 to 10^max-exponent (half-decade steps) for a fixed
 horizon, every replicate r with seed + r in every arm (common random numbers):
@@ -19,7 +20,8 @@ The output folder (default results/scaling, or the first free results/scaling-N)
                              (log axis; lines: means over replicates; bands: 95% CIs)
     table.csv, table.md      one row per arm and size: both outcomes with their 95% CIs
     metrics.parquet          every week of every run (the aggregates of PeerLearningModel)
-    manifest.json            provenance (version to cite, commit, packages, machine), arguments, seeds
+    manifest.json            provenance (version to cite, commit, packages, machine), arguments,
+                             seeds
 
 written into a temporary folder and renamed into place when complete (analysis/results.py).
 With --max-exponent 9 the largest runs hold 10^9 agents (12.3 GB each; minutes per week on 2
@@ -44,9 +46,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from simulation import load
-from simulation.analysis import results
-from simulation.analysis.runner import mean_ci, run_scenario
+from simulation import load  # noqa: E402
+from simulation.analysis import results  # noqa: E402
+from simulation.analysis.runner import mean_ci, run_scenario  # noqa: E402
 
 SCENARIOS = ROOT / "scenarios"
 OUTCOMES = {
@@ -77,7 +79,8 @@ def sizes(max_exponent: int) -> list[int]:
     return out
 
 
-def run_arm(label: str, path: str, overrides: dict, size: int, weeks: int, replicates: int, seed: int):
+def run_arm(label: str, path: str, overrides: dict, size: int, weeks: int, replicates: int,
+            seed: int) -> tuple[list[dict], list[pd.DataFrame]]:
     """Every replicate of one arm at one size; one row per replicate of final-week outcomes."""
     scenario = load(
         SCENARIOS / path,
@@ -112,7 +115,9 @@ def summarise(replicates: pd.DataFrame, arm_order: list[str]) -> pd.DataFrame:
 
 
 def markdown(table: pd.DataFrame, weeks: int) -> str:
-    def cell(row, key):
+    """The table as Markdown: each outcome's mean and 95% CI per arm and size."""
+
+    def cell(row: pd.Series, key: str) -> str:
         lo, hi = row[f"{key}_ci_low"], row[f"{key}_ci_high"]
         ci = "" if np.isnan(lo) else f" [{lo:.4f}, {hi:.4f}]"
         return f"{row[key]:.4f}{ci}"
@@ -134,10 +139,11 @@ def figure(table: pd.DataFrame, weeks: int, replicates: int, stem: Path) -> None
     """Both outcomes against population size, one line and 95% band per arm."""
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
     markers = "osD^v"
-    for ax, (key, label) in zip(axes, OUTCOMES.items()):
+    for ax, (key, label) in zip(axes, OUTCOMES.items(), strict=True):
         for k, (arm, group) in enumerate(table.groupby("arm", sort=True, observed=True)):
             x = group["size"].to_numpy()
-            ax.plot(x, group[key], marker=markers[k % len(markers)], markersize=4, color=f"C{k}", label=arm)
+            ax.plot(x, group[key], marker=markers[k % len(markers)], markersize=4, color=f"C{k}",
+                    label=arm)
             lo, hi = group[f"{key}_ci_low"].to_numpy(), group[f"{key}_ci_high"].to_numpy()
             if np.isfinite(lo).all():
                 ax.fill_between(x, lo, hi, color=f"C{k}", alpha=0.2, linewidth=0)
@@ -149,22 +155,26 @@ def figure(table: pd.DataFrame, weeks: int, replicates: int, stem: Path) -> None
     axes[1].set_title(f"Competent learners after {weeks} weeks")
     axes[1].legend(loc="best", fontsize="small")
     bands = "95% CI over replicates" if replicates > 1 else "one replicate: no CI"
-    fig.suptitle(f"Does learning scale? PeerScale, {replicates} replicate{'s' if replicates > 1 else ''} ({bands})")
+    plural = "s" if replicates > 1 else ""
+    fig.suptitle(f"Does learning scale? PeerScale, {replicates} replicate{plural} ({bands})")
     for suffix in (".png", ".pdf"):
         fig.savefig(stem.with_suffix(suffix), dpi=150)
     plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> Path:
+    """Run every arm at every size; write the results folder and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--max-exponent", type=int, default=7, choices=range(3, 10),
                         help="largest population is 10^this (default 7; 9 runs a billion agents)")
-    parser.add_argument("--replicates", type=int, default=5, help="replicates per arm and size (default 5)")
+    parser.add_argument("--replicates", type=int, default=5,
+                        help="replicates per arm and size (default 5)")
     parser.add_argument("--weeks", type=int, default=26, help="horizon in weeks (default 26)")
     parser.add_argument("--seed", type=int, default=0, help="replicate r uses seed + r (default 0)")
     parser.add_argument("--learners-per-expert", type=int, default=30,
                         help="the expert-share arm's learners per expert (default 30)")
-    parser.add_argument("--out", type=Path, default=None, help="results folder (must not exist or be empty)")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="results folder (must not exist or be empty)")
     args = parser.parse_args(argv)
     if args.replicates < 1 or args.weeks < 1:
         parser.error("--replicates and --weeks must be at least 1")
@@ -178,7 +188,9 @@ def main(argv: list[str] | None = None) -> Path:
     for size in sizes(args.max_exponent):
         for label, (path, overrides) in arm_specs.items():
             t = time.perf_counter()
-            arm_rows, arm_frames = run_arm(label, path, overrides, size, args.weeks, args.replicates, args.seed)
+            arm_rows, arm_frames = run_arm(
+                label, path, overrides, size, args.weeks, args.replicates, args.seed
+            )
             rows += arm_rows
             frames += arm_frames
             print(f"{label:<32} N={size:>13,}: {time.perf_counter() - t:7.1f} s", flush=True)
@@ -188,11 +200,13 @@ def main(argv: list[str] | None = None) -> Path:
         figure(table, args.weeks, args.replicates, tmp / "figure")
         table.to_csv(tmp / "table.csv", index=False)
         (tmp / "table.md").write_text(markdown(table, args.weeks), encoding="utf-8")
+        arguments = vars(args) | {"out": str(target)}
         results.write_parquet(pd.concat(frames, ignore_index=True), tmp / "metrics.parquet",
-                              {"experiment": "scaling", "arguments": vars(args) | {"out": str(target)}})
+                              {"experiment": "scaling", "arguments": arguments})
         manifest = results.provenance() | {
-            "kind": "experiment", "experiment": "scaling", "arguments": vars(args) | {"out": str(target)},
-            "sizes": sizes(args.max_exponent), "arms": {k: {"file": f, "overrides": o} for k, (f, o) in arm_specs.items()},
+            "kind": "experiment", "experiment": "scaling", "arguments": arguments,
+            "sizes": sizes(args.max_exponent),
+            "arms": {k: {"file": f, "overrides": o} for k, (f, o) in arm_specs.items()},
             "seeds": [args.seed + r for r in range(args.replicates)],
             "wall_time_s": round(time.perf_counter() - start, 3),
         }

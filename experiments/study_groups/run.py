@@ -2,7 +2,8 @@
 
 One command (about a minute on 2 cores):
 
-    python experiments/study_groups/run.py [--replicates 10] [--size 20000] [--out results/study_groups]
+    python experiments/study_groups/run.py [--replicates 10] [--size 20000]
+        [--out results/study_groups]
 
 Runs the three shipped course scenarios (scenarios/solo_online.toml, study_groups_organiser.toml,
 study_groups_rotating.toml: the same registrants, course and seeds, differing only in mode) over
@@ -25,13 +26,12 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
 
-from simulation import PeerLearningModel, load  # noqa: E402
-from simulation.analysis.results import atomic_folder, free_folder, provenance, write_json  # noqa: E402
-from simulation.analysis.runner import mean_ci  # noqa: E402
+from simulation import PeerLearningModel, load
+from simulation.analysis.results import atomic_folder, free_folder, provenance, write_json
+from simulation.analysis.runner import mean_ci
 
 ROOT = Path(__file__).resolve().parents[2]
 SCENARIOS = {
@@ -39,11 +39,16 @@ SCENARIOS = {
     "organiser_led": ROOT / "scenarios" / "study_groups_organiser.toml",
     "rotating": ROOT / "scenarios" / "study_groups_rotating.toml",
 }
-LABELS = {"solo": "solo (no group)", "organiser_led": "organiser-led", "rotating": "rotating leadership"}
+LABELS = {
+    "solo": "solo (no group)", "organiser_led": "organiser-led", "rotating": "rotating leadership",
+}
 GROUP_SIZES = (4, 5, 6, 7, 8)
 LOADS = (0.0, 0.02, 0.04, 0.06, 0.08, 0.10)
 T5_WEEKS = (6, 8, 12)
-METRICS = ("completion", "group_survival", "active_fraction", "organiser_gain", "member_gain", "leadership_gini")
+METRICS = (
+    "completion", "group_survival", "active_fraction", "organiser_gain", "member_gain",
+    "leadership_gini",
+)
 
 
 def replicate_finals(path: Path, overrides: dict, replicates: int, seed: int) -> list[dict]:
@@ -57,7 +62,8 @@ def replicate_finals(path: Path, overrides: dict, replicates: int, seed: int) ->
     return finals
 
 
-def summarise(finals: list[dict], **columns) -> dict:
+def summarise(finals: list[dict], **columns: object) -> dict:
+    """One table row: `columns`, then each metric's mean and 95% CI across the replicates."""
     row = dict(columns, replicates=len(finals))
     for key in METRICS:
         mean, lo, hi = mean_ci([f[key] for f in finals])
@@ -66,21 +72,20 @@ def summarise(finals: list[dict], **columns) -> dict:
 
 
 def sweeps(replicates: int, size: int, seed: int) -> pd.DataFrame:
+    """Every mode over the group-size sweep and the facilitation-load sweep."""
     rows = []
     for mode, path in SCENARIOS.items():
         base = load(path).study_groups
         for group_size in GROUP_SIZES:
-            finals = replicate_finals(
-                path, {"population.size": size, "study_groups.group_size": group_size}, replicates, seed
-            )
+            overrides = {"population.size": size, "study_groups.group_size": group_size}
+            finals = replicate_finals(path, overrides, replicates, seed)
             rows.append(summarise(finals, sweep="group_size", mode=mode, group_size=group_size,
                                   facilitation_load=base.facilitation_load))
         for load_value in LOADS:
-            finals = replicate_finals(
-                path, {"population.size": size, "study_groups.facilitation_load": load_value}, replicates, seed
-            )
-            rows.append(summarise(finals, sweep="facilitation_load", mode=mode, group_size=base.group_size,
-                                  facilitation_load=load_value))
+            overrides = {"population.size": size, "study_groups.facilitation_load": load_value}
+            finals = replicate_finals(path, overrides, replicates, seed)
+            rows.append(summarise(finals, sweep="facilitation_load", mode=mode,
+                                  group_size=base.group_size, facilitation_load=load_value))
     return pd.DataFrame(rows)
 
 
@@ -91,13 +96,14 @@ def t5(replicates: int, size: int, seed: int) -> pd.DataFrame:
     rows = []
     for weeks in T5_WEEKS:
         goal = base.goal * weeks / base.course_weeks
-        overrides = {"population.size": size, "study_groups.course_weeks": weeks, "run.steps": weeks,
-                     "study_groups.goal": goal}
+        overrides = {"population.size": size, "study_groups.course_weeks": weeks,
+                     "run.steps": weeks, "study_groups.goal": goal}
         finals = replicate_finals(path, overrides, replicates, seed)
         mean, lo, hi = mean_ci([f["completion"] for f in finals])
-        rows.append({"course_weeks": weeks, "goal": goal, "replicates": replicates, "completion": mean,
-                     "completion_ci_low": lo, "completion_ci_high": hi, "target": 0.126, "band_low": 0.05,
-                     "band_high": 0.15, "in_band": bool(0.05 <= mean <= 0.15)})
+        rows.append({"course_weeks": weeks, "goal": goal, "replicates": replicates,
+                     "completion": mean, "completion_ci_low": lo, "completion_ci_high": hi,
+                     "target": 0.126, "band_low": 0.05, "band_high": 0.15,
+                     "in_band": bool(0.05 <= mean <= 0.15)})
     return pd.DataFrame(rows)
 
 
@@ -118,14 +124,14 @@ def plot(table: pd.DataFrame, stem: Path, replicates: int, size: int) -> list[Pa
                 part = table[(table["sweep"] == sweep) & (table["mode"] == mode)].sort_values(sweep)
                 x = part[sweep].to_numpy()
                 ax.plot(x, part[metric], "o-", color=f"C{k}", label=LABELS[mode])
-                ax.fill_between(x, part[f"{metric}_ci_low"], part[f"{metric}_ci_high"], color=f"C{k}",
-                                alpha=0.25, linewidth=0)
+                ax.fill_between(x, part[f"{metric}_ci_low"], part[f"{metric}_ci_high"],
+                                color=f"C{k}", alpha=0.25, linewidth=0)
             ax.axvline(getattr(defaults, sweep), color="black", linestyle=":", linewidth=1)
             if metric == "completion":
                 ax.axhspan(0.05, 0.15, color="grey", alpha=0.12, linewidth=0)
                 ax.axhline(0.126, color="grey", linestyle=":", linewidth=1)
-                ax.text(x[0], 0.16, "T5 target: unsupported online course, 12.6% (band 5-15%)", fontsize=8,
-                        color="dimgrey")
+                ax.text(x[0], 0.16, "T5 target: unsupported online course, 12.6% (band 5-15%)",
+                        fontsize=8, color="dimgrey")
             if sweep == "group_size":
                 ax.set_xticks(GROUP_SIZES)
             ax.set_xlabel(xlabel)
@@ -139,8 +145,8 @@ def plot(table: pd.DataFrame, stem: Path, replicates: int, size: int) -> list[Pa
     axes[1, 0].set_title(f"Group survival vs group size {at_load}")
     axes[1, 1].set_title(f"Group survival vs facilitation load {at_size}")
     axes[0, 0].legend(loc="center right", fontsize="small")
-    fig.suptitle(f"Study groups: organiser-led vs rotating vs solo ({size:,} registrants, {replicates} "
-                 "replicates; bands: 95% CI; dotted: the scenarios' default)")
+    fig.suptitle(f"Study groups: organiser-led vs rotating vs solo ({size:,} registrants, "
+                 f"{replicates} replicates; bands: 95% CI; dotted: the scenarios' default)")
     paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
     for path in paths:
         fig.savefig(path, dpi=120)
@@ -161,11 +167,16 @@ def markdown(table: pd.DataFrame, columns: list[str], metrics: list[str]) -> str
 
 
 def main(argv: list[str] | None = None) -> Path:
+    """Run both sweeps and the T5 check; write the results folder and print the tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--replicates", type=int, default=10, help="replicates per point (default 10)")
-    parser.add_argument("--size", type=int, default=20_000, help="registrants per run (default 20,000)")
-    parser.add_argument("--seed", type=int, default=0, help="first seed; replicate r uses seed + r")
-    parser.add_argument("--out", type=Path, default=None, help="results folder (default results/study_groups[-k])")
+    parser.add_argument("--replicates", type=int, default=10,
+                        help="replicates per point (default 10)")
+    parser.add_argument("--size", type=int, default=20_000,
+                        help="registrants per run (default 20,000)")
+    parser.add_argument("--seed", type=int, default=0,
+                        help="first seed; replicate r uses seed + r")
+    parser.add_argument("--out", type=Path, default=None,
+                        help="results folder (default results/study_groups[-k])")
     args = parser.parse_args(argv)
     target = args.out or free_folder(ROOT / "results" / "study_groups")
     start = time.perf_counter()
@@ -174,17 +185,20 @@ def main(argv: list[str] | None = None) -> Path:
     with atomic_folder(target) as tmp:
         plot(table, tmp / "figure", args.replicates, args.size)
         table.to_csv(tmp / "sweeps.csv", index=False)
-        (tmp / "sweeps.md").write_text(
-            markdown(table, ["sweep", "mode", "group_size", "facilitation_load"],
-                     ["completion", "group_survival", "organiser_gain", "member_gain", "leadership_gini"]),
-            encoding="utf-8",
-        )
+        columns = ["sweep", "mode", "group_size", "facilitation_load"]
+        metrics = ["completion", "group_survival", "organiser_gain", "member_gain",
+                   "leadership_gini"]
+        (tmp / "sweeps.md").write_text(markdown(table, columns, metrics), encoding="utf-8")
         calibration.to_csv(tmp / "t5.csv", index=False)
-        (tmp / "t5.md").write_text(markdown(calibration, ["course_weeks", "goal"], ["completion"]), encoding="utf-8")
+        t5_table = markdown(calibration, ["course_weeks", "goal"], ["completion"])
+        (tmp / "t5.md").write_text(t5_table, encoding="utf-8")
         write_json(provenance() | {
-            "kind": "experiment", "experiment": "study_groups", "scenario_files": [str(p) for p in SCENARIOS.values()],
-            "replicates": args.replicates, "size": args.size, "seeds": [args.seed + r for r in range(args.replicates)],
-            "group_sizes": GROUP_SIZES, "facilitation_loads": LOADS, "wall_time_s": round(time.perf_counter() - start, 3),
+            "kind": "experiment", "experiment": "study_groups",
+            "scenario_files": [str(p) for p in SCENARIOS.values()],
+            "replicates": args.replicates, "size": args.size,
+            "seeds": [args.seed + r for r in range(args.replicates)],
+            "group_sizes": GROUP_SIZES, "facilitation_loads": LOADS,
+            "wall_time_s": round(time.perf_counter() - start, 3),
         }, tmp / "manifest.json")
     print(markdown(calibration, ["course_weeks", "goal"], ["completion"]))
     shown = table[(table["sweep"] == "facilitation_load")]

@@ -1,2 +1,5 @@
-"""From runs to results: replicates and comparisons (`runner`), virtual trials (`trial`,
-`effect_size`), results folders (`results`) and figures (`figures`)."""
+"""From runs to results: replicates, comparisons, virtual trials, results folders and figures.
+
+Replicates and comparisons are in `runner`, virtual trials in `trial` and `effect_size`, results
+folders in `results` and figures in `figures`.
+"""

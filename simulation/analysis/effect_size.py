@@ -51,10 +51,14 @@ class EffectSize:
         c = np.asarray(control, dtype=np.float64)
         if t.size < 2 or c.size < 2:
             raise ValueError("an effect size needs at least two members in each group")
-        return cls(float(t.mean()), float(t.std(ddof=1)), int(t.size), float(c.mean()), float(c.std(ddof=1)), int(c.size))
+        return cls(
+            float(t.mean()), float(t.std(ddof=1)), int(t.size),
+            float(c.mean()), float(c.std(ddof=1)), int(c.size),
+        )
 
     @property
     def difference(self) -> float:
+        """mean_treatment - mean_control."""
         return self.mean_treatment - self.mean_control
 
     def standardiser(self, by: str = "control") -> float:
@@ -66,10 +70,14 @@ class EffectSize:
         raise ValueError(f"standardiser must be one of {STANDARDISERS}, not {by!r}")
 
     def degrees_of_freedom(self, by: str = "control") -> int:
+        """Degrees of freedom of the standardiser: n_control - 1, or n_t + n_c - 2 pooled."""
         return self.n_control - 1 if by == "control" else self.n_treatment + self.n_control - 2
 
     def d(self, by: str = "control") -> float:
-        """(mean_treatment - mean_control) / SD: Glass's delta for 'control', Cohen's d for 'pooled'."""
+        """(mean_treatment - mean_control) / SD.
+
+        Glass's delta with by='control', Cohen's d with by='pooled'.
+        """
         sd = self.standardiser(by)
         if sd == 0.0:
             return math.copysign(math.inf, self.difference) if self.difference else 0.0

@@ -1,4 +1,4 @@
-"""Figures of runs and comparisons: lines are replicate means, bands their 95% confidence intervals."""
+"""Figures of runs and comparisons: lines are replicate means, bands their 95% CIs."""
 
 from __future__ import annotations
 
@@ -8,11 +8,11 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")  # files only; the dashboard builds its own figures
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
 
-from .runner import RunSet, t_critical  # noqa: E402
+from .runner import RunSet, t_critical
 
 PANELS = (
     ("mean_skill", "Mean skill of active learners", "skill (0 novice, 1 frontier)"),
@@ -28,7 +28,9 @@ PANELS = (
 FLOWS = {"mean_tutee_gain", "mean_tutor_gain", "gain_per_expert_hour", "mean_partner_efficacy"}
 
 
-def _band(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _band(
+    frame: pd.DataFrame, column: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Weekly mean of a metric across replicates and its 95% CI."""
     if column in FLOWS:
         frame = frame[frame["step"] > 0]
@@ -36,7 +38,8 @@ def _band(frame: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np.
     mean = grouped.mean()
     n = grouped.count()
     sd = grouped.std(ddof=1).fillna(0.0)
-    half = np.array([t_critical(int(k) - 1) if k > 1 else 0.0 for k in n]) * sd.to_numpy() / np.sqrt(n.to_numpy())
+    t = np.array([t_critical(int(k) - 1) if k > 1 else 0.0 for k in n])
+    half = t * sd.to_numpy() / np.sqrt(n.to_numpy())
     return mean.index.to_numpy(), mean.to_numpy(), mean.to_numpy() - half, mean.to_numpy() + half
 
 
@@ -57,12 +60,12 @@ def _pyramid(ax, runs: Sequence[RunSet]) -> None:
 
 
 def _structure_row(axes, runs: Sequence[RunSet], panels) -> None:
-    """A structure's own panels (its `figure_panels`): a metric over time, with a dashed companion."""
-    for ax, panel in zip(axes, panels):
+    """A structure's own panels (its `figure_panels`): a metric over time, dashed companion."""
+    for ax, panel in zip(axes, panels, strict=False):  # up to four panels on a row of four
         for k, run in enumerate(runs):
             if panel.column not in run.frame:
                 continue
-            lines = [(panel.column, "-", run.scenario.name)]
+            lines: list[tuple[str, str, str | None]] = [(panel.column, "-", run.scenario.name)]
             if panel.companion:
                 lines.append((panel.companion, "--", None))
             for name, style, label in lines:
@@ -78,10 +81,14 @@ def _structure_row(axes, runs: Sequence[RunSet], panels) -> None:
 def plot_runs(runs: Sequence[RunSet], stem: Path, title: str) -> list[Path]:
     """The main metrics over time for one or more scenarios; writes PNG and PDF."""
     # A third row for the structures' own panels (study groups: survival, completion, hierarchy).
-    extra = tuple(dict.fromkeys(p for run in runs for p in run.scenario.structure.figure_panels))[:4]
-    fig, axes = plt.subplots(3 if extra else 2, 4, figsize=(17, 11 if extra else 7.5), constrained_layout=True)
+    extra = tuple(
+        dict.fromkeys(p for run in runs for p in run.scenario.structure.figure_panels)
+    )[:4]
+    fig, axes = plt.subplots(
+        3 if extra else 2, 4, figsize=(17, 11 if extra else 7.5), constrained_layout=True
+    )
     flat = list(axes.flat)
-    for ax, (column, panel_title, ylabel) in zip(flat, PANELS):
+    for ax, (column, panel_title, ylabel) in zip(flat, PANELS, strict=False):  # 6 of 8 or 12
         for k, run in enumerate(runs):
             x, mean, lo, hi = _band(run.frame, column)
             ax.plot(x, mean, color=f"C{k}", label=run.scenario.name)

@@ -30,6 +30,7 @@ class ResultsExistError(FileExistsError):
 
 
 def citation_version() -> str:
+    """The installed package's version, as CITATION.cff asks to cite it."""
     try:
         return version("peerscale")
     except PackageNotFoundError:
@@ -43,8 +44,8 @@ def _git_commit() -> dict:
             ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5
         ).stdout.strip()
         dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root, capture_output=True, text=True,
-            timeout=5,
+            ["git", "status", "--porcelain", "--untracked-files=no"], cwd=root,
+            capture_output=True, text=True, timeout=5,
         ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return {"commit": None, "dirty": None}
@@ -52,12 +53,12 @@ def _git_commit() -> dict:
 
 
 def provenance() -> dict:
-    """What produced a result: versions, commit, machine and threads (ENVIRONMENT-independent keys)."""
+    """What produced a result: versions, commit, machine and threads (the same keys anywhere)."""
     import numba
 
     from ..scale.vector_width import DECISION as vector_width
 
-    packages = {}
+    packages: dict[str, str | None] = {}
     for name in ("numpy", "numba", "mesa", "pandas", "pyarrow", "pydantic", "matplotlib", "solara"):
         try:
             packages[name] = version(name)
@@ -95,7 +96,8 @@ def atomic_folder(target: Path):
     target = Path(target)
     if target.exists() and (not target.is_dir() or any(target.iterdir())):
         raise ResultsExistError(
-            f"{target}: results folder exists and is not empty; nothing was written (choose another --out)"
+            f"{target}: results folder exists and is not empty; nothing was written "
+            "(choose another --out)"
         )
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent))
@@ -110,7 +112,7 @@ def atomic_folder(target: Path):
 
 
 def write_parquet(frame: pd.DataFrame, path: Path, metadata: dict | None = None) -> None:
-    """zstd Parquet with the types kept and deterministic bytes (no timestamps inside)."""
+    """Zstd Parquet with the types kept and deterministic bytes (no timestamps inside)."""
     table = pa.Table.from_pandas(frame, preserve_index=False)
     meta = dict(table.schema.metadata or {})
     meta.pop(b"pandas", None)  # pandas metadata carries library versions: keep bytes reproducible
@@ -121,7 +123,9 @@ def write_parquet(frame: pd.DataFrame, path: Path, metadata: dict | None = None)
 
 
 def write_json(data: dict, path: Path) -> None:
-    path.write_text(json.dumps(data, indent=2, sort_keys=False, default=_jsonable) + "\n", encoding="utf-8")
+    """`data` as indented JSON (numpy scalars and arrays as plain numbers and lists)."""
+    text = json.dumps(data, indent=2, sort_keys=False, default=_jsonable)
+    path.write_text(text + "\n", encoding="utf-8")
 
 
 def _jsonable(x):

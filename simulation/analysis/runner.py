@@ -11,6 +11,8 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -18,6 +20,9 @@ import pandas as pd
 from .. import structures
 from ..config.schema import Scenario
 from ..model import PeerLearningModel
+
+if TYPE_CHECKING:
+    from ..scale.sharding import ShardedRun
 
 # Final-week aggregates reported in summaries and comparison tables, with their labels.
 SUMMARY_METRICS = {
@@ -34,7 +39,7 @@ SUMMARY_METRICS = {
 
 
 def summary_metrics(runs: Sequence[RunSet]) -> dict[str, str]:
-    """The summary metrics of `runs`, with their labels: the common ones, then each structure's own."""
+    """The summary metrics of `runs` with their labels: the common ones, then each structure's."""
     keys = dict(SUMMARY_METRICS)
     for run in runs:
         keys.update(run.scenario.structure.summary_rows)
@@ -45,15 +50,17 @@ def t_critical(df: int, confidence: float = 0.95) -> float:
     """Two-sided Student t quantile (scipy-free: exact table for small df, normal beyond)."""
     if df <= 0:
         return float("nan")
-    table = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262,
-             10: 2.228, 11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120, 17: 2.110,
-             18: 2.101, 19: 2.093, 20: 2.086, 25: 2.060, 30: 2.042, 40: 2.021, 60: 2.000, 120: 1.980}
+    table = {
+        1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262,
+        10: 2.228, 11: 2.201, 12: 2.179, 13: 2.160, 14: 2.145, 15: 2.131, 16: 2.120, 17: 2.110,
+        18: 2.101, 19: 2.093, 20: 2.086, 25: 2.060, 30: 2.042, 40: 2.021, 60: 2.000, 120: 1.980,
+    }
     if confidence != 0.95:
         raise ValueError("only 95% intervals are tabulated")
     if df in table:
         return table[df]
     keys = sorted(table)
-    for lo, hi in zip(keys, keys[1:]):
+    for lo, hi in pairwise(keys):
         if lo < df < hi:  # interpolate in 1/df, accurate to 1e-3
             w = (1 / df - 1 / hi) / (1 / lo - 1 / hi)
             return table[hi] + w * (table[lo] - table[hi])
@@ -78,7 +85,7 @@ class RunSet:
     seeds: list[int]
     frame: pd.DataFrame
     wall_time: float
-    final_models: list[PeerLearningModel] = field(default_factory=list, repr=False)
+    final_models: list[PeerLearningModel | ShardedRun] = field(default_factory=list, repr=False)
 
     def final(self) -> pd.DataFrame:
         """One row per replicate: the last week's metrics, plus skill gained per capita."""
@@ -95,6 +102,13 @@ class RunSet:
             mean, lo, hi = mean_ci(final[key])
             out[key] = {"mean": mean, "ci95": [lo, hi]}
         return out
+
+
+def _agent_updates(
+    model: PeerLearningModel | ShardedRun, progress: Callable[[int], None]
+) -> Callable[[int], None]:
+    """A weekly callback that reports the agents updated that week (those present) to progress."""
+    return lambda _week: progress(model.metrics["present"])
 
 
 def run_scenario(
@@ -117,16 +131,19 @@ def run_scenario(
     if steps is not None:
         scenario = scenario.with_overrides({"run.steps": steps})
     start = time.perf_counter()
-    frames, models = [], []
+    frames: list[pd.DataFrame] = []
+    models: list[PeerLearningModel | ShardedRun] = []
     seeds = [seed + r for r in range(replicates)]
     for r, s in enumerate(seeds):
         if shards > 1 or client is not None:
             from ..scale.sharding import ShardedRun
 
-            model = ShardedRun(scenario, seed=s, shards=shards, client=client)
+            model: PeerLearningModel | ShardedRun = ShardedRun(
+                scenario, seed=s, shards=shards, client=client
+            )
         else:
             model = PeerLearningModel(scenario, seed=s)
-        model.run(progress=(lambda _t, m=model: progress(m.metrics["present"])) if progress else None)
+        model.run(progress=_agent_updates(model, progress) if progress else None)
         frame = model.metrics_frame().reset_index(drop=True)
         frame.insert(0, "replicate", r)
         frame.insert(1, "seed", s)
@@ -179,7 +196,7 @@ def markdown_table(table: pd.DataFrame) -> str:
     for structure in structures.all_structures():
         labels.update(structure.summary_rows)
     keys = {k: v for k, v in labels.items() if k in table.columns}
-    header = ["scenario", "structure"] + list(keys.values())
+    header = ["scenario", "structure", *keys.values()]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for _, row in table.iterrows():
         cells = [str(row["scenario"]), str(row["structure"])]

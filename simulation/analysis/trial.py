@@ -77,12 +77,16 @@ GROUPS: dict[str, tuple[int, str]] = {
     "all": (int(PRESENT), "every agent present (the whole randomised sample)"),
     "tutees": (int(WAS_TUTEE), "received peer teaching at least once"),
     "tutors": (int(WAS_TUTOR), "taught a peer at least once (with a gain from it)"),
-    "expert_taught": (int(WAS_EXPERT_TAUGHT), "sat in an expert's class or had a mentoring session"),
+    "expert_taught": (
+        int(WAS_EXPERT_TAUGHT), "sat in an expert's class or had a mentoring session"
+    ),
     "participants": (int(IN_PROGRAMME), "enrolled in peer learning (learning.participation)"),
     "completers": (int(ACTIVE), "still active at the end (did not drop out)"),
 }
-ALIASES = {"tutee": "tutees", "tutor": "tutors", "participant": "participants", "completer": "completers",
-           "taught_by_expert": "expert_taught", "in_class": "expert_taught", "everyone": "all"}
+ALIASES = {
+    "tutee": "tutees", "tutor": "tutors", "participant": "participants", "completer": "completers",
+    "taught_by_expert": "expert_taught", "in_class": "expert_taught", "everyone": "all",
+}
 
 # Statistics a target can refer to (columns of TrialResult.replicates).
 STATISTICS = {
@@ -94,6 +98,12 @@ STATISTICS = {
     "completion_control": "share of the group completing in the control arm",
     "completion_difference": "completion share, treatment minus control",
 }
+
+# The choices of a trial's settings, shared by the Trial record and the trial file's schema.
+Standardiser = Literal["control", "pooled"]  # whose SD the difference is divided by
+Outcome = Literal["skill", "gain"]  # final skill, or skill gained over the trial
+Analysis = Literal["all", "completers"]  # everyone in the group, or those still active
+GroupFrom = Literal["treatment", "control"]  # the arm whose flags define the group
 
 
 class TrialError(ScenarioError):
@@ -130,8 +140,10 @@ class Group:
                 close = difflib.get_close_matches(name, list(GROUPS), n=1, cutoff=0.5)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
                 raise TrialError(
-                    source, f"unknown group '{term}' (allowed: {', '.join(GROUPS)}, joined with '&' or 'and', "
-                    f"each optionally preceded by 'not'){hint}", key="group",
+                    source,
+                    f"unknown group '{term}' (allowed: {', '.join(GROUPS)}, joined with '&' or "
+                    f"'and', each optionally preceded by 'not'){hint}",
+                    key="group",
                 )
             bit = GROUPS[name][0]
             if negate:
@@ -139,7 +151,9 @@ class Group:
             else:
                 require |= bit
         if require & exclude:
-            raise TrialError(source, f"group {text!r} requires and excludes the same flag", key="group")
+            raise TrialError(
+                source, f"group {text!r} requires and excludes the same flag", key="group"
+            )
         return cls(text.strip(), require, exclude)
 
     def mask(self, flags: np.ndarray) -> np.ndarray:
@@ -163,6 +177,7 @@ class Target:
     setting: str = ""
 
     def inside(self, x: float) -> bool:
+        """Whether `x` lies in the band [low, high]."""
         return self.low <= x <= self.high
 
 
@@ -176,10 +191,10 @@ class Trial:
     group: str = "all"
     replicates: int = 10
     seed: int = 0
-    standardiser: Literal["control", "pooled"] = "control"
-    outcome: Literal["skill", "gain"] = "skill"
-    analysis: Literal["all", "completers"] = "all"
-    group_from: Literal["treatment", "control"] = "treatment"
+    standardiser: Standardiser = "control"
+    outcome: Outcome = "skill"
+    analysis: Analysis = "all"
+    group_from: GroupFrom = "treatment"
     goal_gain: float | None = None
     name: str = "trial"
     description: str = ""
@@ -192,8 +207,8 @@ class Trial:
         if (a.size, a.community_size, a.arrival_rate) != (b.size, b.community_size, b.arrival_rate):
             raise TrialError(
                 self.source or "trial",
-                "both arms must have the same population.size, community_size and arrival_rate, so that "
-                "agent slots correspond (common random numbers)", key="population",
+                "both arms must have the same population.size, community_size and arrival_rate, "
+                "so that agent slots correspond (common random numbers)", key="population",
             )
 
     def arm(self, which: str) -> Scenario:
@@ -201,7 +216,8 @@ class Trial:
         scenario = self.control if which == "control" else self.treatment
         return scenario.with_overrides({"run.steps": self.weeks}, source=self.source or "trial")
 
-    def with_changes(self, **changes) -> Trial:
+    def with_changes(self, **changes: Any) -> Trial:
+        """A copy with some fields replaced (validated again, as a new Trial)."""
         return replace(self, **changes)
 
 
@@ -219,7 +235,9 @@ def _arm_model():
     Built from the scenario schema, so sections added to it are accepted here too; `run` is left
     out because the trial sets the horizon (`weeks`) and the seeds.
     """
-    sections = {name: (dict[str, Any] | None, None) for name in _sections() if name != "run"}
+    sections: dict[str, Any] = {
+        name: (dict[str, Any] | None, None) for name in _sections() if name != "run"
+    }
     return create_model(
         "Arm", __base__=_Strict, label=(str, ""), scenario=(str | None, None), **sections,
     )
@@ -245,10 +263,10 @@ def _trial_file_model():
         replicates=(int, Field(10, ge=1, le=100_000)),
         seed=(int, Field(0, ge=0, le=2**62)),
         group=(str, "all"),
-        group_from=(Literal["treatment", "control"], "treatment"),
-        standardiser=(Literal["control", "pooled"], "control"),
-        outcome=(Literal["skill", "gain"], "skill"),
-        analysis=(Literal["all", "completers"], "all"),
+        group_from=(GroupFrom, "treatment"),
+        standardiser=(Standardiser, "control"),
+        outcome=(Outcome, "skill"),
+        analysis=(Analysis, "all"),
         goal_gain=(float | None, Field(None, ge=0.0, le=1.0)),
         both=(arm, Field(default_factory=arm)),
         control=(arm, ...),
@@ -277,14 +295,18 @@ def _describe_error(exc: ValidationError, model) -> tuple[str, str]:
         parent = model
         for part in loc[:-1]:
             annotation = parent.model_fields[part].annotation
-            parent = next((a for a in getattr(annotation, "__args__", (annotation,)) if isinstance(a, type)
-                           and issubclass(a, BaseModel)), annotation)
+            members = getattr(annotation, "__args__", (annotation,))
+            parent = next(
+                (a for a in members if isinstance(a, type) and issubclass(a, BaseModel)),
+                annotation,
+            )
         valid = [".".join([*loc[:-1], k]) for k in getattr(parent, "model_fields", {})]
         close = difflib.get_close_matches(key, valid, n=1, cutoff=0.5)
         hint = f"; did you mean '{close[0]}'?" if close else ""
         return key, f"unknown key '{key}'{hint}"
     if err["type"] == "missing":
-        why = " (a trial needs a [control] and a [treatment] arm)" if key in ("control", "treatment") else ""
+        arms = key in ("control", "treatment")
+        why = " (a trial needs a [control] and a [treatment] arm)" if arms else ""
         return key, f"missing '{key}'{why}"
     return key, f"invalid value {err.get('input')!r}: {err['msg']}"
 
@@ -319,8 +341,9 @@ def load_trial(path: str | Path) -> Trial:
         target = Target(t.statistic, t.value, t.low, t.high, t.source, t.setting)
     return Trial(
         control=build("control"), treatment=build("treatment"), weeks=spec.weeks, group=spec.group,
-        replicates=spec.replicates, seed=spec.seed, standardiser=spec.standardiser, outcome=spec.outcome,
-        analysis=spec.analysis, group_from=spec.group_from, goal_gain=spec.goal_gain,
+        replicates=spec.replicates, seed=spec.seed, standardiser=spec.standardiser,
+        outcome=spec.outcome, analysis=spec.analysis, group_from=spec.group_from,
+        goal_gain=spec.goal_gain,
         name=spec.name or path.stem, description=spec.description, target=target, source=source,
     )
 
@@ -352,7 +375,8 @@ def run_arm(scenario: Scenario, seed: int) -> ArmState:
     # A structure with a course (study groups) says who completed it; None for the others.
     completed = model.engine.completed()
     return ArmState(
-        initial, pop.skill.astype(np.float64), pop.flags.copy(), float(model.metrics["active_fraction"]),
+        initial, pop.skill.astype(np.float64), pop.flags.copy(),
+        float(model.metrics["active_fraction"]),
         _weighted(weeks["mean_tutee_gain"], weeks["tutee_fraction"] * weeks["active"]),
         _weighted(weeks["mean_tutor_gain"], weeks["tutor_fraction"] * weeks["active"]),
         completed,
@@ -365,8 +389,11 @@ def _weighted(values: pd.Series, weights: pd.Series) -> float:
 
 
 def _completion(state: ArmState, mask: np.ndarray, goal_gain: float | None) -> float:
-    """Share of the group completing: the model's course completion for study groups; otherwise
-    active at the end and, if a goal is set, having gained at least `goal_gain` skill."""
+    """Share of the group completing.
+
+    For study groups, the model's course completion; otherwise active at the end and, if a goal
+    is set, having gained at least `goal_gain` skill.
+    """
     if state.completed is not None and goal_gain is None:
         return float(state.completed[mask].mean())
     done = (state.flags[mask] & ACTIVE) != 0
@@ -384,8 +411,10 @@ def compare_arms(trial: Trial, control: ArmState, treatment: ArmState) -> dict[s
     n = int(mask.sum())
     if n < 2:
         raise TrialError(
-            trial.source or "trial", f"group '{trial.group}' has {n} member(s) in the {trial.group_from} arm; "
-            "an effect size needs at least two", key="group",
+            trial.source or "trial",
+            f"group '{trial.group}' has {n} member(s) in the {trial.group_from} arm; "
+            "an effect size needs at least two",
+            key="group",
         )
     mask_t, mask_c = mask, mask
     if trial.analysis == "completers":
@@ -434,7 +463,9 @@ class TrialResult:
     def __post_init__(self):
         if not self.summary:
             self.summary = {
-                col: dict(zip(("mean", "ci_low", "ci_high"), mean_ci(self.replicates[col])))
+                col: dict(
+                    zip(("mean", "ci_low", "ci_high"), mean_ci(self.replicates[col]), strict=True)
+                )
                 for col in self.replicates.columns if col not in ("replicate", "seed")
             }
 
@@ -445,7 +476,8 @@ class TrialResult:
 
     def statistic(self, name: str | None = None) -> tuple[float, float, float]:
         """Mean and 95% CI of a statistic across replicates (default: the headline d)."""
-        s = self.summary[name or (self.trial.target.statistic if self.trial.target else self.effect)]
+        default = self.trial.target.statistic if self.trial.target else self.effect
+        s = self.summary[name or default]
         return s["mean"], s["ci_low"], s["ci_high"]
 
     @property
@@ -456,6 +488,7 @@ class TrialResult:
         return self.trial.target.inside(self.statistic(self.trial.target.statistic)[0])
 
     def to_dict(self) -> dict:
+        """Everything needed to report or redo the trial (written as trial.json)."""
         t = self.trial
         return {
             "name": t.name,
@@ -473,7 +506,9 @@ class TrialResult:
             "treatment": t.arm("treatment").model_dump(mode="json"),
             "summary": self.summary,
             "target": None if t.target is None else {
-                **t.target.__dict__, "simulated": self.statistic(t.target.statistic)[0], "inside": self.inside,
+                **t.target.__dict__,
+                "simulated": self.statistic(t.target.statistic)[0],
+                "inside": self.inside,
             },
             "wall_time_s": round(self.wall_time, 3),
         }
@@ -492,17 +527,21 @@ class TrialResult:
         if t.analysis == "completers":
             what += ", completers only"
         header = (
-            f"trial {t.name}: {t.treatment.name} vs {t.control.name}, {t.weeks} week{'s' if t.weeks != 1 else ''}, "
+            f"trial {t.name}: {t.treatment.name} vs {t.control.name}, "
+            f"{t.weeks} week{'s' if t.weeks != 1 else ''}, "
             f"{len(seeds)} replicate(s) "
             f"(seeds {seeds.min()}-{seeds.max()}, common random numbers)"
         )
         group = (
-            f"group: {t.group} (measured in the {t.group_from} arm; {s['group_size']['mean']:.0f} agents, "
+            f"group: {t.group} (measured in the {t.group_from} arm; "
+            f"{s['group_size']['mean']:.0f} agents, "
             f"{100 * s['group_share']['mean']:.1f}% of the population); outcome: {what}"
         )
         arms = (
-            f"{t.treatment.name}: mean {s['mean_treatment']['mean']:.4f}, SD {s['sd_treatment']['mean']:.4f}; "
-            f"{t.control.name}: mean {s['mean_control']['mean']:.4f}, SD {s['sd_control']['mean']:.4f}"
+            f"{t.treatment.name}: mean {s['mean_treatment']['mean']:.4f}, "
+            f"SD {s['sd_treatment']['mean']:.4f}; "
+            f"{t.control.name}: mean {s['mean_control']['mean']:.4f}, "
+            f"SD {s['sd_control']['mean']:.4f}"
         )
         rule = "active at the end"
         if t.goal_gain is not None:
@@ -510,7 +549,8 @@ class TrialResult:
         else:
             rule += "".join(
                 f" and, in {s.name}, {s.completion_rule}"
-                for s in dict.fromkeys((t.treatment.structure, t.control.structure)) if s.completion_rule
+                for s in dict.fromkeys((t.treatment.structure, t.control.structure))
+                if s.completion_rule
             )
         completion = (
             f"completion ({rule}): {t.treatment.name} {ci('completion_treatment')}, "
@@ -528,7 +568,8 @@ class TrialResult:
             tg = t.target
             mean = self.statistic(tg.statistic)[0]
             lines.append(
-                f"target: {tg.statistic} = {tg.value:g} (band {tg.low:g}-{tg.high:g}; {tg.source}): "
+                f"target: {tg.statistic} = {tg.value:g} "
+                f"(band {tg.low:g}-{tg.high:g}; {tg.source}): "
                 f"simulated {mean:.3f}, {'inside' if self.inside else 'OUTSIDE'} the band"
             )
         return "\n".join(lines)
@@ -544,7 +585,7 @@ def run_trial(trial: Trial, replicates: int | None = None, seed: int | None = No
     rows = []
     for r in range(replicates):
         s = seed + r
-        row = {"replicate": r, "seed": s}
+        row: dict[str, float] = {"replicate": r, "seed": s}
         row.update(compare_arms(trial, run_arm(control, s), run_arm(treatment, s)))
         rows.append(row)
         if progress is not None:
@@ -574,8 +615,10 @@ def trial(
 
     Args:
         definition: a trial file (TOML), a Trial, or None to build one from the arguments below.
-        control, treatment: the arms, as Scenarios or scenario files (replace the definition's).
-        control_overrides, treatment_overrides: dotted-key overrides applied to each arm.
+        control: the control arm, as a Scenario or scenario file (replaces the definition's).
+        treatment: the treatment arm, likewise.
+        control_overrides: dotted-key overrides applied to the control arm.
+        treatment_overrides: dotted-key overrides applied to the treatment arm.
         replicates: replicates (default: the trial's); replicate r uses seed + r in both arms.
         seed: first seed (default: the trial's).
         **fields: any other Trial field: weeks, group, standardiser, outcome, analysis, group_from,
@@ -583,7 +626,9 @@ def trial(
 
     Example:
         >>> from simulation import Scenario, trial
-        >>> base = Scenario().with_overrides({"population.size": 3000, "program.structure": "expert_only"})
+        >>> base = Scenario().with_overrides(
+        ...     {"population.size": 3000, "program.structure": "expert_only"}
+        ... )
         >>> result = trial(control=base.with_overrides({"experts.learners_per_expert": 22}),
         ...                treatment=base.with_overrides({"experts.learners_per_expert": 15}),
         ...                weeks=36, group="all", replicates=3)
@@ -595,7 +640,9 @@ def trial(
         spec = load_trial(definition)
     else:
         if control is None or treatment is None:
-            raise TrialError("trial", "give a trial file, or both a control and a treatment scenario")
+            raise TrialError(
+                "trial", "give a trial file, or both a control and a treatment scenario"
+            )
         spec = Trial(control=_as_scenario(control, control_overrides, "control"),
                      treatment=_as_scenario(treatment, treatment_overrides, "treatment"), **fields)
         control = treatment = None
@@ -603,7 +650,9 @@ def trial(
         fields = {}
     changes = dict(fields)
     if control is not None or control_overrides:
-        changes["control"] = _as_scenario(control if control is not None else spec.control, control_overrides, "control")
+        changes["control"] = _as_scenario(
+            control if control is not None else spec.control, control_overrides, "control"
+        )
     if treatment is not None or treatment_overrides:
         changes["treatment"] = _as_scenario(
             treatment if treatment is not None else spec.treatment, treatment_overrides, "treatment"

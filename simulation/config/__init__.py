@@ -1,5 +1,8 @@
-"""Scenario configuration: the schema (every parameter's default, bounds, unit and meaning, written
-once), reading TOML files and `--set` overrides, and the parameter tables generated from it."""
+"""Scenario configuration: the schema, scenario files, `--set` overrides and parameter tables.
+
+The schema holds every parameter's default, bounds, unit and meaning, written once; `loading`
+reads TOML files and `--set` overrides; `parameters` generates the tables from the schema.
+"""
 
 from .errors import ScenarioError
 from .loading import apply_overrides, load, parse_override, read_toml

@@ -11,18 +11,26 @@ from .schema import Scenario, validate
 
 
 def parse_override(text: str, source: str = "--set") -> tuple[str, Any]:
-    """Parse 'section.key=value'; the value is read as TOML (numbers, strings, lists) or bare text."""
+    """Parse 'section.key=value'; the value is read as TOML (numbers, strings, lists) or bare text.
+
+    Raises:
+        ScenarioError: the text has no '='.
+    """
     if "=" not in text:
         raise ScenarioError(source, f"'{text}' is not of the form section.key=value")
     key, raw = (s.strip() for s in text.split("=", 1))
     try:
-        value = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw  # bare words such as peer_only
-    return key, value
+        parsed = tomllib.loads(f"v = {raw}")
+    except (tomllib.TOMLDecodeError, RecursionError):  # tomllib recurses into nested arrays
+        parsed = {}
+    # Exactly one TOML value, else the text as typed: bare words such as peer_only are text, and
+    # 'run.steps=3\nrun.seed=5' is not quietly read as 3 (it is refused as a value of run.steps).
+    return key, parsed["v"] if set(parsed) == {"v"} else raw
 
 
-def read_toml(path: Path, error: type[ScenarioError] = ScenarioError, kind: str = "scenario") -> dict[str, Any]:
+def read_toml(
+    path: Path, error: type[ScenarioError] = ScenarioError, kind: str = "scenario"
+) -> dict[str, Any]:
     """The TOML data of a file, or a one-line `error` for a missing, non-text or malformed file."""
     source = str(path)
     if not path.is_file():
@@ -31,8 +39,12 @@ def read_toml(path: Path, error: type[ScenarioError] = ScenarioError, kind: str 
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError:
         raise error(source, "not a UTF-8 text file") from None
+    except OSError as exc:  # e.g. no permission to read it
+        raise error(source, f"cannot be read: {exc.strerror or exc}") from None
     except tomllib.TOMLDecodeError as exc:
         raise error(source, f"malformed TOML: {exc}") from None
+    except RecursionError:  # tomllib recurses into nested arrays and inline tables
+        raise error(source, "malformed TOML: nested too deeply") from None
 
 
 def load(path: str | Path, overrides: list[str] | dict[str, Any] | None = None) -> Scenario:

@@ -1,5 +1,8 @@
-"""Parameter tables generated from the schema: for `peerscale params`, docs/parameters.md and
-the per-section tables of the docs (one place for each fact: the schema)."""
+"""Parameter tables generated from the schema.
+
+For `peerscale params`, docs/parameters.md and the per-section tables of the docs (one place for
+each fact: the schema).
+"""
 
 from __future__ import annotations
 
@@ -32,7 +35,8 @@ def parameter_markdown() -> str:
     lines = [
         "# PeerScale parameters",
         "",
-        "Generated from `simulation/config/schema.py` by `peerscale params --markdown > docs/parameters.md`;",
+        "Generated from `simulation/config/schema.py` by "
+        "`peerscale params --markdown > docs/parameters.md`;",
         "do not edit by hand (a test checks it is current).",
         "",
         "| key | default | allowed | unit | meaning |",

@@ -14,7 +14,8 @@ own module of simulation/structures/, and the schema accepts the names of that r
 from __future__ import annotations
 
 import difflib
-from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Annotated, Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -37,7 +38,8 @@ def _field(default: Any, description: str, unit: str = "", **bounds: Any) -> Any
 
 def structure_names() -> tuple[str, ...]:
     """The program structures of the registry (simulation/structures/), in their declared order."""
-    from ..structures import names  # the registry imports the kernels; the schema does not need them
+    # Imported here: the registry imports the kernels; the schema itself does not need them.
+    from ..structures import names
 
     return names()
 
@@ -56,9 +58,16 @@ class Section(BaseModel):
 class RunParams(Section):
     """How long and how often a scenario is simulated."""
 
-    steps: int = _field(26, "weeks simulated (one step is one week of learning)", "weeks", ge=1, le=100_000)
-    seed: int = _field(0, "seed of the counter-based random numbers; replicate r uses seed + r", "", ge=0, le=2**62)
-    replicates: int = _field(5, "independent replicates, for 95% confidence intervals", "", ge=1, le=100_000)
+    steps: int = _field(
+        26, "weeks simulated (one step is one week of learning)", "weeks", ge=1, le=100_000,
+    )
+    seed: int = _field(
+        0, "seed of the counter-based random numbers; replicate r uses seed + r",
+        "", ge=0, le=2**62,
+    )
+    replicates: int = _field(
+        5, "independent replicates, for 95% confidence intervals", "", ge=1, le=100_000,
+    )
 
 
 class PopulationParams(Section):
@@ -66,12 +75,12 @@ class PopulationParams(Section):
 
     size: int = _field(100_000, "learners at the start", "agents", ge=2, le=10**10)
     community_size: int = _field(
-        100, "learners per community (a town, school or programme): the local contact network", "agents",
-        ge=2, le=10**9,
+        100, "learners per community (a town, school or programme): the local contact network",
+        "agents", ge=2, le=10**9,
     )
     arrival_rate: float = _field(
-        0.0, "novices arriving per week, as a fraction of the initial size (population growth)", "1/week",
-        ge=0.0, le=1.0,
+        0.0, "novices arriving per week, as a fraction of the initial size (population growth)",
+        "1/week", ge=0.0, le=1.0,
     )
 
 
@@ -79,25 +88,45 @@ class PyramidParams(Section):
     """The initial expertise pyramid: many novices, few experts."""
 
     shape: Literal["layers", "exponential"] = _field(
-        "layers", "layers: stacked layers of shrinking size; exponential: a continuous skill density e^(-decay*skill)"
+        "layers",
+        "layers: stacked layers of shrinking size; exponential: a continuous skill density "
+        "e^(-decay*skill)",
     )
     layers: int = _field(5, "number of layers of the pyramid (shape = layers)", "", ge=1, le=50)
-    ratio: float = _field(0.5, "size of each layer relative to the layer below (shape = layers)", "", gt=0.0, le=1.0)
-    decay: float = _field(5.0, "rate of the skill density's decay (shape = exponential)", "1/skill", gt=0.0, le=100.0)
-    top_skill: float = _field(0.9, "highest initial skill (1 = today's frontier)", "skill", gt=0.0, le=1.0)
+    ratio: float = _field(
+        0.5, "size of each layer relative to the layer below (shape = layers)", "", gt=0.0, le=1.0,
+    )
+    decay: float = _field(
+        5.0, "rate of the skill density's decay (shape = exponential)", "1/skill", gt=0.0, le=100.0,
+    )
+    top_skill: float = _field(
+        0.9, "highest initial skill (1 = today's frontier)", "skill", gt=0.0, le=1.0,
+    )
 
 
 class ProgramParams(Section):
-    """The learning structure and the Peer Learning Guide's three program dimensions (levels 0-2)."""
+    """Who teaches, and the Peer Learning Guide's three program dimensions (levels 0-2)."""
 
     structure: str = Field(
         "mixed",
-        description="who teaches: only designated experts, only peers, peers plus capacity-limited experts, or small study groups (see [study_groups]); one of the structures of simulation/structures/",
+        description=(
+            "who teaches: only designated experts, only peers, peers plus capacity-limited "
+            "experts, or small study groups (see [study_groups]); one of the structures of "
+            "simulation/structures/"
+        ),
         json_schema_extra={"unit": "", "choices": "structures"},
     )
-    responsiveness: int = _field(1, "fit of what a learner receives to their need: 0 ignorant, 1 calibrated, 2 diagnostic", "level", ge=0, le=2)
-    agency: int = _field(1, "self-direction: 0 constraining, 1 enabling, 2 active", "level", ge=0, le=2)
-    connectivity: int = _field(1, "reach beyond one's community: 0 unconnected, 1 selective, 2 instant", "level", ge=0, le=2)
+    responsiveness: int = _field(
+        1, "fit of what a learner receives to their need: 0 ignorant, 1 calibrated, 2 diagnostic",
+        "level", ge=0, le=2,
+    )
+    agency: int = _field(
+        1, "self-direction: 0 constraining, 1 enabling, 2 active", "level", ge=0, le=2,
+    )
+    connectivity: int = _field(
+        1, "reach beyond one's community: 0 unconnected, 1 selective, 2 instant",
+        "level", ge=0, le=2,
+    )
 
     @field_validator("structure")
     @classmethod
@@ -111,68 +140,114 @@ class LearningParams(Section):
     """How much is learned in one peer or expert session."""
 
     optimal_gap: float = _field(
-        0.1, "skill gap above the learner at which learning efficacy peaks, Z (assumption: zone of proximal development)", "skill",
-        gt=0.0, le=0.5,
+        0.1,
+        "skill gap above the learner at which learning efficacy peaks, Z (assumption: zone of "
+        "proximal development)",
+        "skill", gt=0.0, le=0.5,
     )
     peer_rate: float = _field(
-        0.014, "tutee gain per week at peak efficacy, full motivation, zero skill (calibrated: T1, peer tutoring's effect on tutees, docs/calibration.md)", "skill/week",
-        ge=0.0, le=0.5,
+        0.014,
+        "tutee gain per week at peak efficacy, full motivation, zero skill (calibrated: T1, peer "
+        "tutoring's effect on tutees, docs/calibration.md)",
+        "skill/week", ge=0.0, le=0.5,
     )
     tutor_rate: float = _field(
-        0.014, "tutor gain per week from teaching at peak efficacy, learning by teaching (calibrated: T2 tutors, T6 preparation)", "skill/week",
-        ge=0.0, le=0.5,
+        0.014,
+        "tutor gain per week from teaching at peak efficacy, learning by teaching (calibrated: T2 "
+        "tutors, T6 preparation)",
+        "skill/week", ge=0.0, le=0.5,
     )
     teaching_expectancy: float = _field(
-        1.0, "how much tutors prepare or expect to teach; tutor gain scales with it (Kobayashi 2024: g ~ 0 without)", "", ge=0.0, le=1.0
+        1.0,
+        "how much tutors prepare or expect to teach; tutor gain scales with it (Kobayashi 2024: g "
+        "~ 0 without)",
+        "", ge=0.0, le=1.0,
     )
     peer_teaching_skill: float = _field(
-        0.0, "how far a peer tutor narrows the effective gap above Z (0 none, 1 to the optimum)", "", ge=0.0, le=1.0
+        0.0, "how far a peer tutor narrows the effective gap above Z (0 none, 1 to the optimum)",
+        "", ge=0.0, le=1.0,
     )
     participation: float = _field(
-        1.0, "share of learners enrolled in peer learning (a programme's participants, chosen at random)", "",
-        ge=0.0, le=1.0,
+        1.0,
+        "share of learners enrolled in peer learning (a programme's participants, chosen at "
+        "random)",
+        "", ge=0.0, le=1.0,
     )
-    candidates: int = _field(8, "contacts from one's own community considered each week, k", "contacts", ge=1, le=64)
-    forgetting: float = _field(0.002, "fraction of skill lost in a week without learning or teaching", "1/week", ge=0.0, le=0.5)
+    candidates: int = _field(
+        8, "contacts from one's own community considered each week, k", "contacts", ge=1, le=64,
+    )
+    forgetting: float = _field(
+        0.002, "fraction of skill lost in a week without learning or teaching",
+        "1/week", ge=0.0, le=0.5,
+    )
 
 
 class ExpertParams(Section):
     """Designated experts (teachers, mentors): few, skilled, with limited attention."""
 
-    count: int = _field(10, "designated experts (used when learners_per_expert = 0)", "experts", ge=0, le=10**9)
+    count: int = _field(
+        10, "designated experts (used when learners_per_expert = 0)", "experts", ge=0, le=10**9,
+    )
     learners_per_expert: int = _field(
-        0, "if > 0, experts are a fixed share: count = ceil(size / learners_per_expert)", "learners", ge=0, le=10**10
+        0, "if > 0, experts are a fixed share: count = ceil(size / learners_per_expert)",
+        "learners", ge=0, le=10**10,
     )
     format: Literal["auto", "class", "mentoring"] = _field(
-        "auto", "class: every learner sits in one expert's class; mentoring: each expert sees `capacity` learners a week; auto: class for expert_only, mentoring for mixed"
+        "auto",
+        "class: every learner sits in one expert's class; mentoring: each expert sees `capacity` "
+        "learners a week; auto: class for expert_only, mentoring for mixed",
     )
     skill: float = _field(0.95, "skill of a designated expert", "skill", gt=0.0, le=1.0)
     teaching_skill: float = _field(
-        0.5, "how far an expert narrows the effective gap above Z ('impersonating someone closer')", "", ge=0.0, le=1.0
+        0.5, "how far an expert narrows the effective gap above Z ('impersonating someone closer')",
+        "", ge=0.0, le=1.0,
     )
     rate: float = _field(
-        0.068, "gain per week from one-to-one expert teaching at peak efficacy (calibrated: T3 one-to-one vs class, T4 class size)", "skill/week",
-        ge=0.0, le=0.5,
+        0.068,
+        "gain per week from one-to-one expert teaching at peak efficacy (calibrated: T3 "
+        "one-to-one vs class, T4 class size)",
+        "skill/week", ge=0.0, le=0.5,
     )
     class_size_slope: float = _field(
-        0.4, "b in per-learner expert input 1/(1 + b ln n) for a class of n (log law of docs/calibration.md, evidence for classes of about 15-40, extrapolated beyond; calibrated: T3, T4)", "", ge=0.0, le=5.0
+        0.4,
+        "b in per-learner expert input 1/(1 + b ln n) for a class of n (log law of "
+        "docs/calibration.md, evidence for classes of about 15-40, extrapolated beyond; "
+        "calibrated: T3, T4)",
+        "", ge=0.0, le=5.0,
     )
-    capacity: int = _field(30, "learners an expert can mentor in one week (format = mentoring)", "learners/week", ge=1, le=10**6)
-    hours_per_session: float = _field(1.0, "expert hours one class or mentoring session takes", "hours", gt=0.0, le=100.0)
+    capacity: int = _field(
+        30, "learners an expert can mentor in one week (format = mentoring)",
+        "learners/week", ge=1, le=10**6,
+    )
+    hours_per_session: float = _field(
+        1.0, "expert hours one class or mentoring session takes", "hours", gt=0.0, le=100.0,
+    )
 
 
 class MotivationParams(Section):
     """Engagement and drop-out."""
 
-    initial_min: float = _field(0.3, "lowest initial motivation (uniform between min and max)", "", ge=0.0, le=1.0)
-    initial_max: float = _field(1.0, "highest initial motivation", "", ge=0.0, le=1.0)
-    threshold: float = _field(0.2, "agents whose motivation falls below this drop out for good", "", ge=0.0, le=1.0)
-    progress_reward: float = _field(
-        0.045, "motivation gained per week at full learning efficacy (calibrated with T1-T6: T5 completion and engagement in classes)", "1/week",
-        ge=0.0, le=1.0,
+    initial_min: float = _field(
+        0.3, "lowest initial motivation (uniform between min and max)", "", ge=0.0, le=1.0,
     )
-    no_contact_penalty: float = _field(0.05, "motivation lost in a week with no useful contact (nothing learned or taught)", "1/week", ge=0.0, le=1.0)
-    shock: float = _field(0.05, "amplitude of weekly random motivation shocks (uniform in +-shock)", "", ge=0.0, le=1.0)
+    initial_max: float = _field(1.0, "highest initial motivation", "", ge=0.0, le=1.0)
+    threshold: float = _field(
+        0.2, "agents whose motivation falls below this drop out for good", "", ge=0.0, le=1.0,
+    )
+    progress_reward: float = _field(
+        0.045,
+        "motivation gained per week at full learning efficacy (calibrated with T1-T6: T5 "
+        "completion and engagement in classes)",
+        "1/week", ge=0.0, le=1.0,
+    )
+    no_contact_penalty: float = _field(
+        0.05, "motivation lost in a week with no useful contact (nothing learned or taught)",
+        "1/week", ge=0.0, le=1.0,
+    )
+    shock: float = _field(
+        0.05, "amplitude of weekly random motivation shocks (uniform in +-shock)",
+        "", ge=0.0, le=1.0,
+    )
 
 
 class LevelParams(Section):
@@ -183,19 +258,28 @@ class LevelParams(Section):
     """
 
     responsiveness_narrowing: tuple[Fraction, Fraction, Fraction] = _field(
-        (0.0, 0.5, 0.9), "share of the gap above Z removed by fitting content to the learner, per responsiveness level"
+        (0.0, 0.5, 0.9),
+        "share of the gap above Z removed by fitting content to the learner, per responsiveness "
+        "level",
     )
     module_spacing: float = _field(
-        0.1, "spacing of the few prepared modules at responsiveness 1 (class content)", "skill", gt=0.0, le=1.0
+        0.1, "spacing of the few prepared modules at responsiveness 1 (class content)",
+        "skill", gt=0.0, le=1.0,
     )
     agency_choice: tuple[Fraction, Fraction, Fraction] = _field(
-        (0.0, 0.5, 1.0), "share of candidates a learner may choose among, per agency level (0: the first contact above is assigned)"
+        (0.0, 0.5, 1.0),
+        "share of candidates a learner may choose among, per agency level (0: the first contact "
+        "above is assigned)",
     )
     agency_decay: tuple[Rate, Rate, Rate] = _field(
-        (0.03, 0.015, 0.005), "motivation lost per week, per agency level (constraining paths demotivate fastest)", "1/week"
+        (0.03, 0.015, 0.005),
+        "motivation lost per week, per agency level (constraining paths demotivate fastest)",
+        "1/week",
     )
     pool_contacts: tuple[Contacts, Contacts, Contacts] = _field(
-        (0, 2, 2), "random contacts from the global pool (other communities) per week, per connectivity level", "contacts"
+        (0, 2, 2),
+        "random contacts from the global pool (other communities) per week, per connectivity level",
+        "contacts",
     )
     pool_per_community: int = _field(
         2, "members each community puts into the weekly global pool", "agents", ge=1, le=64
@@ -205,9 +289,15 @@ class LevelParams(Section):
 class MetricsParams(Section):
     """Thresholds of the observed aggregates."""
 
-    competent: float = _field(0.5, "skill at or above which a learner counts as competent", "skill", gt=0.0, le=1.0)
-    expert: float = _field(0.8, "skill at or above which a learner counts as an expert", "skill", gt=0.0, le=1.0)
-    bands: Literal[2, 4, 5, 8, 10, 20] = _field(5, "skill bands of the pyramid (equal width over 0-1)", "bands")
+    competent: float = _field(
+        0.5, "skill at or above which a learner counts as competent", "skill", gt=0.0, le=1.0,
+    )
+    expert: float = _field(
+        0.8, "skill at or above which a learner counts as an expert", "skill", gt=0.0, le=1.0,
+    )
+    bands: Literal[2, 4, 5, 8, 10, 20] = _field(
+        5, "skill bands of the pyramid (equal width over 0-1)", "bands",
+    )
 
 
 class StudyGroupParams(Section):
@@ -219,64 +309,98 @@ class StudyGroupParams(Section):
     """
 
     mode: Literal["organiser_led", "rotating", "solo"] = _field(
-        "organiser_led", "organiser_led: one member prepares up front, leads every session, and the group dissolves if that organiser drops out (assumption); rotating: members take turns preparing and leading; solo: no group (the unsupported online course)"
+        "organiser_led",
+        "organiser_led: one member prepares up front, leads every session, and the group "
+        "dissolves if that organiser drops out (assumption); rotating: members take turns "
+        "preparing and leading; solo: no group (the unsupported online course)",
     )
     organiser: Literal["most_motivated", "random"] = _field(
-        "most_motivated", "who organises a group (organiser_led) and leads its first session (rotating): the most motivated member (the volunteer), or a random member"
+        "most_motivated",
+        "who organises a group (organiser_led) and leads its first session (rotating): the most "
+        "motivated member (the volunteer), or a random member",
     )
     group_size: int = _field(
-        6, "members per group at the start: a community is split into groups of at most this size, sizes differing by at most one", "members",
-        ge=2, le=16,
+        6,
+        "members per group at the start: a community is split into groups of at most this size, "
+        "sizes differing by at most one",
+        "members", ge=2, le=16,
     )
     min_group_size: int = _field(
-        3, "a group with fewer active members stops meeting for good; its members continue solo (assumption)", "members", ge=2, le=16
+        3,
+        "a group with fewer active members stops meeting for good; its members continue solo "
+        "(assumption)",
+        "members", ge=2, le=16,
     )
     course_weeks: int = _field(
-        8, "length of the course, one session a week; after it, nothing changes (later weeks repeat the end state)", "weeks",
-        ge=1, le=104,
+        8,
+        "length of the course, one session a week; after it, nothing changes (later weeks repeat "
+        "the end state)",
+        "weeks", ge=1, le=104,
     )
     goal: float = _field(
-        0.032, "course progress (skill gained through the course since registering, forgetting not deducted) that counts as completing it (calibrated: T5 with scenarios/solo_online.toml)", "skill",
-        gt=0.0, le=1.0,
+        0.032,
+        "course progress (skill gained through the course since registering, forgetting not "
+        "deducted) that counts as completing it (calibrated: T5 with scenarios/solo_online.toml)",
+        "skill", gt=0.0, le=1.0,
     )
     course_rate: float = _field(
-        0.012, "gain per week from the fixed course material at peak efficacy (solo learners; group members when it beats the session; assumption)", "skill/week",
-        ge=0.0, le=0.5,
+        0.012,
+        "gain per week from the fixed course material at peak efficacy (solo learners; group "
+        "members when it beats the session; assumption)",
+        "skill/week", ge=0.0, le=0.5,
     )
     preparation_narrowing: float = _field(
-        0.5, "how far a leader's preparation narrows the effective gap above Z between leader and member (assumption)", "",
-        ge=0.0, le=1.0,
+        0.5,
+        "how far a leader's preparation narrows the effective gap above Z between leader and "
+        "member (assumption)",
+        "", ge=0.0, le=1.0,
     )
     organiser_preparation_gain: float = _field(
-        0.04, "organiser's one-off skill gain from designing the course up front, at full motivation (preparing to teach is learning; assumption)", "skill",
-        ge=0.0, le=0.5,
+        0.04,
+        "organiser's one-off skill gain from designing the course up front, at full motivation "
+        "(preparing to teach is learning; assumption)",
+        "skill", ge=0.0, le=0.5,
     )
     organiser_preparation_cost: float = _field(
-        0.1, "organiser's one-off motivation cost of designing the course before the first session (assumption)", "",
-        ge=0.0, le=1.0,
+        0.1,
+        "organiser's one-off motivation cost of designing the course before the first session "
+        "(assumption)",
+        "", ge=0.0, le=1.0,
     )
     organiser_preparation_hours: float = _field(
-        12.0, "hours the organiser spends designing the course up front (reported, not a mechanism)", "hours", ge=0.0, le=1000.0
+        12.0,
+        "hours the organiser spends designing the course up front (reported, not a mechanism)",
+        "hours", ge=0.0, le=1000.0,
     )
     session_preparation_gain: float = _field(
-        0.01, "rotating leader's skill gain from preparing one session, at full motivation (assumption)", "skill", ge=0.0, le=0.5
+        0.01,
+        "rotating leader's skill gain from preparing one session, at full motivation (assumption)",
+        "skill", ge=0.0, le=0.5,
     )
     session_preparation_cost: float = _field(
-        0.02, "rotating leader's motivation cost of preparing one session (assumption)", "", ge=0.0, le=1.0
+        0.02, "rotating leader's motivation cost of preparing one session (assumption)",
+        "", ge=0.0, le=1.0,
     )
     session_preparation_hours: float = _field(
-        2.0, "hours a rotating leader spends preparing one session (reported, not a mechanism)", "hours", ge=0.0, le=100.0
+        2.0, "hours a rotating leader spends preparing one session (reported, not a mechanism)",
+        "hours", ge=0.0, le=100.0,
     )
     facilitation_load: float = _field(
-        0.05, "motivation lost in a week one leads the session: the organiser every week, a rotating leader in turn; raises the leader's drop-out hazard (assumption)", "1/week",
-        ge=0.0, le=1.0,
+        0.05,
+        "motivation lost in a week one leads the session: the organiser every week, a rotating "
+        "leader in turn; raises the leader's drop-out hazard (assumption)",
+        "1/week", ge=0.0, le=1.0,
     )
     social_support: float = _field(
-        0.03, "motivation gained in a week one's group meets (belonging and accountability; assumption)", "1/week", ge=0.0, le=1.0
+        0.03,
+        "motivation gained in a week one's group meets (belonging and accountability; assumption)",
+        "1/week", ge=0.0, le=1.0,
     )
     collapse_motivation_loss: float = _field(
-        0.15, "motivation lost by each remaining member in the week their group dissolves; whether they go on solo or stop follows from it (assumption)", "",
-        ge=0.0, le=1.0,
+        0.15,
+        "motivation lost by each remaining member in the week their group dissolves; whether they "
+        "go on solo or stop follows from it (assumption)",
+        "", ge=0.0, le=1.0,
     )
 
 
@@ -397,21 +521,59 @@ def choices(key: str) -> tuple[Any, ...] | None:
     return None
 
 
-def describe_bounds(key: str) -> str:
-    """The allowed values of a key, in words: '0 to 2 (integer)'."""
+@dataclass(frozen=True)
+class NumericBounds:
+    """The numbers a key accepts, as the schema's constraints state them.
+
+    Attributes:
+        kind: int or float.
+        low: the lower bound (None: unbounded); excluded where `low_open`.
+        low_open: whether `low` itself is refused (gt rather than ge).
+        high: the upper bound (None: unbounded); excluded where `high_open`.
+        high_open: whether `high` itself is refused (lt rather than le).
+        length: values per key for a per-level list (one per level), None for one number.
+    """
+
+    kind: type
+    low: Any
+    low_open: bool
+    high: Any
+    high_open: bool
+    length: int | None = None
+
+
+def numeric_bounds(key: str) -> NumericBounds | None:
+    """The range of a numeric key, or of each value of a per-level list (None for other keys)."""
+    if choices(key) is not None:
+        return None
     info = field_info(key)
     annotation = info.annotation
-    args = getattr(annotation, "__args__", ())
+    if get_origin(annotation) is tuple:
+        args = get_args(annotation)
+        inner = args[0]  # Annotated[float, Field(ge=..., le=...)]: the same for every level
+        kind = getattr(inner, "__origin__", inner)  # Annotated[float, ...] -> float
+        return NumericBounds(kind, *_bounds(getattr(inner, "__metadata__", ())), len(args))
+    if annotation in (int, float):
+        return NumericBounds(annotation, *_bounds(info.metadata))
+    return None
+
+
+def describe_bounds(key: str) -> str:
+    """The allowed values of a key, in words: '0 to 2 (integer)'."""
     listed = choices(key)
     if listed is not None:
         return "one of " + ", ".join(repr(a) for a in listed)
-    if str(annotation).startswith("tuple"):
-        inner = args[0]
-        kind = {int: "integer", float: "number"}.get(getattr(inner, "__origin__", inner), "value")
-        words = _range_words(*_bounds(getattr(inner, "__metadata__", ())), kind)
-        return f"a list of {len(args)} values (one per level 0, 1, 2), each {words}"
-    kind = {int: "integer", float: "number", str: "text"}.get(annotation, str(annotation))
-    return _range_words(*_bounds(info.metadata), kind)
+    annotation = field_info(key).annotation
+    if _is_section(annotation):
+        return f"a table of [{key}] parameters"
+    bounds = numeric_bounds(key)
+    if bounds is None:
+        return {str: "text"}.get(annotation, str(annotation))
+    kind = {int: "integer", float: "number"}.get(bounds.kind, "value")
+    words = _range_words(bounds.low, bounds.low_open, bounds.high, bounds.high_open, kind)
+    if bounds.length is None:
+        return words
+    return f"a list of {bounds.length} values (one per level 0, 1, 2), each {words}"
 
 
 def _suggest(key: str, candidates: list[str]) -> str:
@@ -426,9 +588,9 @@ def validate(data: dict[str, Any], source: str) -> Scenario:
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = [str(p) for p in err["loc"]]
-        # A bad element of a per-level tuple is reported on the tuple's key.
-        key_parts = [p for p in loc if not p.isdigit()]
-        key = ".".join(key_parts)
+        # A bad element of a per-level tuple is reported on the tuple's key: its position is an
+        # int in pydantic's loc (a key such as "00" is a str and is kept).
+        key = ".".join(str(p) for p in err["loc"] if not isinstance(p, int))
         if err["type"] == "extra_forbidden":
             section = loc[0] if len(loc) > 1 else None
             if section and section in _sections():
@@ -441,10 +603,12 @@ def validate(data: dict[str, Any], source: str) -> Scenario:
             allowed = describe_bounds(key)
         except (KeyError, IndexError):
             allowed = err["msg"]
-        raise ScenarioError(source, f"invalid value {value!r}: allowed {allowed}", key=key) from None
+        message = f"invalid value {value!r}: allowed {allowed}"
+        raise ScenarioError(source, message, key=key) from None
     if scenario.motivation.initial_min > scenario.motivation.initial_max:
         raise ScenarioError(
-            source, "motivation.initial_min must not exceed motivation.initial_max", key="motivation.initial_min"
+            source, "motivation.initial_min must not exceed motivation.initial_max",
+            key="motivation.initial_min",
         )
     return scenario
 
@@ -452,7 +616,8 @@ def validate(data: dict[str, Any], source: str) -> Scenario:
 def _assign(data: dict[str, Any], key: str, value: Any, source: str) -> None:
     parts = key.split(".")
     if len(parts) > 2 or not all(parts):
-        raise ScenarioError(source, f"'{key}' is not a parameter key (use section.key){_suggest(key, parameter_keys())}")
+        hint = _suggest(key, parameter_keys())
+        raise ScenarioError(source, f"'{key}' is not a parameter key (use section.key){hint}")
     if len(parts) == 1:
         if parts[0] not in Scenario.model_fields or parts[0] in _sections():
             raise ScenarioError(source, f"unknown key '{key}'{_suggest(key, parameter_keys())}")

@@ -70,7 +70,9 @@ METRICS: dict[str, str] = {
 METRIC_NAMES = tuple(METRICS)
 
 
-def histogram_quantile(histogram: np.ndarray, q: float, cumulative: np.ndarray | None = None) -> float:
+def histogram_quantile(
+    histogram: np.ndarray, q: float, cumulative: np.ndarray | None = None
+) -> float:
     """The q-quantile of skill, linearly interpolated within a histogram bin.
 
     `cumulative` (np.cumsum(histogram)) may be passed in to share it between quantiles.
@@ -95,7 +97,7 @@ def pyramid_counts(histogram: np.ndarray, bands: int) -> np.ndarray:
 def band_fraction_at_least(histogram: np.ndarray, threshold: float) -> float:
     """Share of the histogram's agents at or above a skill threshold."""
     total = histogram.sum()
-    k = int(round(threshold * HISTOGRAM_BINS))
+    k = round(threshold * HISTOGRAM_BINS)
     return float(histogram[k:].sum() / total) if total else 0.0
 
 
@@ -136,7 +138,10 @@ def aggregate(
         "mean_skill": mean,
         "sd_skill": float(np.sqrt(variance)),
         "mean_motivation": _ratio(s[SUM_MOTIVATION], active),
-        **{f"skill_q{int(q * 100):02d}": histogram_quantile(hist, q, cumulative) for q in QUANTILES},
+        **{
+            f"skill_q{int(q * 100):02d}": histogram_quantile(hist, q, cumulative)
+            for q in QUANTILES
+        },
         "competent_fraction": band_fraction_at_least(hist, competent),
         "expert_fraction": band_fraction_at_least(hist, expert),
         "mean_gain": _ratio(s[SUM_GAIN], present),
@@ -163,5 +168,8 @@ def declared(values: dict, names: dict[str, str] | tuple[str, ...], where: str) 
     if len(values) != len(names) or any(name not in values for name in names):
         missing = [n for n in names if n not in values]
         extra = [n for n in values if n not in names]
-        raise RuntimeError(f"{where}: metrics computed and declared differ (missing {missing}, undeclared {extra})")
+        raise RuntimeError(
+            f"{where}: metrics computed and declared differ "
+            f"(missing {missing}, undeclared {extra})"
+        )
     return {name: values[name] for name in names}

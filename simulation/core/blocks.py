@@ -24,7 +24,11 @@ HISTOGRAM_BINS = 1000  # skill bins of width 0.001: quantiles and pyramid bands 
 
 
 def block_layout(
-    communities: int, capacity: int, slots_per_block: int = 4096, max_blocks: int = 512, min_blocks: int = 8
+    communities: int,
+    capacity: int,
+    slots_per_block: int = 4096,
+    max_blocks: int = 512,
+    min_blocks: int = 8,
 ) -> np.ndarray:
     """First community of each block, then the end: blocks of whole communities.
 

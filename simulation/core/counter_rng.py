@@ -25,6 +25,11 @@ _S31 = np.uint64(31)
 _S32 = np.uint64(32)
 _S11 = np.uint64(11)
 _INV53 = 1.0 / 9007199254740992.0  # 2**-53
+# The largest float64 below 1. With the top 53 bits all ones, (2**53 - 1) + 0.5 is not a float64
+# and rounds (to even) to 2**53, so `uniform` would give exactly 1.0 for those 2048 of the 2**64
+# patterns (found by tests/test_properties.py); they are held just below 1 instead. No other
+# value changes.
+_BELOW_ONE = 1.0 - 2.0**-53
 
 # Streams: one per kind of decision, so that adding draws to one never shifts another.
 STREAM_INIT_SKILL = 1
@@ -71,7 +76,7 @@ def draw(akey, d):
 @njit(cache=True, inline="always")
 def uniform(bits):
     """A float64 in the open interval (0, 1) from 64 random bits (53 significant bits)."""
-    return ((bits >> _S11) + 0.5) * _INV53
+    return min(((bits >> _S11) + 0.5) * _INV53, _BELOW_ONE)
 
 
 @njit(cache=True, inline="always")

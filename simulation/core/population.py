@@ -18,10 +18,12 @@ from __future__ import annotations
 
 import mmap
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numba import njit, prange
 
+from .blocks import block_layout
 from .counter_rng import (
     STREAM_ARRIVALS,
     STREAM_INIT_MOTIVATION,
@@ -33,10 +35,11 @@ from .counter_rng import (
     step_key,
     uniform,
 )
-from .blocks import block_layout
 from .encoding import ACTIVE, IN_PROGRAMME, MOTIVATION_SCALE, PRESENT
 from .pyramid import SHAPE_EXPONENTIAL, SHAPE_LAYERS, layer_cumulative, novice_skill, pyramid_skill
 
+if TYPE_CHECKING:
+    from ..config.schema import Scenario
 
 
 @dataclass
@@ -59,10 +62,12 @@ class Population:
 
     @property
     def capacity(self) -> int:
+        """Agent slots, arrivals' reserved slots included."""
         return int(self.skill.size)
 
     @property
     def communities(self) -> int:
+        """Communities held here."""
         return int(self.community_present.size)
 
     def swap(self) -> None:
@@ -71,9 +76,11 @@ class Population:
         self.flags, self.flags_next = self.flags_next, self.flags
 
     def motivation_float(self) -> np.ndarray:
+        """Motivation as numbers in [0, 1] (it is stored in 1/65535 steps)."""
         return self.motivation.astype(np.float64) / MOTIVATION_SCALE
 
     def mask(self, bit: int) -> np.ndarray:
+        """Per slot: whether the flag `bit` (core.encoding) is set."""
         return (self.flags & bit) != 0
 
 
@@ -138,16 +145,18 @@ def allocate(size: int, community_size: int, arrival_rate: float = 0.0, steps: i
 
 
 def pyramid_code(shape: str) -> int:
+    """The kernels' code of a pyramid.shape ('layers' or 'exponential')."""
     return SHAPE_EXPONENTIAL if shape == "exponential" else SHAPE_LAYERS
 
 
-def initialise(pop: Population, scenario, seed: int) -> None:
+def initialise(pop: Population, scenario: Scenario, seed: int) -> None:
     """Fill the arrays with the initial pyramid and motivations (parallel, counter-based)."""
     p, m = scenario.pyramid, scenario.motivation
     _initialise(
         pop.skill, pop.skill_next, pop.motivation, pop.flags, pop.flags_next, pop.community_start,
-        pop.community_present, block_layout(pop.communities, pop.capacity), np.uint64(seed), pyramid_code(p.shape),
-        layer_cumulative(p.layers, p.ratio), p.decay, p.top_skill, m.initial_min, m.initial_max,
+        pop.community_present, block_layout(pop.communities, pop.capacity), np.uint64(seed),
+        pyramid_code(p.shape), layer_cumulative(p.layers, p.ratio), p.decay, p.top_skill,
+        m.initial_min, m.initial_max,
         scenario.learning.participation, np.int64(pop.slot_offset),
     )
 
@@ -163,9 +172,9 @@ INIT_CHUNK = 256
 
 
 @njit(parallel=True, cache=True)
-def _initialise(skill, skill_next, motivation, flags, flags_next, community_start, community_present,
-                block_community, seed, shape, cumulative, decay, top_skill, motivation_min, motivation_max,
-                participation, slot_offset):
+def _initialise(skill, skill_next, motivation, flags, flags_next, community_start,
+                community_present, block_community, seed, shape, cumulative, decay, top_skill,
+                motivation_min, motivation_max, participation, slot_offset):
     key_skill = step_key(seed, STREAM_INIT_SKILL, 0)
     key_motivation = step_key(seed, STREAM_INIT_MOTIVATION, 0)
     key_programme = step_key(seed, STREAM_INIT_PROGRAMME, 0)
@@ -191,9 +200,9 @@ def _initialise(skill, skill_next, motivation, flags, flags_next, community_star
                     flags[i] = f
                     flags_next[i] = f
                 for q in range(lanes):
-                    s = np.float32(
-                        pyramid_skill(lane_layer[b, q], lane_within[b, q], shape, cumulative, decay, top_skill)
-                    )
+                    s = np.float32(pyramid_skill(
+                        lane_layer[b, q], lane_within[b, q], shape, cumulative, decay, top_skill
+                    ))
                     skill[chunk + q] = s
                     skill_next[chunk + q] = s
             # Reserved slots (future arrivals): empty.
@@ -205,7 +214,7 @@ def _initialise(skill, skill_next, motivation, flags, flags_next, community_star
                 flags_next[i] = np.uint8(0)
 
 
-def arrive(pop: Population, scenario, seed: int, step: int) -> int:
+def arrive(pop: Population, scenario: Scenario, seed: int, step: int) -> int:
     """New novices enter at the bottom of every community (docs/ODD.md, section 3).
 
     Returns:
@@ -215,20 +224,18 @@ def arrive(pop: Population, scenario, seed: int, step: int) -> int:
     if rate <= 0.0:
         return 0
     p, m = scenario.pyramid, scenario.motivation
-    return int(
-        _arrive(
-            pop.skill, pop.skill_next, pop.motivation, pop.flags, pop.flags_next, pop.community_start,
-            pop.community_present, pop.community_initial, np.uint64(seed), step, rate, p.top_skill, p.layers if p.shape == "layers" else 5,
-            m.initial_min, m.initial_max, scenario.learning.participation, np.int64(pop.slot_offset),
-            np.int64(pop.community_offset),
-        )
-    )
+    return int(_arrive(
+        pop.skill, pop.skill_next, pop.motivation, pop.flags, pop.flags_next, pop.community_start,
+        pop.community_present, pop.community_initial, np.uint64(seed), step, rate, p.top_skill,
+        p.layers if p.shape == "layers" else 5, m.initial_min, m.initial_max,
+        scenario.learning.participation, np.int64(pop.slot_offset), np.int64(pop.community_offset),
+    ))
 
 
 @njit(parallel=True, cache=True)
-def _arrive(skill, skill_next, motivation, flags, flags_next, community_start, community_present, community_initial,
-            seed, step, rate, top_skill, layers, motivation_min, motivation_max, participation, slot_offset,
-            community_offset):
+def _arrive(skill, skill_next, motivation, flags, flags_next, community_start, community_present,
+            community_initial, seed, step, rate, top_skill, layers, motivation_min, motivation_max,
+            participation, slot_offset, community_offset):
     key = step_key(seed, STREAM_ARRIVALS, step)
     communities = community_present.size
     arrived = np.zeros(communities, dtype=np.int64)

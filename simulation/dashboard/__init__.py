@@ -21,6 +21,7 @@ with warnings.catch_warnings():
         import mesa.visualization  # noqa: F401
     except ModuleNotFoundError as exc:  # Mesa 3.3's visualization imports networkx and altair
         raise ModuleNotFoundError(
-            f"the dashboard needs {exc.name}, which Mesa's visualization imports: pip install 'mesa[rec]'",
+            f"the dashboard needs {exc.name}, which Mesa's visualization imports: "
+            "pip install 'mesa[rec]'",
             name=exc.name,
         ) from exc

@@ -59,6 +59,11 @@ def ModelSummary(model: session.DashboardModel):
         )
 
 
+def _load_starting_point(name: str) -> None:
+    """The file menu's handler: a refused file keeps the model and shows why (session.message)."""
+    session.choose_starting_point(name)
+
+
 @solara.component
 def StartingPoint():
     """The scenario files of `scenarios/` (listed anew on each render) to start from."""
@@ -67,7 +72,7 @@ def StartingPoint():
             "Scenario file",
             values=controls.starting_points(),
             value=session.starting_point.value,
-            on_value=session.choose_starting_point,
+            on_value=_load_starting_point,
             classes=["peerscale-starting-point"],
         )
         solara.Text(

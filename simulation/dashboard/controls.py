@@ -262,16 +262,16 @@ def resolve(scenario_file: str | None = None, **values: Any) -> Scenario:
     try:
         scenario = scenario.with_overrides(changes, source="dashboard") if changes else scenario
     except ScenarioError as exc:
-        control = BY_KEY.get(exc.key or "")
-        if control is None:
+        culprit = BY_KEY.get(exc.key or "")
+        if culprit is None:
             raise
         message = exc.message
-        if control.widget == "text":  # say what was typed and the dashboard's own range
-            kind = "whole number" if field_info(control.key).annotation is int else "number"
+        if culprit.widget == "text":  # say what was typed and the dashboard's own range
+            kind = "whole number" if field_info(culprit.key).annotation is int else "number"
             message = (
-                f"invalid value {typed[control.key]!r}: allowed {allowed_text(control)} ({kind})"
+                f"invalid value {typed[culprit.key]!r}: allowed {allowed_text(culprit)} ({kind})"
             )
-        raise ScenarioError(control.title, message) from None
+        raise ScenarioError(culprit.title, message) from None
     check_interactive(scenario)
     return scenario
 
@@ -292,5 +292,6 @@ def check_interactive(scenario: Scenario) -> None:
         raise ScenarioError(
             "Population",
             f"{pop.size:,} agents plus arrivals over {scenario.run.steps:,} weeks make "
-            f"{slots:,}, more than the dashboard's {MAX_AGENTS:,}; use fewer weeks or `peerscale run`",
+            f"{slots:,}, more than the dashboard's {MAX_AGENTS:,}; "
+            "use fewer weeks or `peerscale run`",
         )

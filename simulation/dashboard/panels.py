@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import solara
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 from mesa.visualization.utils import update_counter
@@ -45,7 +46,7 @@ def series(model: PeerLearningModel, name: str) -> np.ndarray:
     return np.asarray(model.datacollector.model_vars[name], dtype=float)
 
 
-def _figure(left: float = 0.12) -> tuple[Figure, object]:
+def _figure(left: float = 0.12) -> tuple[Figure, Axes]:
     # Fixed margins rather than layout="constrained": the panels share one layout, and the
     # constrained solver would double the time of each redraw (about 40 ms a figure).
     fig = Figure(figsize=FIGSIZE, dpi=DPI)
@@ -53,7 +54,7 @@ def _figure(left: float = 0.12) -> tuple[Figure, object]:
     return fig, fig.add_subplot()
 
 
-def _time_axis(ax, model: PeerLearningModel) -> None:
+def _time_axis(ax: Axes, model: PeerLearningModel) -> None:
     ax.set_xlabel("week")
     # A little room either side, so the first and the latest week are not cut at the frame.
     ax.set_xlim(-0.3, max(1, model.steps) + 0.3)
@@ -61,7 +62,7 @@ def _time_axis(ax, model: PeerLearningModel) -> None:
     ax.grid(alpha=0.3)
 
 
-def _note(ax, text: str) -> None:
+def _note(ax: Axes, text: str) -> None:
     ax.text(
         0.5,
         0.5,

@@ -18,9 +18,9 @@ import contextvars
 import solara
 from solara.toestand import KernelStoreFactory
 
-from ..model import PeerLearningModel
 from ..config.errors import ScenarioError
 from ..config.schema import Scenario
+from ..model import PeerLearningModel
 from . import controls
 
 # The latest problem with the controls or the starting point in this session ('' if none).
@@ -70,7 +70,8 @@ class DashboardModel(PeerLearningModel):
         seed: int | str | None = None,
         group_mode: str | None = None,
         group_size: int | str | None = None,
-    ):
+    ) -> DashboardModel:
+        """A new model, or on bad input the session's current one (see the class docstring)."""
         values = {
             "structure": structure,
             "population": population,

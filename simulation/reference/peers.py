@@ -13,6 +13,7 @@ week's state of everyone, then all `advance` at once.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import mesa
 import numpy as np
@@ -32,6 +33,7 @@ TABLE = [float(x) for x in EFFICACY_TABLE]
 
 # --- the counter-based hash, restated in plain Python -----------------------------------------
 def mix(z: int) -> int:
+    """The SplitMix64 finaliser (core.counter_rng.mix)."""
     z = (z + GOLDEN) & MASK
     z = ((z ^ (z >> 30)) * M1) & MASK
     z = ((z ^ (z >> 27)) * M2) & MASK
@@ -39,27 +41,34 @@ def mix(z: int) -> int:
 
 
 def step_key(seed: int, stream: int, step: int) -> int:
+    """The key of one stream at one step (core.counter_rng.step_key)."""
     return mix(mix(mix(seed) ^ stream) ^ step)
 
 
 def agent_key(key: int, agent: int) -> int:
+    """An agent's key within a step's key (core.counter_rng.agent_key)."""
     return mix(key ^ ((agent * GOLDEN) & MASK))
 
 
 def draw(akey: int, d: int) -> int:
+    """The agent's d-th 64 random bits (core.counter_rng.draw)."""
     return mix((akey + d * M2) & MASK)
 
 
 def uniform(bits: int) -> float:
-    return ((bits >> 11) + 0.5) * (1.0 / 9007199254740992.0)
+    """A uniform number in (0, 1) from 53 of the bits (core.counter_rng.uniform)."""
+    # Held below 1 as the kernels' uniform is: (2**53 - 1) + 0.5 rounds to 2**53 in float64.
+    return min(((bits >> 11) + 0.5) * (1.0 / 9007199254740992.0), 1.0 - 2.0**-53)
 
 
 def below(bits: int, n: int) -> int:
+    """An integer in [0, n) from the high 32 bits (core.counter_rng.below)."""
     return ((bits >> 32) * n) >> 32
 
 
 # --- the learning rules, restated ---------------------------------------------------------------
 def efficacy(gap: float, z: float) -> float:
+    """Learning efficacy at a skill gap, from the shared table (core.efficacy.efficacy)."""
     if gap <= 0.0:
         return 0.0
     pos = gap / z * TABLE_STEPS_PER_UNIT
@@ -71,6 +80,7 @@ def efficacy(gap: float, z: float) -> float:
 
 
 def effective_gap(gap: float, z: float, narrowing: float) -> float:
+    """The gap above Z narrowed by teaching skill (core.efficacy.effective_gap)."""
     return gap if gap <= z else z + (gap - z) * (1.0 - narrowing)
 
 
@@ -80,14 +90,18 @@ def f32(x: float) -> float:
 
 
 def motivation_code(m: float) -> int:
-    return int(math.floor(m * 65535.0 + 0.5))
+    """Motivation stored in 1/65535 steps, rounded to nearest (core.encoding)."""
+    return math.floor(m * 65535.0 + 0.5)
 
 
 class Learner(mesa.Agent):
     """One learner: skill, motivation and status, and the slot it occupies in its community."""
 
-    def __init__(self, model: ReferenceModel, slot: int, community: int, skill: float, motivation: int,
-                 enrolled: bool):
+    # Next week's (skill, motivation code, active, roles played), decided before anyone advances.
+    next: tuple[float, int, bool, dict[str, Any]]
+
+    def __init__(self, model: ReferenceModel, slot: int, community: int, skill: float,
+                 motivation: int, enrolled: bool):
         super().__init__(model)
         self.slot, self.community = slot, community
         self.enrolled = enrolled  # takes part in peer learning
@@ -134,7 +148,10 @@ class Learner(mesa.Agent):
                     elif seen_down < r["choice"] and e > down_e:
                         down_e = e
                     seen_down += 1
-            pool_sources = [model.pool[below(draw(a, DRAW_POOL_BASE + p), len(model.pool))] for p in range(r["pool_contacts"])]
+            pool_sources = [
+                model.pool[below(draw(a, DRAW_POOL_BASE + p), len(model.pool))]
+                for p in range(r["pool_contacts"])
+            ]
             if r["pool_ideal"]:
                 pool_sources += [model.pool_nearest(s + z), model.pool_nearest(s - z)]
             for other_skill in pool_sources:
@@ -152,9 +169,11 @@ class Learner(mesa.Agent):
                     if e > down_e:
                         down_e = e
                     seen_down += 1
-        tutee_gain = min(sc.learning.peer_rate * up_e * m * (1.0 - s), up_gap) if up_e > 0.0 else 0.0
+        learn = sc.learning
+        tutee_gain = min(learn.peer_rate * up_e * m * (1.0 - s), up_gap) if up_e > 0.0 else 0.0
         tutor_gain = (
-            sc.learning.tutor_rate * sc.learning.teaching_expectancy * down_e * m * (1.0 - s) if down_e > 0.0 else 0.0
+            learn.tutor_rate * learn.teaching_expectancy * down_e * m * (1.0 - s)
+            if down_e > 0.0 else 0.0
         )
         expert_gain = expert_quality = 0.0
         had_expert, n, reference = False, 1.0, 0.0
@@ -171,21 +190,24 @@ class Learner(mesa.Agent):
             content = min(self._content(s, reference), sc.experts.skill)
             gap = content - s
             e = efficacy(effective_gap(gap, z, sc.experts.teaching_skill), z)
-            expert_quality = e * (1.0 if n <= 1 else 1.0 / (1.0 + sc.experts.class_size_slope * math.log(n)))
+            b = sc.experts.class_size_slope
+            expert_quality = e * (1.0 if n <= 1 else 1.0 / (1.0 + b * math.log(n)))
             if gap > 0.0:
                 expert_gain = min(sc.experts.rate * expert_quality * m * (1.0 - s), gap)
         gain = tutee_gain + tutor_gain + expert_gain
         practised = gain > 0.0
         s_new = f32(min(1.0, s + gain)) if practised else f32(s * (1.0 - sc.learning.forgetting))
-        m_new = m + sc.motivation.progress_reward * max(up_e, expert_quality) - r["motivation_decay"]
+        reward = sc.motivation.progress_reward
+        m_new = m + reward * max(up_e, expert_quality) - r["motivation_decay"]
         if not practised:
             m_new -= sc.motivation.no_contact_penalty
         m_new += sc.motivation.shock * (2.0 * uniform(draw(a, DRAW_SHOCK)) - 1.0)
         m_new = min(1.0, max(0.0, m_new))
         still_active = m_new >= sc.motivation.threshold
         roles = {
-            "tutee": tutee_gain, "tutor": tutor_gain, "expert": expert_gain if had_expert else None,
-            "up_e": up_e, "misfit": abs(up_effgap - z), "gain": s_new - s, "dropout": not still_active,
+            "tutee": tutee_gain, "tutor": tutor_gain,
+            "expert": expert_gain if had_expert else None, "up_e": up_e,
+            "misfit": abs(up_effgap - z), "gain": s_new - s, "dropout": not still_active,
         }
         self.next = (s_new, motivation_code(m_new), still_active, roles)
 
@@ -205,6 +227,7 @@ class Learner(mesa.Agent):
         return pitch
 
     def advance(self) -> None:
+        """Take the state decided this week and remember the roles played."""
         self.skill, self.motivation, self.active, self.roles = self.next
         self.was_tutee |= bool(self.roles.get("tutee"))
         self.was_tutor |= bool(self.roles.get("tutor"))
@@ -220,7 +243,9 @@ class ReferenceModel(mesa.Model):
         if sc.population.arrival_rate > 0:
             raise ValueError("the reference implementation has no arrivals")
         self.seed_value = seed
-        start, initial = community_layout(sc.population.size, sc.population.community_size, 0.0, sc.run.steps)
+        start, initial = community_layout(
+            sc.population.size, sc.population.community_size, 0.0, sc.run.steps
+        )
         self.members: list[list[Learner]] = []
         self.by_slot: dict[int, Learner] = {}
         ks, km = step_key(seed, STREAM_INIT_SKILL, 0), step_key(seed, STREAM_INIT_MOTIVATION, 0)
@@ -240,7 +265,8 @@ class ReferenceModel(mesa.Model):
                         layer += 1
                     skill = p.top_skill * (layer + u2) / p.layers
                 u = uniform(draw(agent_key(km, slot), 0))
-                mot = motivation_code(sc.motivation.initial_min + u * (sc.motivation.initial_max - sc.motivation.initial_min))
+                lo, hi = sc.motivation.initial_min, sc.motivation.initial_max
+                mot = motivation_code(lo + u * (hi - lo))
                 enrolled = uniform(draw(agent_key(kprog, slot), 0)) < sc.learning.participation
                 learner = Learner(self, slot, c, f32(skill), mot, enrolled)
                 community.append(learner)
@@ -254,6 +280,7 @@ class ReferenceModel(mesa.Model):
         self.history: list[dict] = [self._observe()]
 
     def pool_nearest(self, target: float) -> float:
+        """The pool's skill nearest to `target` (ties: the lower), or -1 if empty."""
         ordered = self.pool_sorted
         if not ordered:
             return -1.0
@@ -266,6 +293,7 @@ class ReferenceModel(mesa.Model):
         return lo if target - lo <= hi - target else hi
 
     def step(self) -> None:
+        """One week: the pool, class summaries, the week's rules, then the synchronous update."""
         sc, t = self.scenario, self.steps
         # Global pool: a few members of every community.
         kp = step_key(self.seed_value, STREAM_POOL, t)
@@ -282,7 +310,8 @@ class ReferenceModel(mesa.Model):
             self.class_mean, self.class_count = [0.0] * classes, [0] * classes
             for k in range(classes):
                 total, count = 0.0, 0
-                for slot in range(k * self.class_span, min(self.capacity, (k + 1) * self.class_span)):
+                end = min(self.capacity, (k + 1) * self.class_span)
+                for slot in range(k * self.class_span, end):
                     learner = self.by_slot.get(slot)
                     if learner is not None and learner.active:
                         total += learner.skill
@@ -294,14 +323,19 @@ class ReferenceModel(mesa.Model):
         k = sc.learning.candidates
         active = last["active"]
         reach = self.expert_count * sc.experts.capacity
+        narrowing = lev.responsiveness_narrowing[prog.responsiveness]
+        mentored = active > 0 and self.expert_count
         self.rules = {
             "peers": sc.structure.peers,
-            "choice": 0 if share <= 0.0 else max(1, int(math.ceil(share * k))),
+            "choice": 0 if share <= 0.0 else max(1, math.ceil(share * k)),
             "pool_contacts": lev.pool_contacts[prog.connectivity],
             "pool_ideal": prog.connectivity == 2,
-            "peer_narrowing": 1.0 - (1.0 - sc.learning.peer_teaching_skill) * (1.0 - lev.responsiveness_narrowing[prog.responsiveness]),
-            "mentoring_probability": min(1.0, reach / active) if active > 0 and self.expert_count else 0.0,
-            "mentoring_group": float(max(1.0, min(sc.experts.capacity, active / self.expert_count))) if active > 0 and self.expert_count else 1.0,
+            "peer_narrowing": 1.0 - (1.0 - sc.learning.peer_teaching_skill) * (1.0 - narrowing),
+            "mentoring_probability": min(1.0, reach / active) if mentored else 0.0,
+            "mentoring_group": (
+                float(max(1.0, min(sc.experts.capacity, active / self.expert_count)))
+                if mentored else 1.0
+            ),
             "population_mean": last["mean_skill_exact"],
             "motivation_decay": lev.agency_decay[prog.agency],
         }
@@ -325,10 +359,15 @@ class ReferenceModel(mesa.Model):
             "dropouts": sum(1 for r in roles if r["dropout"]),
             "mean_skill": mean,
             "mean_skill_exact": mean,
-            "competent_fraction": sum(1 for x in active if x.skill >= sc_threshold(self, "competent")) / max(len(active), 1),
+            "competent_fraction": (
+                sum(1 for x in active if x.skill >= sc_threshold(self, "competent"))
+                / max(len(active), 1)
+            ),
             "mean_tutee_gain": sum(tutee) / len(tutee) if tutee else 0.0,
             "mean_tutor_gain": sum(tutor) / len(tutor) if tutor else 0.0,
-            "mean_partner_efficacy": sum(r["up_e"] for r in partnered) / len(partnered) if partnered else 0.0,
+            "mean_partner_efficacy": (
+                sum(r["up_e"] for r in partnered) / len(partnered) if partnered else 0.0
+            ),
             "expert_sessions": sum(1 for r in roles if r["expert"] is not None),
         }
 
@@ -337,11 +376,14 @@ class ReferenceModel(mesa.Model):
         return np.array([self.by_slot[s].skill for s in sorted(self.by_slot)], dtype=np.float32)
 
     def motivations(self) -> np.ndarray:
+        """Motivation code of every slot, in slot order (as the kernel's array)."""
         return np.array([self.by_slot[s].motivation for s in sorted(self.by_slot)], dtype=np.uint16)
 
     def actives(self) -> np.ndarray:
+        """Whether each slot is active, in slot order."""
         return np.array([self.by_slot[s].active for s in sorted(self.by_slot)])
 
 
 def sc_threshold(model: ReferenceModel, name: str) -> float:
+    """A metrics threshold of the model's scenario (metrics.competent or metrics.expert)."""
     return getattr(model.scenario.metrics, name)

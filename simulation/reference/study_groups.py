@@ -147,6 +147,7 @@ class StudyGroup:
 
     @property
     def planned(self) -> bool:
+        """Whether the group was formed at registration (it may have dissolved since)."""
         return self.state != NOT_FORMED
 
     def attending(self) -> list[Registrant]:
@@ -188,6 +189,8 @@ class StudyGroup:
             # (`collapse_motivation_loss`) and goes on solo".
             self.state, self.dissolved_now = state, True
             return
+        # Meeting, a group has a leader: its organiser, or an attending member in turn.
+        assert leader is not None
         self.session = self._prepare(week, leader, attending)
         leader.sessions_led = min(leader.sessions_led + 1, MAX_SESSIONS)
 
@@ -307,6 +310,7 @@ class Registrant(Learner):
             return
         m = self.motivation / 65535.0
         group = self.group
+        assert group is not None  # every registrant is placed in a group at registration
         session = group.session if self.enrolled else None
         e_course, course_gain = self.course_material(s, m)
         gain, e_progress = course_gain, e_course
@@ -356,6 +360,7 @@ class Registrant(Learner):
         self.next = (s_new, motivation_code(m_new), still_active, record)
 
     def advance(self) -> None:
+        """Take the decided state, and the course progress recorded this week."""
         super().advance()  # skill, motivation, status; was_tutee and was_tutor
         self.progress = self.roles.get("progress", self.progress)
 
@@ -449,13 +454,18 @@ class ReferenceGroupsModel(mesa.Model):
         partnered = [r for r in studied if r["lead_e"] > 0.0]  # had a session that could teach
         # Motivation as reported: this week's value before it is stored in 1/65535 steps for those
         # who studied (as kernels/peer_week.py reports it), the stored value for the others.
-        motivation = [w.get("motivation", x.motivation / 65535.0) for x, w in zip(learners, weekly)]
+        motivation = [
+            w.get("motivation", x.motivation / 65535.0)
+            for x, w in zip(learners, weekly, strict=True)
+        ]
         n = len(active)
         return {
             "active": len(active),
             "dropouts": sum(1 for r in studied if r["dropout"]),
             "mean_skill": ratio(sum(x.skill for x in active), len(active)),
-            "mean_motivation": ratio(sum(m for x, m in zip(learners, motivation) if x.active), n),
+            "mean_motivation": ratio(
+                sum(m for x, m in zip(learners, motivation, strict=True) if x.active), n
+            ),
             "competent_fraction": ratio(sum(1 for x in active if x.skill >= competent), n),
             "mean_gain": ratio(sum(r["gain"] for r in studied), len(learners)),
             "mean_tutee_gain": ratio(sum(tutees), len(tutees)),
@@ -503,19 +513,23 @@ class ReferenceGroupsModel(mesa.Model):
 
     # The course's own state, in the kernel's layout (slot order; groups in id order).
     def progress_codes(self) -> np.ndarray:
+        """Course progress of every slot, as the kernel stores it (uint16 codes)."""
         return np.array([self.by_slot[s].progress for s in sorted(self.by_slot)], dtype=np.uint16)
 
     def sessions_led(self) -> np.ndarray:
+        """Sessions each slot has led."""
         led = [self.by_slot[s].sessions_led for s in sorted(self.by_slot)]
         return np.array(led, dtype=np.uint8)
 
     def group_states(self) -> list[str]:
+        """The state of every group, in id order."""
         return [g.state for g in self.groups]
 
     def organiser_offsets(self) -> np.ndarray:
+        """Each group's organiser, as an offset among its members."""
         return np.array([g.members.index(g.organiser) for g in self.groups], dtype=np.uint8)
 
 
 def ratio(a: float, b: float) -> float:
-    """a / b, or 0 where there is nothing to divide by (as the kernel's metrics)."""
+    """The ratio a / b, or 0 where there is nothing to divide by (as the kernel's metrics)."""
     return a / b if b > 0 else 0.0

@@ -17,10 +17,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ..config.errors import ScenarioError
 from ..core.blocks import HISTOGRAM_BINS, N_STATS, block_layout
 from ..structures.base import Layout
+
+if TYPE_CHECKING:
+    from ..config.schema import Scenario
 
 # Bytes per agent slot: skill + skill_next (float32), motivation (uint16), flags + flags_next.
 BYTES_PER_SLOT = 4 + 4 + 2 + 1 + 1
@@ -54,7 +58,7 @@ def _layout(size: int, community_size: int, arrival_rate: float, steps: int) -> 
     return count, slots
 
 
-def budget(scenario, size: int | None = None) -> dict[str, int]:
+def budget(scenario: Scenario, size: int | None = None) -> dict[str, int]:
     """Bytes of each part of a run of `scenario` (with population.size replaced by `size`).
 
     Parts: `agents` (the state arrays, double buffers included), `communities`, `blocks` (per-block
@@ -82,12 +86,12 @@ def budget(scenario, size: int | None = None) -> dict[str, int]:
 WEEKLY_PARTS = ("pool", "kernel")
 
 
-def estimate_bytes(scenario, size: int | None = None) -> int:
+def estimate_bytes(scenario: Scenario, size: int | None = None) -> int:
     """Bytes a run of `scenario` allocates at its peak (all parts of `budget`)."""
     return sum(budget(scenario, size).values())
 
 
-def largest_population(scenario, available: int) -> int:
+def largest_population(scenario: Scenario, available: int) -> int:
     """The largest population.size whose estimate fits in `available` bytes (0 if none does)."""
     lo, hi = 0, 2
     while estimate_bytes(scenario, hi) <= available:
@@ -168,7 +172,8 @@ def _cgroup_available() -> int | None:
             limit, usage = _read_int(folder / "memory.max"), _read_int(folder / "memory.current")
             reclaimable = _stat_value(folder / "memory.stat", "inactive_file")
         else:
-            limit, usage = _read_int(folder / "memory.limit_in_bytes"), _read_int(folder / "memory.usage_in_bytes")
+            limit = _read_int(folder / "memory.limit_in_bytes")
+            usage = _read_int(folder / "memory.usage_in_bytes")
             reclaimable = _stat_value(folder / "memory.stat", "total_inactive_file")
         if limit is None or usage is None or limit >= 2**60:  # "max" or the v1 "no limit" value
             continue
@@ -205,7 +210,9 @@ def available_bytes() -> tuple[int | None, str]:
         try:
             sources.append((parse_bytes(override), ENV_AVAILABLE))
         except ValueError:
-            raise ScenarioError(ENV_AVAILABLE, f"invalid value {override!r}: allowed bytes such as 8G or 8000000000") from None
+            raise ScenarioError(
+                ENV_AVAILABLE, f"invalid value {override!r}: allowed bytes such as 8G or 8000000000"
+            ) from None
     meminfo = _meminfo_available()
     if meminfo is not None:
         sources.append((meminfo, "MemAvailable"))
@@ -219,10 +226,11 @@ def available_bytes() -> tuple[int | None, str]:
 
 
 def gib(n: float) -> str:
+    """Bytes in GiB, to one decimal: '1.5 GiB'."""
     return f"{n / 1024**3:.1f} GiB"
 
 
-def check(scenario, source: str | None = None, share: float = 1.0) -> int:
+def check(scenario: Scenario, source: str | None = None, share: float = 1.0) -> int:
     """Refuse a scenario that needs more memory than is available; return the bytes it needs.
 
     `share` < 1: only that share of the population is held here (a shard on a worker).

@@ -8,8 +8,8 @@ give the same numbers as a single-process run with the same seed". Here it does,
 
 - every random number is keyed by global ids (slot, community), not by a shard's local index
   (population.Population.slot_offset, community_offset);
-- a shard holds whole *blocks* (core.blocks.block_layout of the whole population), so every per-block
-  sum is the same sum, and the coordinator adds the blocks in the same order;
+- a shard holds whole *blocks* (core.blocks.block_layout of the whole population), so every
+  per-block sum is the same sum, and the coordinator adds the blocks in the same order;
 - the pool is gathered per shard in community order and concatenated in shard order, which is the
   single-process pool, and every shard sees all of it;
 - an expert class that spans shards is summed in slot order across them (experts.class_partials
@@ -31,6 +31,7 @@ import os
 from collections.abc import Callable
 from contextlib import contextmanager
 from itertools import pairwise
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -71,16 +72,20 @@ def shard_blocks(scenario: Scenario, shards: int) -> tuple[np.ndarray, list[tupl
 class Shard:
     """The state of a range of whole blocks, and the week's kernels run on it."""
 
-    def __init__(self, scenario: Scenario, seed: int, first_block: int, end_block: int, check_memory: bool = True):
+    def __init__(self, scenario: Scenario, seed: int, first_block: int, end_block: int,
+                 check_memory: bool = True):
         self.scenario = scenario
         self.seed = int(seed)
         pop = scenario.population
         blocks, _ = shard_blocks(scenario, 1)
         first, end = int(blocks[first_block]), int(blocks[end_block])
-        start, _ = community_layout(pop.size, pop.community_size, pop.arrival_rate, scenario.run.steps)
-        if check_memory:  # refuse, in one line, a shard this worker cannot hold (before allocating it)
+        steps = scenario.run.steps
+        start, _ = community_layout(pop.size, pop.community_size, pop.arrival_rate, steps)
+        if check_memory:  # refuse, in one line, a shard this worker cannot hold (before allocating)
             memory.check(scenario, share=float(start[end] - start[first]) / float(start[-1]))
-        self.population = allocate(pop.size, pop.community_size, pop.arrival_rate, scenario.run.steps, (first, end))
+        self.population = allocate(
+            pop.size, pop.community_size, pop.arrival_rate, steps, (first, end)
+        )
         initialise(self.population, scenario, self.seed)
         self.blocks = blocks[first_block:end_block + 1] - first
         self.stats, self.histogram = block_arrays(self.blocks)
@@ -91,23 +96,37 @@ class Shard:
         return self.stats.copy(), self.histogram.copy()
 
     def arrive(self, step: int) -> int:
+        """This week's arrivals in this shard's communities; how many arrived."""
         return arrive(self.population, self.scenario, self.seed, step)
 
     def pool(self, step: int) -> np.ndarray:
+        """This shard's part of the week's global pool, in community order."""
         return pool_part(self.population, self.seed, step, self.scenario.levels.pool_per_community)
 
-    def class_partials(self, class_span: int, capacity: int, carry_total: float, carry_count: int):
+    def class_partials(
+        self, class_span: int, capacity: int, carry_total: float, carry_count: int
+    ) -> tuple[int, np.ndarray, np.ndarray]:
+        """Active skill total and count of every class this shard overlaps.
+
+        Returns the first class, the totals and the counts; the first class continues from the
+        previous shard's running sums (kernels.experts.class_partials).
+        """
         p = self.population
-        return class_partials(p.skill, p.flags, np.int64(p.slot_offset), np.int64(class_span), np.int64(capacity),
-                              float(carry_total), np.int64(carry_count))
+        return class_partials(
+            p.skill, p.flags, np.int64(p.slot_offset), np.int64(class_span), np.int64(capacity),
+            float(carry_total), np.int64(carry_count),
+        )
 
     def week(self, step: int, pool: np.ndarray, ordered: np.ndarray, class_mean: np.ndarray,
              class_count: np.ndarray, rules: peer_week.StepRules) -> tuple[np.ndarray, np.ndarray]:
         """One week of the weekly kernel on this shard; its per-block sums and histograms."""
         p = self.population
-        peer_week.week(p.skill, p.skill_next, p.motivation, p.flags, p.flags_next, p.community_start, p.community_present,
-               self.blocks, pool, ordered, class_mean, class_count, key_for(self.seed, STREAM_STEP, step), rules,
-               EFFICACY_TABLE, self.stats, self.histogram, np.int64(p.slot_offset))
+        peer_week.week(
+            p.skill, p.skill_next, p.motivation, p.flags, p.flags_next, p.community_start,
+            p.community_present, self.blocks, pool, ordered, class_mean, class_count,
+            key_for(self.seed, STREAM_STEP, step), rules, EFFICACY_TABLE, self.stats,
+            self.histogram, np.int64(p.slot_offset),
+        )
         p.swap()
         return self.stats.copy(), self.histogram.copy()
 
@@ -118,7 +137,7 @@ class Shard:
 
 
 class ShardedRun:
-    """A scenario run over `shards` shards: the same weekly metrics as PeerLearningModel, bit for bit.
+    """A scenario run over `shards` shards: PeerLearningModel's weekly metrics, bit for bit.
 
     Args:
         scenario: a validated Scenario (study_groups is not supported).
@@ -128,23 +147,30 @@ class ShardedRun:
             one the shards are plain objects in this process (the same numbers, no distribution).
     """
 
-    def __init__(self, scenario: Scenario, seed: int | None = None, shards: int = 2, client=None):
+    def __init__(
+        self, scenario: Scenario, seed: int | None = None, shards: int = 2, client: Any = None
+    ):
         if not scenario.structure.shardable:
             raise ScenarioError(
-                "program.structure", f"{scenario.program.structure} cannot be sharded yet: run it in one process"
+                "program.structure",
+                f"{scenario.program.structure} cannot be sharded yet: run it in one process",
             )
         self.scenario = scenario
         self.seed = scenario.run.seed if seed is None else int(seed)
         self.blocks, self.ranges = shard_blocks(scenario, shards)
         pop = scenario.population
-        start, _ = community_layout(pop.size, pop.community_size, pop.arrival_rate, scenario.run.steps)
+        steps = scenario.run.steps
+        start, _ = community_layout(pop.size, pop.community_size, pop.arrival_rate, steps)
         self.capacity = int(start[-1])
-        self.first_slots = [int(start[self.blocks[b0]]) for b0, _ in self.ranges]  # each shard's slot 0
+        # Each shard's slot 0.
+        self.first_slots = [int(start[self.blocks[b0]]) for b0, _ in self.ranges]
         self.arrangement = ExpertArrangement.for_scenario(scenario, self.capacity)
         self.client = client
         if client is None:
             memory.check(scenario)  # all shards in this process
-            self.shards = [Shard(scenario, self.seed, b0, b1, check_memory=False) for b0, b1 in self.ranges]
+            self.shards = [
+                Shard(scenario, self.seed, b0, b1, check_memory=False) for b0, b1 in self.ranges
+            ]
         else:
             futures = [client.submit(Shard, scenario, self.seed, b0, b1, actor=True, pure=False)
                        for b0, b1 in self.ranges]
@@ -170,10 +196,14 @@ class ShardedRun:
         totals = np.zeros(arr.classes)
         counts = np.zeros(arr.classes, dtype=np.int64)
         carry_total, carry_count, carry_class = 0.0, 0, -1
-        for shard, slot in zip(self.shards, self.first_slots, strict=True):  # in order: sums carry on
+        # In shard order: a class's sums carry on from one shard to the next.
+        for shard, slot in zip(self.shards, self.first_slots, strict=True):
             if slot // arr.class_span != carry_class:  # this shard's first class begins here
                 carry_total, carry_count = 0.0, 0
-            call = shard.class_partials(arr.class_span, self.capacity, carry_total, carry_count)
+            # With a client, the shard is an actor and the call returns a future.
+            call: Any = shard.class_partials(
+                arr.class_span, self.capacity, carry_total, carry_count
+            )
             first, t, c = call.result() if self.client is not None else call
             totals[first:first + t.size] = t
             counts[first:first + c.size] = c
@@ -197,7 +227,8 @@ class ShardedRun:
         rules = step_rules(sc, arr, self.metrics["active"], self.metrics["mean_skill"])
         stats, histogram = self._gather("week", t, pool, ordered, class_mean, class_count, rules)
         sessions = float(stats[:, N_EXPERT].sum())
-        self.metrics = week_metrics(sc, arr, stats, histogram, t, arr.hours(classes_taught, sessions))
+        hours = arr.hours(classes_taught, sessions)
+        self.metrics = week_metrics(sc, arr, stats, histogram, t, hours)
         self.records.append(self.metrics)
 
     def run(self, steps: int | None = None, progress: Callable[[int], None] | None = None) -> None:
@@ -233,7 +264,8 @@ def cluster(workers: int, scheduler: str | None = None):
         try:
             client = Client(scheduler, timeout="5s")
         except (OSError, TimeoutError, ValueError) as error:
-            raise ScenarioError("--scheduler", f"cannot connect to {scheduler!r}: {error}") from None
+            message = f"cannot connect to {scheduler!r}: {error}"
+            raise ScenarioError("--scheduler", message) from None
         with client:
             yield client
         return
@@ -241,8 +273,10 @@ def cluster(workers: int, scheduler: str | None = None):
     environ = {"distributed.nanny.pre-spawn-environ": {"NUMBA_NUM_THREADS": str(threads)}}
     with (
         dask.config.set(environ),
-        LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-                     silence_logs=logging.ERROR) as local,
+        LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as local,
         Client(local) as client,
     ):
         yield client

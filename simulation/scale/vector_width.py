@@ -43,7 +43,8 @@ def configure() -> str:
         return "numba imported before PeerScale: its default (256-bit preferred)"
     try:
         features = wide_vector_features()
-    except (ImportError, AttributeError, RuntimeError) as error:  # no host-feature query: numba's default
+    except (ImportError, AttributeError, RuntimeError) as error:
+        # No way to query the host's features: numba's default.
         return f"numba's default ({error.__class__.__name__})"
     if features is None:
         return "numba's default (no AVX-512)"

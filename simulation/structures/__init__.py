@@ -63,4 +63,14 @@ def get(name: str) -> Structure:
         raise KeyError(f"unknown structure {name!r}; known: {', '.join(names())}") from None
 
 
-__all__ = ["Engine", "FigurePanel", "Layout", "Structure", "all_structures", "get", "names", "register", "unregister"]
+__all__ = [
+    "Engine",
+    "FigurePanel",
+    "Layout",
+    "Structure",
+    "all_structures",
+    "get",
+    "names",
+    "register",
+    "unregister",
+]

@@ -1,5 +1,7 @@
-"""What a program structure is: one declaration that the model, CLI, runner, figures, memory guard,
-sharding and dashboard all read, so that none of them compares structure names.
+"""What a program structure is: one declaration that every part of the package reads.
+
+The model, CLI, runner, figures, memory guard, sharding and dashboard all read it, so that none
+of them compares structure names.
 
 A structure module (one file in simulation/structures/) defines `STRUCTURE = Structure(...)`; the
 registry (simulation/structures/__init__.py) finds it. What a new structure must provide:
@@ -60,11 +62,17 @@ class Engine(Protocol):
     def __init__(self, population: Population, scenario: Scenario, seed: int, blocks: np.ndarray,
                  stats: np.ndarray, histogram: np.ndarray) -> None: ...
 
-    def start(self) -> dict[str, Any]: ...
+    def start(self) -> dict[str, Any]:
+        """Week 0: summarise the initial state; return its metrics."""
+        ...
 
-    def week(self, step: int) -> None: ...
+    def week(self, step: int) -> None:
+        """Run week `step` into the `*_next` arrays and the per-block sums."""
+        ...
 
-    def metrics(self, step: int) -> dict[str, Any]: ...
+    def metrics(self, step: int) -> dict[str, Any]:
+        """The metrics of week `step`, from the per-block sums."""
+        ...
 
     def completed(self) -> np.ndarray | None:
         """Per agent slot: whether the agent completed the structure's course (None: no course)."""
@@ -87,7 +95,8 @@ class Structure:
     experts: bool  # designated experts teach
     expert_format: str = "none"  # the format experts.format = "auto" resolves to
     sections: tuple[str, ...] = ()  # schema sections it reads beyond the common ones
-    metrics: Mapping[str, str] = field(default_factory=dict)  # its own weekly metrics: name -> meaning
+    # Its own weekly metrics: name -> meaning.
+    metrics: Mapping[str, str] = field(default_factory=dict)
     summary_rows: Mapping[str, str] = field(default_factory=dict)  # metric -> label in summaries
     figure_panels: tuple[FigurePanel, ...] = ()  # an extra row of the results figure
     dashboard_panels: tuple[str, ...] = ()  # dashboard panel names (simulation/dashboard/panels.py)
@@ -98,4 +107,5 @@ class Structure:
 
     @property
     def metric_names(self) -> tuple[str, ...]:
+        """Names of its own weekly metrics, in their declared order."""
         return tuple(self.metrics)

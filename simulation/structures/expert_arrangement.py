@@ -13,10 +13,14 @@ Expert hours used and gain per expert hour are reported every week.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..kernels.peer_week import EXPERTS_CLASS, EXPERTS_MENTORING, EXPERTS_NONE
+
+if TYPE_CHECKING:
+    from ..config.schema import Scenario
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,7 @@ class ExpertArrangement:
     hours_per_session: float
 
     @classmethod
-    def for_scenario(cls, scenario, capacity_slots: int) -> ExpertArrangement:
+    def for_scenario(cls, scenario: Scenario, capacity_slots: int) -> ExpertArrangement:
         """How the experts of `scenario` reach a population of `capacity_slots` slots."""
         count = scenario.expert_count
         e = scenario.experts
@@ -41,7 +45,8 @@ class ExpertArrangement:
             span = -(-capacity_slots // count)  # ceil: classes of equal span over the slots
             classes = -(-capacity_slots // span)
             return cls(count, EXPERTS_CLASS, span, classes, e.capacity, e.hours_per_session)
-        return cls(count, EXPERTS_MENTORING, max(capacity_slots, 1), 1, e.capacity, e.hours_per_session)
+        slots = max(capacity_slots, 1)
+        return cls(count, EXPERTS_MENTORING, slots, 1, e.capacity, e.hours_per_session)
 
     def mentoring(self, active: float) -> tuple[float, float]:
         """Chance of a mentoring session this week, and learners per session."""
@@ -59,8 +64,11 @@ class ExpertArrangement:
         return 0.0
 
 
-def expert_count(scenario, size: int) -> int:
-    """Designated experts of `scenario` at a population of `size` (Scenario.expert_count at its own)."""
+def expert_count(scenario: Scenario, size: int) -> int:
+    """Designated experts of `scenario` at a population of `size`.
+
+    Scenario.expert_count is this at the scenario's own population size.
+    """
     e = scenario.experts
     if not scenario.structure.experts:
         return 0

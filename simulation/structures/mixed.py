@@ -1,5 +1,8 @@
-"""mixed: peer learning plus designated experts with limited capacity (mentoring, diagnosis, the
-top of the pyramid). Experts mentor by default (`experts.format = "auto"`)."""
+"""mixed: peer learning plus designated experts with limited capacity.
+
+The experts provide mentoring, diagnosis and the top of the pyramid; they mentor by default
+(`experts.format = "auto"`).
+"""
 
 from .base import Structure
 from .peer_learning import PeerEngine, peer_memory

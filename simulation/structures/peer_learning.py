@@ -48,9 +48,9 @@ def step_rules(scenario: Scenario, arrangement: ExpertArrangement, active: float
         peer_rate=float(learn.peer_rate),
         tutor_rate=float(learn.tutor_rate),
         teaching_expectancy=float(learn.teaching_expectancy),
-        peer_narrowing=float(
-            combined_narrowing(learn.peer_teaching_skill, lev.responsiveness_narrowing[prog.responsiveness])
-        ),
+        peer_narrowing=float(combined_narrowing(
+            learn.peer_teaching_skill, lev.responsiveness_narrowing[prog.responsiveness]
+        )),
         forgetting=float(learn.forgetting),
         expert_mode=int(arrangement.mode),
         expert_skill=float(ex.skill),
@@ -71,22 +71,24 @@ def step_rules(scenario: Scenario, arrangement: ExpertArrangement, active: float
     )
 
 
-def week_metrics(scenario: Scenario, arrangement: ExpertArrangement, stats: np.ndarray, histogram: np.ndarray,
-                 step: int, expert_hours: float) -> dict[str, Any]:
+def week_metrics(scenario: Scenario, arrangement: ExpertArrangement, stats: np.ndarray,
+                 histogram: np.ndarray, step: int, expert_hours: float) -> dict[str, Any]:
     """The week's metrics from the per-block sums and histograms (in block order)."""
     m = scenario.metrics
     out = {"step": step}
-    out.update(aggregate(stats, histogram, m.bands, m.competent, m.expert, expert_hours, arrangement.count))
+    out.update(
+        aggregate(stats, histogram, m.bands, m.competent, m.expert, expert_hours, arrangement.count)
+    )
     return out
 
 
 def sort_pool(scenario: Scenario) -> bool:
-    """Whether this week's pool is sorted: connectivity 2 finds a contact at the ideal gap at once."""
+    """Whether this week's pool is sorted: at connectivity 2, to find the ideal gap at once."""
     return scenario.program.connectivity == 2
 
 
 class PeerEngine:
-    """The weekly peer step, with experts where the structure has them (see the module docstring)."""
+    """The weekly peer step, with experts where the structure has them (see the module doc)."""
 
     def __init__(self, population: Population, scenario: Scenario, seed: int, blocks: np.ndarray,
                  stats: np.ndarray, histogram: np.ndarray):
@@ -107,16 +109,19 @@ class PeerEngine:
     def week(self, step: int) -> None:
         """One week: the pool, class summaries, the rules, then the synchronous kernel."""
         pop, sc, arr = self.population, self.scenario, self.arrangement
-        pool, ordered = gather_pool(pop, self.seed, step, sc.levels.pool_per_community, sort=sort_pool(sc))
+        pool, ordered = gather_pool(
+            pop, self.seed, step, sc.levels.pool_per_community, sort=sort_pool(sc)
+        )
         classes_taught = 0
         if arr.mode == peer_week.EXPERTS_CLASS:
             class_summary(pop.skill, pop.flags, arr.class_span, self.class_mean, self.class_count)
             classes_taught = int(np.count_nonzero(self.class_count))
         rules = step_rules(sc, arr, self.last["active"], self.last["mean_skill"])
         peer_week.week(
-            pop.skill, pop.skill_next, pop.motivation, pop.flags, pop.flags_next, pop.community_start,
-            pop.community_present, self.blocks, pool, ordered, self.class_mean, self.class_count,
-            key_for(self.seed, STREAM_STEP, step), rules, EFFICACY_TABLE, self.stats, self.histogram,
+            pop.skill, pop.skill_next, pop.motivation, pop.flags, pop.flags_next,
+            pop.community_start, pop.community_present, self.blocks, pool, ordered, self.class_mean,
+            self.class_count, key_for(self.seed, STREAM_STEP, step), rules, EFFICACY_TABLE,
+            self.stats, self.histogram,
         )
         sessions = float(self.stats[:, N_EXPERT].sum())
         self.expert_hours = arr.hours(classes_taught, sessions)
@@ -132,10 +137,12 @@ class PeerEngine:
         return None
 
 
-def summarise(pop: Population, blocks: np.ndarray, stats: np.ndarray, histogram: np.ndarray) -> None:
+def summarise(
+    pop: Population, blocks: np.ndarray, stats: np.ndarray, histogram: np.ndarray
+) -> None:
     """Per-block aggregates of the population's current state (week 0)."""
-    peer_week.summarise(pop.skill, pop.motivation, pop.flags, pop.community_start, pop.community_present,
-                        blocks, stats, histogram)
+    peer_week.summarise(pop.skill, pop.motivation, pop.flags, pop.community_start,
+                        pop.community_present, blocks, stats, histogram)
 
 
 def peer_memory(scenario: Scenario, layout: Layout) -> dict[str, int]:
@@ -156,7 +163,7 @@ def peer_memory(scenario: Scenario, layout: Layout) -> dict[str, int]:
     # their skills and the sorted copy.
     members = layout.communities * scenario.levels.pool_per_community
     parts["pool"] = members * (4 + (1 + 4 + 4 if sort_pool(scenario) else 0))
-    parts["kernel"] = (
-        peer_week.scratch_bytes(layout.blocks, layout.largest_community, scenario.structure.peers) + 8 * classes
-    )
+    peers = scenario.structure.peers
+    lanes = peer_week.scratch_bytes(layout.blocks, layout.largest_community, peers)
+    parts["kernel"] = lanes + 8 * classes
     return parts

@@ -1,5 +1,8 @@
-"""peer_only: no designated experts; everyone learns from a best-fit contact above and teaches
-a best-fit contact below (docs/ODD.md, the weekly peer step)."""
+"""peer_only: no designated experts; everyone learns from and teaches peers.
+
+Each learner learns from a best-fit contact above and teaches a best-fit contact below
+(docs/ODD.md, the weekly peer step).
+"""
 
 from .base import Structure
 from .peer_learning import PeerEngine, peer_memory

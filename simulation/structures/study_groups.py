@@ -59,10 +59,14 @@ METRICS = {
     "completion": "registrants active now whose course progress reached the goal",
     "mean_progress": "course progress per registrant (skill gained through the course)",
     "skill_gain": "net skill change per registrant since the start (forgetting included)",
-    "organiser_gain": "net skill change of organisers (rotating: first leaders; solo: the same learners)",
+    "organiser_gain": (
+        "net skill change of organisers (rotating: first leaders; solo: the same learners)"
+    ),
     "member_gain": "net skill change of the other group members",
     "organiser_active_fraction": "organisers still active",
-    "leadership_gini": "mean over meeting groups of the Gini of sessions led by active members (0 = even)",
+    "leadership_gini": (
+        "mean over meeting groups of the Gini of sessions led by active members (0 = even)"
+    ),
     "preparation_hours": "hours of session preparation this week per planned group",
 }
 METRIC_NAMES = tuple(METRICS)
@@ -75,9 +79,8 @@ BYTES_PER_GROUP = 3
 
 def group_rules(scenario: Scenario, course_pitch: float) -> GroupRules:
     """Resolve the scenario into the group kernel's scalar rules."""
-    sg, prog, learn, mot, lev = (
-        scenario.study_groups, scenario.program, scenario.learning, scenario.motivation, scenario.levels
-    )
+    sg, prog, learn = scenario.study_groups, scenario.program, scenario.learning
+    mot, lev = scenario.motivation, scenario.levels
     return GroupRules(
         mode=MODES[sg.mode],
         min_group_size=int(sg.min_group_size),
@@ -140,8 +143,8 @@ class StudyGroupEngine:
         form_groups(
             pop.flags, pop.motivation, pop.community_start, pop.community_initial,
             self.community_group_start, key_for(self.seed, STREAM_GROUPS, 0), MODES[sg.mode],
-            sg.min_group_size, ORGANISER_CHOICES[sg.organiser], self.group_state, self.group_organiser,
-            self.group_rotation,
+            sg.min_group_size, ORGANISER_CHOICES[sg.organiser], self.group_state,
+            self.group_organiser, self.group_rotation,
         )
         self._net_gain = np.zeros(3)  # cumulative sums: all registrants, organisers, members
         self.rules = group_rules(scenario, 0.0)
@@ -154,6 +157,7 @@ class StudyGroupEngine:
 
     @property
     def groups(self) -> int:
+        """Groups the communities are split into (all of them, formed or not)."""
         return int(self.group_state.size)
 
     def start(self) -> dict[str, Any]:
@@ -166,13 +170,14 @@ class StudyGroupEngine:
         self._course_week(step)
 
     def _course_week(self, week_number: int) -> None:
-        """Run one course week (week 0 records the starting state) and update the cumulative sums."""
+        """Run one course week (week 0 records the starting state); update the cumulative sums."""
         pop = self.population
         course_week(
-            pop.skill, pop.skill_next, pop.motivation, pop.flags, pop.flags_next, pop.community_start,
-            pop.community_present, pop.community_initial, self.community_group_start, self.blocks,
-            self.group_state, self.group_organiser, self.group_rotation, self.sessions_led,
-            self.progress, key_for(self.seed, STREAM_STEP, week_number), week_number, self.rules,
+            pop.skill, pop.skill_next, pop.motivation, pop.flags, pop.flags_next,
+            pop.community_start, pop.community_present, pop.community_initial,
+            self.community_group_start, self.blocks, self.group_state, self.group_organiser,
+            self.group_rotation, self.sessions_led, self.progress,
+            key_for(self.seed, STREAM_STEP, week_number), week_number, self.rules,
             EFFICACY_TABLE, self.stats, self.histogram, self.group_stats,
         )
         s = self._reduced()
@@ -221,14 +226,15 @@ def study_group_memory(scenario: Scenario, layout: Layout) -> dict[str, int]:
     """Bytes of the study groups' own arrays (see BYTES_PER_SLOT and BYTES_PER_GROUP)."""
     group_size = scenario.study_groups.group_size
     groups = layout.communities * max(1, -(-(layout.size // layout.communities + 1) // group_size))
-    return {
-        "study_groups": BYTES_PER_SLOT * layout.slots + BYTES_PER_GROUP * groups + 8 * (layout.communities + 1)
-    }
+    starts = 8 * (layout.communities + 1)
+    return {"study_groups": BYTES_PER_SLOT * layout.slots + BYTES_PER_GROUP * groups + starts}
 
 
 STRUCTURE = Structure(
     name="study_groups",
-    label="small study groups take one course together: organiser-led, rotating leadership, or solo",
+    label=(
+        "small study groups take one course together: organiser-led, rotating leadership, or solo"
+    ),
     engine=StudyGroupEngine,
     peers=False,
     experts=False,
@@ -242,9 +248,13 @@ STRUCTURE = Structure(
     figure_panels=(
         FigurePanel("group_survival", "Study groups still meeting", "fraction of groups"),
         FigurePanel("completion", "Course completion", "fraction of registrants"),
-        FigurePanel("leadership_gini", "Hierarchy: who leads sessions", "Gini of sessions led (0 = even)"),
-        FigurePanel("organiser_gain", "Skill gained: organiser vs members",
-                    "skill since the start (solid organiser, dashed members)", companion="member_gain"),
+        FigurePanel(
+            "leadership_gini", "Hierarchy: who leads sessions", "Gini of sessions led (0 = even)"
+        ),
+        FigurePanel(
+            "organiser_gain", "Skill gained: organiser vs members",
+            "skill since the start (solid organiser, dashed members)", companion="member_gain",
+        ),
     ),
     dashboard_panels=("pyramid", "skill", "retention", "gains", "completion", "leadership"),
     completion_rule="course progress >= study_groups.goal",
