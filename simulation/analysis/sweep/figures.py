@@ -1,0 +1,186 @@
+"""Figures of a sweep, one kind per design: lines with 95% CI bands for a one-parameter grid,
+heatmaps for two, each output against each parameter otherwise; Morris mu*-sigma plots and Sobol
+bar charts with their confidence intervals. Each is written as PNG and PDF.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from .spec import Sweep  # noqa: E402
+
+
+def _grid_of(count: int, columns: int = 3) -> tuple[int, int]:
+    cols = min(columns, count)
+    return math.ceil(count / cols), cols
+
+
+def _save(fig, stem: Path) -> list[Path]:
+    paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
+    for path in paths:
+        tmp = path.with_name(f".{path.name}.tmp")
+        fig.savefig(tmp, dpi=120, format=path.suffix[1:])
+        tmp.replace(path)
+    plt.close(fig)
+    return paths
+
+
+def _label(value) -> str:
+    return f"{value:.3g}" if isinstance(value, float | np.floating) else str(value)
+
+
+def plot_design(sweep: Sweep, table: pd.DataFrame, stem: Path) -> list[Path]:
+    """The per-point summary as lines (one parameter), heatmaps (two) or scatter panels."""
+    keys = [p.key for p in sweep.parameters]
+    names = [o.name for o in sweep.outputs]
+    grid = sweep.design.kind == "grid"
+    if grid and len(keys) == 1:
+        rows, cols = _grid_of(len(names))
+        fig, axes = plt.subplots(
+            rows, cols, figsize=(5 * cols, 3.8 * rows), squeeze=False, constrained_layout=True
+        )
+        key = keys[0]
+        numeric = pd.api.types.is_numeric_dtype(table[key])
+        x = table[key].to_numpy() if numeric else np.arange(len(table))
+        for ax, name in zip(axes.flat, names, strict=False):
+            ax.plot(x, table[name], marker="o")
+            if sweep.replicates > 1:
+                ax.fill_between(
+                    x, table[f"{name}_ci_low"], table[f"{name}_ci_high"], alpha=0.25, linewidth=0
+                )
+            if not numeric:
+                ax.set_xticks(x, [str(v) for v in table[key]])
+            ax.set_xlabel(key)
+            ax.set_title(name)
+    elif grid and len(keys) == 2:
+        rows, cols = _grid_of(len(names))
+        fig, axes = plt.subplots(
+            rows, cols, figsize=(5.2 * cols, 4.4 * rows), squeeze=False, constrained_layout=True
+        )
+        a, b = keys
+        for ax, name in zip(axes.flat, names, strict=False):
+            pivot = table.pivot_table(index=b, columns=a, values=name, aggfunc="mean")
+            image = ax.imshow(pivot.to_numpy(), origin="lower", aspect="auto", cmap="viridis")
+            ax.set_xticks(range(pivot.shape[1]), [_label(v) for v in pivot.columns])
+            ax.set_yticks(range(pivot.shape[0]), [_label(v) for v in pivot.index])
+            for (i, j), value in np.ndenumerate(pivot.to_numpy()):
+                ax.text(j, i, f"{value:.3g}", ha="center", va="center", color="white", fontsize=8)
+            ax.set_xlabel(a)
+            ax.set_ylabel(b)
+            ax.set_title(name)
+            fig.colorbar(image, ax=ax, shrink=0.8)
+    else:
+        fig, axes = plt.subplots(
+            len(names),
+            len(keys),
+            figsize=(3.2 * len(keys), 2.8 * len(names)),
+            squeeze=False,
+            constrained_layout=True,
+        )
+        for i, name in enumerate(names):
+            for j, key in enumerate(keys):
+                ax = axes[i, j]
+                ax.scatter(table[key], table[name], s=6, alpha=0.6)
+                if i == len(names) - 1:
+                    ax.set_xlabel(key, fontsize=8)
+                if j == 0:
+                    ax.set_ylabel(name, fontsize=8)
+                ax.tick_params(labelsize=7)
+    for ax in fig.axes:
+        if not ax.has_data() and not ax.images:
+            ax.set_visible(False)
+    fig.suptitle(
+        f"Sweep {sweep.name} ({sweep.design.kind}, {len(table)} points, {sweep.replicates} "
+        f"replicate(s){'; bands: 95% CI' if sweep.replicates > 1 else ''})"
+    )
+    return _save(fig, stem)
+
+
+def plot_morris(sweep: Sweep, table: pd.DataFrame, stem: Path) -> list[Path]:
+    """mu* against sigma per output, with the bootstrap intervals of both."""
+    names = [o.name for o in sweep.outputs]
+    rows, cols = _grid_of(len(names))
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(5.2 * cols, 4.4 * rows), squeeze=False, constrained_layout=True
+    )
+    for ax, name in zip(axes.flat, names, strict=False):
+        part = table[table["output"] == name]
+        xerr = [part["mu_star"] - part["mu_star_ci_low"], part["mu_star_ci_high"] - part["mu_star"]]
+        yerr = [part["sigma"] - part["sigma_ci_low"], part["sigma_ci_high"] - part["sigma"]]
+        ax.errorbar(
+            part["mu_star"],
+            part["sigma"],
+            xerr=np.clip(xerr, 0, None),
+            yerr=np.clip(yerr, 0, None),
+            fmt="o",
+            ms=4,
+            elinewidth=0.8,
+            capsize=2,
+        )
+        for _, row in part.iterrows():
+            ax.annotate(
+                row["parameter"],
+                (row["mu_star"], row["sigma"]),
+                fontsize=7,
+                xytext=(3, 3),
+                textcoords="offset points",
+            )
+        ax.set_xlabel("mu* (mean |elementary effect| per full range)")
+        ax.set_ylabel("sigma (spread: interactions, nonlinearity)")
+        ax.set_title(name)
+    for ax in axes.flat[len(names) :]:
+        ax.set_visible(False)
+    fig.suptitle(
+        f"Morris screening: {sweep.name} ({sweep.design.trajectories} trajectories, "
+        f"{sweep.design.levels} levels; bars: {sweep.design.confidence:.0%} bootstrap CIs)"
+    )
+    return _save(fig, stem)
+
+
+def plot_sobol(sweep: Sweep, table: pd.DataFrame, stem: Path) -> list[Path]:
+    """S1 and ST per parameter and output, with their confidence intervals."""
+    names = [o.name for o in sweep.outputs]
+    rows, cols = _grid_of(len(names))
+    keys = [p.key for p in sweep.parameters]
+    fig, axes = plt.subplots(
+        rows,
+        cols,
+        figsize=(5.6 * cols, 0.32 * len(keys) * rows + 1.5 * rows),
+        squeeze=False,
+        constrained_layout=True,
+    )
+    y = np.arange(len(keys))
+    for ax, name in zip(axes.flat, names, strict=False):
+        part = table[table["output"] == name].set_index("parameter").loc[keys]
+        for offset, index, colour in ((-0.2, "S1", "C0"), (0.2, "ST", "C3")):
+            err = [part[index] - part[f"{index}_ci_low"], part[f"{index}_ci_high"] - part[index]]
+            ax.barh(
+                y + offset,
+                part[index],
+                height=0.38,
+                color=colour,
+                label=index,
+                xerr=np.nan_to_num(err),
+                error_kw={"elinewidth": 0.8, "capsize": 2},
+            )
+        ax.set_yticks(y, keys, fontsize=7)
+        ax.invert_yaxis()
+        ax.axvline(0, color="black", linewidth=0.5)
+        ax.set_xlabel("share of the output's variance")
+        ax.set_title(name)
+    axes.flat[0].legend(loc="lower right", fontsize="small")
+    for ax in axes.flat[len(names) :]:
+        ax.set_visible(False)
+    fig.suptitle(
+        f"Sobol indices: {sweep.name} (N = {sweep.design.n}, {sweep.replicates} replicate(s) "
+        f"per point; bars: {sweep.design.confidence:.0%} bootstrap CIs)"
+    )
+    return _save(fig, stem)
