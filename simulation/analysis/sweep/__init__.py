@@ -22,7 +22,6 @@ import numpy as np
 import pandas as pd
 
 from .. import results
-from . import analyse, figures
 from .design import Design, check_points, make_design
 from .execute import LostWorkerError, WorkerError, run_dask, run_local, worker_threads
 from .spec import SUMMARIES, Sweep, SweepError, load_sweep, point_count
@@ -201,6 +200,8 @@ def _finish(
     folder: SweepFolder, design: Design, ran: int, restarts: int, wall: float, execution: dict
 ) -> SweepResult:
     """Every point is stored: write points.parquet, the summaries, indices, figures, manifest."""
+    from . import analyse, figures  # matplotlib and SALib: only once a sweep is finished
+
     spec, path = folder.sweep, folder.path
     table = folder.points()
     write_table(table, path / "points.parquet")

@@ -32,6 +32,7 @@ from ...config.errors import ScenarioError
 from .spec import Sweep
 
 MAX_LOSSES = 3  # a point whose worker dies this often is not retried again
+WORKER_NAME = "peerscale-sweep-worker"
 PointDone = Callable[[int, np.ndarray], None]
 
 
@@ -109,7 +110,9 @@ class _Worker:
     def __init__(self, context, threads: int, args: tuple):
         self.conn, child = context.Pipe()
         with _environment(NUMBA_NUM_THREADS=str(threads)):
-            self.process = context.Process(target=_worker, args=(child, *args), daemon=True)
+            self.process = context.Process(
+                target=_worker, args=(child, *args), daemon=True, name=WORKER_NAME
+            )
             self.process.start()
         child.close()
         self.assigned: deque[int] = deque()  # points sent and not yet returned, in order

@@ -15,6 +15,7 @@ dimension (a calibration ensemble) is one more layer of overrides between the ar
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import json
 import math
@@ -339,7 +340,7 @@ def _parameter(key: str, spec: ParameterSpec, design: str, source: str) -> Param
     where = f"parameters.{key}"
     name, index = split_key(key)
     if not KEY.match(key) or name not in parameter_keys():
-        close = [k for k in parameter_keys() if k.split(".")[-1] == name.split(".")[-1]]
+        close = difflib.get_close_matches(name, parameter_keys(), n=1, cutoff=0.5)
         hint = f"; did you mean '{close[0]}'?" if close else " (see `peerscale params`)"
         raise SweepError(source, f"unknown parameter '{key}'{hint}", key="parameters")
     annotation = field_info(name).annotation
@@ -484,7 +485,8 @@ def _output(
     return outputs
 
 
-def _check_design(spec: SweepFile, parameters: list[Parameter], source: str) -> None:
+def _check_design(spec: SweepFile, source: str) -> None:
+    """The design's settings: only those it reads, and those it needs."""
     design = spec.design
     allowed = DESIGN_SETTINGS[design.kind]
     for key in design.model_fields_set - {"kind"}:
@@ -496,20 +498,14 @@ def _check_design(spec: SweepFile, parameters: list[Parameter], source: str) -> 
     if design.kind == "sobol" and design.n & (design.n - 1):
         raise SweepError(
             source,
-            f"invalid value {design.n}: Saltelli sampling needs a power of two "
-            "(1, 2, 4, ... 1024 ...)",
+            f"invalid value {design.n}: Saltelli sampling needs a power of "
+            "two (1, 2, 4, ... 1024 ...)",
             key="design.n",
         )
     if design.kind == "morris" and design.trajectories is None:
         raise SweepError(source, "morris needs trajectories", key="design.trajectories")
-    if design.kind in ("morris", "sobol") and len(parameters) < 2:
+    if design.kind in ("morris", "sobol") and len(spec.parameters) < 2:
         raise SweepError(source, f"{design.kind} needs at least two parameters", key="parameters")
-    if design.kind == "grid" and any(
-        p.values is None and spec.parameters[p.key].steps is None for p in parameters
-    ):
-        raise SweepError(
-            source, "a grid needs values or steps for every parameter", key="parameters"
-        )
 
 
 def point_count(sweep: Sweep) -> int:
@@ -552,10 +548,10 @@ def load_sweep(path: str | Path) -> Sweep:
         raise SweepError(
             source, "give at least one output ([[outputs]] with a metric)", key="outputs"
         )
+    _check_design(spec, source)
     parameters = [
         _parameter(key, p, spec.design.kind, source) for key, p in spec.parameters.items()
     ]
-    _check_design(spec, parameters, source)
     for parameter in parameters:
         _check_values(parameter, arms, source)
     outputs = [
