@@ -16,8 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simulation import load, run_scenario
-from simulation import ScenarioError
+from simulation import ScenarioError, load, run_scenario
 from simulation.analysis.sweep import SweepError, load_sweep, sweep
 from simulation.analysis.sweep.execute import WORKER_NAME
 from simulation.analysis.sweep.spec import with_element_overrides
@@ -32,7 +31,7 @@ seed = 11
 replicates = 2
 
 [base]
-scenario = "{SCENARIOS / 'peer_only.toml'}"
+scenario = "{SCENARIOS / "peer_only.toml"}"
 set = {{ "population.size" = 2000, "run.steps" = 8 }}
 
 [design]
@@ -94,14 +93,30 @@ def dask_client():
 def test_a_grid_sweep_writes_points_summary_figure_and_manifest(reference):
     """One row per point and replicate with every parameter and output; the summary per point."""
     folder = reference.folder
-    for name in ("points.parquet", "summary.csv", "summary.md", "design.png", "design.pdf",
-                 "manifest.json", "sweep.json", "design.parquet"):
+    for name in (
+        "points.parquet",
+        "summary.csv",
+        "summary.md",
+        "design.png",
+        "design.pdf",
+        "manifest.json",
+        "sweep.json",
+        "design.parquet",
+    ):
         assert (folder / name).is_file(), name
     points = pd.read_parquet(folder / "points.parquet")
     assert len(points) == 24 * 2
-    assert list(points.columns) == ["point", "replicate", "seed", "learning.optimal_gap",
-                                    "program.connectivity", "levels.agency_decay[2]",
-                                    "gain_per_capita", "competent_fraction@4", "active_fraction"]
+    assert list(points.columns) == [
+        "point",
+        "replicate",
+        "seed",
+        "learning.optimal_gap",
+        "program.connectivity",
+        "levels.agency_decay[2]",
+        "gain_per_capita",
+        "competent_fraction@4",
+        "active_fraction",
+    ]
     assert sorted(points["seed"].unique()) == [11, 12]
     summary = pd.read_csv(folder / "summary.csv")
     assert len(summary) == 24
@@ -112,22 +127,32 @@ def test_a_grid_sweep_writes_points_summary_figure_and_manifest(reference):
 def test_a_point_reports_what_run_scenario_reports_for_the_same_scenario_and_seeds(reference):
     """Gain per capita (sum of mean_gain over the weeks) and the metrics match RunSet.final."""
     row = reference.summary.iloc[17]
-    scenario = load(SCENARIOS / "peer_only.toml", {
-        "population.size": 2000, "run.steps": 8, "learning.optimal_gap": row["learning.optimal_gap"],
-        "program.connectivity": int(row["program.connectivity"]),
-    })
-    scenario = with_element_overrides(scenario, {"levels.agency_decay[2]": row["levels.agency_decay[2]"]}, "t")
+    scenario = load(
+        SCENARIOS / "peer_only.toml",
+        {
+            "population.size": 2000,
+            "run.steps": 8,
+            "learning.optimal_gap": row["learning.optimal_gap"],
+            "program.connectivity": int(row["program.connectivity"]),
+        },
+    )
+    scenario = with_element_overrides(
+        scenario, {"levels.agency_decay[2]": row["levels.agency_decay[2]"]}, "t"
+    )
     runs = run_scenario(scenario, replicates=2, seed=11)
     final = runs.final()
     points = reference.points[reference.points["point"] == 17]
-    assert points["gain_per_capita"].to_numpy() == pytest.approx(final["gain_per_capita"].to_numpy(), rel=1e-12)
+    assert points["gain_per_capita"].to_numpy() == pytest.approx(
+        final["gain_per_capita"].to_numpy(), rel=1e-12
+    )
     assert points["active_fraction"].to_numpy().tolist() == final["active_fraction"].tolist()
     week4 = runs.frame[runs.frame["step"] == 4]["competent_fraction"].tolist()
     assert points["competent_fraction@4"].tolist() == week4
 
 
-def test_same_bytes_on_one_worker_two_workers_and_a_local_dask_cluster(grid_file, reference, dask_client,
-                                                                      tmp_path):
+def test_same_bytes_on_one_worker_two_workers_and_a_local_dask_cluster(
+    grid_file, reference, dask_client, tmp_path
+):
     """The dataset does not depend on worker count, batch size, order or engine."""
     one = sweep(grid_file, out=tmp_path / "one", workers=1, batch_size=5)
     dask = sweep(grid_file, out=tmp_path / "dask", client=dask_client, batch_size=3)
@@ -153,15 +178,23 @@ def test_a_killed_worker_loses_only_its_points_which_are_run_again(grid_file, re
 
 def _start(args: list[str]) -> subprocess.Popen:
     env = os.environ | {"PYTHONWARNINGS": "ignore"}
-    return subprocess.Popen([sys.executable, "-m", "simulation.cli", *args], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-m", "simulation.cli", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _stop_part_way(process: subprocess.Popen, folder: Path, sig: int, after: int) -> None:
     """Send `sig` once `after` points are stored (the sweep has 24)."""
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
-        if (folder / "dataset").is_dir() and len(list((folder / "dataset").glob("part-*"))) >= after:
+        if (folder / "dataset").is_dir() and len(
+            list((folder / "dataset").glob("part-*"))
+        ) >= after:
             process.send_signal(sig)
             return
         time.sleep(0.005)
@@ -172,7 +205,9 @@ def _stored(folder: Path) -> int:
     return len(list((folder / "dataset").glob("part-*")))
 
 
-def test_sigterm_then_sigkill_part_way_and_resuming_give_the_uninterrupted_bytes(grid_file, reference, tmp_path):
+def test_sigterm_then_sigkill_part_way_and_resuming_give_the_uninterrupted_bytes(
+    grid_file, reference, tmp_path
+):
     """SIGTERM: exit 143 and one line saying how to resume; rerun into the folder and SIGKILL it
     part-way; --resume runs only the missing points: the dataset is the uninterrupted one."""
     out = tmp_path / "out"
@@ -184,8 +219,10 @@ def test_sigterm_then_sigkill_part_way_and_resuming_give_the_uninterrupted_bytes
     lines = [line for line in stderr.splitlines() if line.strip()]
     assert len(lines) == 1 and "Traceback" not in stderr
     first = _stored(out)
-    assert f"SIGTERM: stopped with {first} of 24 points stored in {out}; resume with: peerscale sweep " \
-           f"--resume {out}" in lines[0]
+    assert (
+        f"SIGTERM: stopped with {first} of 24 points stored in {out}; resume with: peerscale sweep "
+        f"--resume {out}" in lines[0]
+    )
 
     process = _start(args)  # rerunning into the same folder resumes it
     _stop_part_way(process, out, signal.SIGKILL, after=first + 2)
@@ -202,7 +239,7 @@ def test_sigterm_then_sigkill_part_way_and_resuming_give_the_uninterrupted_bytes
 
 
 def test_a_folder_holding_another_sweep_is_refused(grid_file, reference, tmp_path):
-    """Resuming with a changed sweep file would mix two sweeps in one dataset: refused, untouched."""
+    """A changed sweep file would mix two sweeps in one dataset: refused, the folder untouched."""
     changed = _write(tmp_path, GRID.replace("seed = 11", "seed = 12"), "changed.toml")
     before = _dataset(reference.folder)
     with pytest.raises(ScenarioError, match="holds another sweep"):
@@ -213,22 +250,54 @@ def test_a_folder_holding_another_sweep_is_refused(grid_file, reference, tmp_pat
 
 
 BAD = {
-    "unknown top-level key": ("replicates = 2", "replicates = 2\nrepeats = 3", "repeats: unknown key"),
-    "unknown parameter": ('"program.connectivity" = {', '"program.conectivity" = {',
-                          "unknown parameter 'program.conectivity'; did you mean 'program.connectivity'"),
-    "range outside the schema's bounds": ("range = [0.05, 0.2]", "range = [0.05, 0.9]",
-                                          "learning.optimal_gap: invalid value 0.9: allowed greater than 0.0"),
+    "unknown top-level key": (
+        "replicates = 2",
+        "replicates = 2\nrepeats = 3",
+        "repeats: unknown key",
+    ),
+    "unknown parameter": (
+        '"program.connectivity" = {',
+        '"program.conectivity" = {',
+        "unknown parameter 'program.conectivity'; did you mean 'program.connectivity'",
+    ),
+    "range outside the schema's bounds": (
+        "range = [0.05, 0.2]",
+        "range = [0.05, 0.9]",
+        "learning.optimal_gap: invalid value 0.9: allowed greater than 0.0",
+    ),
     "range upside down": ("range = [0.05, 0.2]", "range = [0.2, 0.05]", "low must be below high"),
-    "per-level key without a level": ("levels.agency_decay[2]", "levels.agency_decay",
-                                      "vary one of levels.agency_decay[0], [1] or [2]"),
-    "level out of range": ("levels.agency_decay[2]", "levels.agency_decay[3]", "level index 3 out of range"),
-    "unknown metric": ('metric = "competent_fraction"', 'metric = "competence"', "unknown metric 'competence'"),
+    "per-level key without a level": (
+        "levels.agency_decay[2]",
+        "levels.agency_decay",
+        "vary one of levels.agency_decay[0], [1] or [2]",
+    ),
+    "level out of range": (
+        "levels.agency_decay[2]",
+        "levels.agency_decay[3]",
+        "level index 3 out of range",
+    ),
+    "unknown metric": (
+        'metric = "competent_fraction"',
+        'metric = "competence"',
+        "unknown metric 'competence'",
+    ),
     "week beyond the run": ("week = 4", "week = 9", "week 9 out of range: 0 to 8"),
     "missing scenario file": ("peer_only.toml", "no_such.toml", "no such scenario file"),
-    "design setting of another design": ('kind = "grid"', 'kind = "grid"\nn = 8', "grid takes no settings"),
-    "Sobol N not a power of two": ('kind = "grid"', 'kind = "sobol"\nn = 12', "needs a power of two"),
-    "range for a choice": ('"program.connectivity" = { values = [0, 1, 2] }',
-                           '"program.structure" = { range = [0, 1] }', "give values = [...], not a range"),
+    "design setting of another design": (
+        'kind = "grid"',
+        'kind = "grid"\nn = 8',
+        "grid takes no settings",
+    ),
+    "Sobol N not a power of two": (
+        'kind = "grid"',
+        'kind = "sobol"\nn = 12',
+        "needs a power of two",
+    ),
+    "range for a choice": (
+        '"program.connectivity" = { values = [0, 1, 2] }',
+        '"program.structure" = { range = [0, 1] }',
+        "give values = [...], not a range",
+    ),
     "malformed TOML": ("[design]", "[design", "malformed TOML"),
 }
 
@@ -245,16 +314,22 @@ def test_a_bad_sweep_file_gets_one_line_and_exit_2_before_anything_runs(case, tm
     out = tmp_path / "out"
     result = run_cli("sweep", str(path), "--out", str(out)) if case == "unknown metric" else None
     if result is not None:  # the CLI says the same in one line, exit 2, and writes nothing
-        assert result.returncode == 2 and result.stderr.count("\n") == 1 and message in result.stderr
+        assert (
+            result.returncode == 2 and result.stderr.count("\n") == 1 and message in result.stderr
+        )
         assert not out.exists()
 
 
 def test_a_combination_the_schema_refuses_is_found_before_anything_runs(tmp_path):
     """motivation.initial_min above initial_max at some grid point: named, and nothing written."""
-    text = GRID.replace('"program.connectivity" = { values = [0, 1, 2] }',
-                        '"motivation.initial_min" = { values = [0.3, 0.9] }\n'
-                        '"motivation.initial_max" = { values = [0.5, 1.0] }')
-    with pytest.raises(SweepError, match=r"point \d+ .*initial_min must not exceed motivation.initial_max"):
+    text = GRID.replace(
+        '"program.connectivity" = { values = [0, 1, 2] }',
+        '"motivation.initial_min" = { values = [0.3, 0.9] }\n'
+        '"motivation.initial_max" = { values = [0.5, 1.0] }',
+    )
+    with pytest.raises(
+        SweepError, match=r"point \d+ .*initial_min must not exceed motivation.initial_max"
+    ):
         sweep(_write(tmp_path, text), out=tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
@@ -262,9 +337,19 @@ def test_a_combination_the_schema_refuses_is_found_before_anything_runs(tmp_path
 def test_a_level_parameter_changes_that_level_only():
     """levels.agency_decay[2] = 0.02 leaves levels 0 and 1 at their values."""
     base = load(SCENARIOS / "peer_only.toml")
-    changed = with_element_overrides(base, {"levels.agency_decay[2]": 0.02, "levels.pool_contacts[1]": 4}, "t")
-    assert changed.levels.agency_decay == (base.levels.agency_decay[0], base.levels.agency_decay[1], 0.02)
-    assert changed.levels.pool_contacts == (base.levels.pool_contacts[0], 4, base.levels.pool_contacts[2])
+    changed = with_element_overrides(
+        base, {"levels.agency_decay[2]": 0.02, "levels.pool_contacts[1]": 4}, "t"
+    )
+    assert changed.levels.agency_decay == (
+        base.levels.agency_decay[0],
+        base.levels.agency_decay[1],
+        0.02,
+    )
+    assert changed.levels.pool_contacts == (
+        base.levels.pool_contacts[0],
+        4,
+        base.levels.pool_contacts[2],
+    )
 
 
 SENSITIVITY = f"""
@@ -275,10 +360,10 @@ replicates = 1
 set = {{ "population.size" = 1000, "run.steps" = 6 }}
 
 [arms.expert_only]
-scenario = "{SCENARIOS / 'expert_only.toml'}"
+scenario = "{SCENARIOS / "expert_only.toml"}"
 
 [arms.peer_only]
-scenario = "{SCENARIOS / 'peer_only.toml'}"
+scenario = "{SCENARIOS / "peer_only.toml"}"
 
 [parameters]
 "learning.peer_rate" = {{ range = [0.0, 0.05] }}
@@ -293,10 +378,13 @@ difference = ["peer_only", "expert_only"]
 """
 
 
-def test_sobol_and_morris_put_a_peer_only_output_on_the_peer_rate_and_not_on_the_class_slope(dask_client,
-                                                                                            tmp_path):
-    """peer_only has no classes: the class-size slope's indices are exactly zero, the rate's large."""
-    sobol = _write(tmp_path, SENSITIVITY + '[design]\nkind = "sobol"\nn = 16\nresamples = 200\n', "s.toml")
+def test_sobol_and_morris_put_a_peer_only_output_on_the_peer_rate_and_not_on_the_class_slope(
+    dask_client, tmp_path
+):
+    """peer_only has no classes: the class-size slope's indices are exactly 0, the rate's large."""
+    sobol = _write(
+        tmp_path, SENSITIVITY + '[design]\nkind = "sobol"\nn = 16\nresamples = 200\n', "s.toml"
+    )
     result = sweep(sobol, out=tmp_path / "sobol", client=dask_client)
     table = result.indices.set_index(["output", "parameter"])
     peer = table.loc["peer_only.gain_per_capita"]
@@ -304,15 +392,22 @@ def test_sobol_and_morris_put_a_peer_only_output_on_the_peer_rate_and_not_on_the
     assert peer.loc["experts.class_size_slope", "S1"] == 0.0
     assert peer.loc["learning.peer_rate", "S1"] > 0.8
     # The difference depends on both: the slope acts through expert_only's classes.
-    assert table.loc[("peer_only-expert_only.gain_per_capita", "experts.class_size_slope"), "ST"] > 0.0
+    assert (
+        table.loc[("peer_only-expert_only.gain_per_capita", "experts.class_size_slope"), "ST"] > 0.0
+    )
     points = result.points  # the difference is taken run by run, with common seeds
-    assert np.array_equal(points["peer_only-expert_only.gain_per_capita"],
-                          points["peer_only.gain_per_capita"] - points["expert_only.gain_per_capita"])
+    assert np.array_equal(
+        points["peer_only-expert_only.gain_per_capita"],
+        points["peer_only.gain_per_capita"] - points["expert_only.gain_per_capita"],
+    )
     for name in ("sobol.csv", "sobol.png", "sobol.pdf"):
         assert (result.folder / name).is_file()
 
-    morris = _write(tmp_path, SENSITIVITY + '[design]\nkind = "morris"\ntrajectories = 6\nresamples = 50\n',
-                    "m.toml")
+    morris = _write(
+        tmp_path,
+        SENSITIVITY + '[design]\nkind = "morris"\ntrajectories = 6\nresamples = 50\n',
+        "m.toml",
+    )
     result = sweep(morris, out=tmp_path / "morris", client=dask_client)
     table = result.indices.set_index(["output", "parameter"]).loc["peer_only.gain_per_capita"]
     assert table.loc["experts.class_size_slope", "mu_star"] == 0.0

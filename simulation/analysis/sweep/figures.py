@@ -125,7 +125,9 @@ def plot_morris(sweep: Sweep, table: pd.DataFrame, stem: Path) -> list[Path]:
             elinewidth=0.8,
             capsize=2,
         )
-        for _, row in part.iterrows():
+        # Labels only for parameters with a visible effect: the rest sit together near zero.
+        visible = part["mu_star"] >= 0.05 * part["mu_star"].max()
+        for _, row in part[visible].iterrows():
             ax.annotate(
                 row["parameter"],
                 (row["mu_star"], row["sigma"]),

@@ -59,7 +59,8 @@ class PointRunner:
     def __init__(self, sweep: Sweep, overrides: list[dict[str, Any]]):
         self.sweep = sweep
         self.overrides = overrides
-        self.arms = list(sweep.arms)
+        # Only the arms some output reads are run.
+        self.arms = [arm for arm in sweep.arms if any(arm in o.arms for o in sweep.outputs)]
 
     def _wanted(self, arm: str, scenario: Scenario) -> tuple[set[tuple[str, int]], dict[str, str]]:
         weekly, sums = set(), {}
@@ -73,9 +74,10 @@ class PointRunner:
                 weekly.add((output.metric, week))
         return weekly, sums
 
-    def run_arm(self, arm: str, point: int, seed: int) -> dict[tuple[str, int | None], float]:
-        """One run: the arm's scenario at the point, with one seed; the outputs' values."""
-        scenario = self.sweep.scenario(arm, self.overrides[point])
+    def run_arm(
+        self, scenario: Scenario, arm: str, seed: int
+    ) -> dict[tuple[str, int | None], float]:
+        """One run: an arm's scenario at a point, with one seed; the outputs' values."""
         weekly, sums = self._wanted(arm, scenario)
         recorder = Recorder(weekly, sums)
         model = PeerLearningModel(scenario, seed=seed)
@@ -96,14 +98,11 @@ class PointRunner:
         """The outputs of every replicate of a point: shape (replicates, outputs), float64."""
         sweep = self.sweep
         result = np.empty((sweep.replicates, len(sweep.outputs)), dtype=np.float64)
+        scenarios = {arm: sweep.scenario(arm, self.overrides[point]) for arm in self.arms}
         for r, seed in enumerate(sweep.seeds):
             # Every arm of a replicate shares its seed: differences between arms are the
             # mechanism, not the draws (common random numbers).
-            per_arm = {
-                arm: self.run_arm(arm, point, seed)
-                for arm in self.arms
-                if any(arm in o.arms for o in sweep.outputs)
-            }
+            per_arm = {arm: self.run_arm(scenarios[arm], arm, seed) for arm in self.arms}
             for j, output in enumerate(sweep.outputs):
                 key = (output.metric, output.week)
                 if output.difference:
