@@ -18,9 +18,17 @@ import pandas as pd  # noqa: E402
 from .spec import Sweep  # noqa: E402
 
 
-def _grid_of(count: int, columns: int = 3) -> tuple[int, int]:
-    cols = min(columns, count)
-    return math.ceil(count / cols), cols
+def _per_output(sweep: Sweep, width: float, height: float):
+    """A figure with one panel per output (3 columns); returns it and (axes, output name) pairs."""
+    names = [o.name for o in sweep.outputs]
+    cols = min(3, len(names))
+    rows = math.ceil(len(names) / cols)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(width * cols, height * rows), squeeze=False, constrained_layout=True
+    )
+    for ax in axes.flat[len(names) :]:
+        ax.set_visible(False)
+    return fig, list(zip(axes.flat, names, strict=False))
 
 
 def _save(fig, stem: Path) -> list[Path]:
@@ -43,14 +51,11 @@ def plot_design(sweep: Sweep, table: pd.DataFrame, stem: Path) -> list[Path]:
     names = [o.name for o in sweep.outputs]
     grid = sweep.design.kind == "grid"
     if grid and len(keys) == 1:
-        rows, cols = _grid_of(len(names))
-        fig, axes = plt.subplots(
-            rows, cols, figsize=(5 * cols, 3.8 * rows), squeeze=False, constrained_layout=True
-        )
+        fig, panels = _per_output(sweep, 5, 3.8)
         key = keys[0]
         numeric = pd.api.types.is_numeric_dtype(table[key])
         x = table[key].to_numpy() if numeric else np.arange(len(table))
-        for ax, name in zip(axes.flat, names, strict=False):
+        for ax, name in panels:
             ax.plot(x, table[name], marker="o")
             if sweep.replicates > 1:
                 ax.fill_between(
@@ -61,12 +66,9 @@ def plot_design(sweep: Sweep, table: pd.DataFrame, stem: Path) -> list[Path]:
             ax.set_xlabel(key)
             ax.set_title(name)
     elif grid and len(keys) == 2:
-        rows, cols = _grid_of(len(names))
-        fig, axes = plt.subplots(
-            rows, cols, figsize=(5.2 * cols, 4.4 * rows), squeeze=False, constrained_layout=True
-        )
+        fig, panels = _per_output(sweep, 5.2, 4.4)
         a, b = keys
-        for ax, name in zip(axes.flat, names, strict=False):
+        for ax, name in panels:
             pivot = table.pivot_table(index=b, columns=a, values=name, aggfunc="mean")
             image = ax.imshow(pivot.to_numpy(), origin="lower", aspect="auto", cmap="viridis")
             ax.set_xticks(range(pivot.shape[1]), [_label(v) for v in pivot.columns])
@@ -94,9 +96,6 @@ def plot_design(sweep: Sweep, table: pd.DataFrame, stem: Path) -> list[Path]:
                 if j == 0:
                     ax.set_ylabel(name, fontsize=8)
                 ax.tick_params(labelsize=7)
-    for ax in fig.axes:
-        if not ax.has_data() and not ax.images:
-            ax.set_visible(False)
     fig.suptitle(
         f"Sweep {sweep.name} ({sweep.design.kind}, {len(table)} points, {sweep.replicates} "
         f"replicate(s){'; bands: 95% CI' if sweep.replicates > 1 else ''})"
@@ -106,12 +105,8 @@ def plot_design(sweep: Sweep, table: pd.DataFrame, stem: Path) -> list[Path]:
 
 def plot_morris(sweep: Sweep, table: pd.DataFrame, stem: Path) -> list[Path]:
     """mu* against sigma per output, with the bootstrap intervals of both."""
-    names = [o.name for o in sweep.outputs]
-    rows, cols = _grid_of(len(names))
-    fig, axes = plt.subplots(
-        rows, cols, figsize=(5.2 * cols, 4.4 * rows), squeeze=False, constrained_layout=True
-    )
-    for ax, name in zip(axes.flat, names, strict=False):
+    fig, panels = _per_output(sweep, 5.2, 4.4)
+    for ax, name in panels:
         part = table[table["output"] == name]
         xerr = [part["mu_star"] - part["mu_star_ci_low"], part["mu_star_ci_high"] - part["mu_star"]]
         yerr = [part["sigma"] - part["sigma_ci_low"], part["sigma_ci_high"] - part["sigma"]]
@@ -138,8 +133,6 @@ def plot_morris(sweep: Sweep, table: pd.DataFrame, stem: Path) -> list[Path]:
         ax.set_xlabel("mu* (mean |elementary effect| per full range)")
         ax.set_ylabel("sigma (spread: interactions, nonlinearity)")
         ax.set_title(name)
-    for ax in axes.flat[len(names) :]:
-        ax.set_visible(False)
     fig.suptitle(
         f"Morris screening: {sweep.name} ({sweep.design.trajectories} trajectories, "
         f"{sweep.design.levels} levels; bars: {sweep.design.confidence:.0%} bootstrap CIs)"
@@ -149,18 +142,10 @@ def plot_morris(sweep: Sweep, table: pd.DataFrame, stem: Path) -> list[Path]:
 
 def plot_sobol(sweep: Sweep, table: pd.DataFrame, stem: Path) -> list[Path]:
     """S1 and ST per parameter and output, with their confidence intervals."""
-    names = [o.name for o in sweep.outputs]
-    rows, cols = _grid_of(len(names))
     keys = [p.key for p in sweep.parameters]
-    fig, axes = plt.subplots(
-        rows,
-        cols,
-        figsize=(5.6 * cols, 0.32 * len(keys) * rows + 1.5 * rows),
-        squeeze=False,
-        constrained_layout=True,
-    )
+    fig, panels = _per_output(sweep, 5.6, 0.32 * len(keys) + 1.5)
     y = np.arange(len(keys))
-    for ax, name in zip(axes.flat, names, strict=False):
+    for ax, name in panels:
         part = table[table["output"] == name].set_index("parameter").loc[keys]
         for offset, index, colour in ((-0.2, "S1", "C0"), (0.2, "ST", "C3")):
             err = [part[index] - part[f"{index}_ci_low"], part[f"{index}_ci_high"] - part[index]]
@@ -178,9 +163,7 @@ def plot_sobol(sweep: Sweep, table: pd.DataFrame, stem: Path) -> list[Path]:
         ax.axvline(0, color="black", linewidth=0.5)
         ax.set_xlabel("share of the output's variance")
         ax.set_title(name)
-    axes.flat[0].legend(loc="lower right", fontsize="small")
-    for ax in axes.flat[len(names) :]:
-        ax.set_visible(False)
+    panels[0][0].legend(loc="lower right", fontsize="small")
     fig.suptitle(
         f"Sobol indices: {sweep.name} (N = {sweep.design.n}, {sweep.replicates} replicate(s) "
         f"per point; bars: {sweep.design.confidence:.0%} bootstrap CIs)"
