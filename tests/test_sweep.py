@@ -334,6 +334,17 @@ def test_a_combination_the_schema_refuses_is_found_before_anything_runs(tmp_path
     assert not (tmp_path / "out").exists()
 
 
+def test_a_point_too_large_for_this_machine_is_refused_before_anything_runs(tmp_path):
+    """The memory guard sees every population size a sweep will run: one line naming the point."""
+    text = GRID.replace(
+        '"program.connectivity" = { values = [0, 1, 2] }',
+        '"population.size" = { values = [1000, 10000000000] }',
+    )
+    with pytest.raises(SweepError, match=r"point 1: .*agents need about .* of memory"):
+        sweep(_write(tmp_path, text), out=tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
 def test_a_level_parameter_changes_that_level_only():
     """levels.agency_decay[2] = 0.02 leaves levels 0 and 1 at their values."""
     base = load(SCENARIOS / "peer_only.toml")

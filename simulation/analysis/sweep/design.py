@@ -17,7 +17,12 @@ import numpy as np
 import pandas as pd
 
 from ...config.errors import ScenarioError
+from ...scale import memory
 from .spec import Sweep, SweepError, available_metrics
+
+# Parameters that change how much memory a run needs (the population, its length and structure,
+# the experts' classes and the study groups).
+MEMORY_SECTIONS = ("population.", "run.", "program.", "experts.", "study_groups.")
 
 
 @dataclass
@@ -79,9 +84,11 @@ def check_points(sweep: Sweep, design: Design) -> None:
 
     Ranges are checked at their ends when the file is read; this catches what only a combination
     can break (motivation.initial_min above initial_max, a structure without a metric, a week
-    beyond a varied run.steps).
+    beyond a varied run.steps), and a point too large for this machine's memory (the guard of
+    scale/memory.py, checked once per distinct population size, length and structure).
     """
     seen: set[tuple] = set()
+    sized: set[tuple] = set()
     for point, overrides in enumerate(design.overrides):
         key = tuple(sorted((k, repr(v)) for k, v in overrides.items()))
         if key in seen:  # designs repeat values (Morris levels, grids of one parameter): check once
@@ -94,6 +101,16 @@ def check_points(sweep: Sweep, design: Design) -> None:
                 raise SweepError(
                     sweep.source, f"point {point} ({_words(overrides)}): {exc.message}", key=exc.key
                 ) from None
+            size = (
+                arm,
+                *(v for k, v in sorted(overrides.items()) if k.startswith(MEMORY_SECTIONS)),
+            )
+            if size not in sized:
+                sized.add(size)
+                try:
+                    memory.check(scenario)
+                except ScenarioError as exc:
+                    raise SweepError(sweep.source, f"point {point}: {exc}") from None
             known = None
             for output in sweep.outputs:
                 if arm not in output.arms:

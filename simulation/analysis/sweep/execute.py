@@ -66,6 +66,9 @@ def _worker(conn, sweep_json: dict, source: str, overrides: list[dict[str, Any]]
         for point in batch:
             try:
                 result = runner.run(point)
+            except ScenarioError as exc:  # bad input found only here (say, memory): one line
+                conn.send(("invalid", point, str(exc)))
+                return
             except Exception:  # noqa: BLE001  (sent to the coordinator, which stops the sweep)
                 conn.send(("error", point, traceback.format_exc()))
                 return
@@ -212,6 +215,8 @@ def _receive(worker: _Worker, done: PointDone) -> bool:
         kind, point, payload = worker.conn.recv()
     except (EOFError, OSError):
         return False
+    if kind == "invalid":
+        raise ScenarioError("sweep", f"point {point}: {payload}")
     if kind == "error":
         raise WorkerError(f"point {point} failed in a worker:\n{payload}")
     worker.assigned.remove(point)
