@@ -340,7 +340,7 @@ def test_a_point_too_large_for_this_machine_is_refused_before_anything_runs(tmp_
         '"program.connectivity" = { values = [0, 1, 2] }',
         '"population.size" = { values = [1000, 10000000000] }',
     )
-    with pytest.raises(SweepError, match=r"point 1: .*agents need about .* of memory"):
+    with pytest.raises(SweepError, match=r"point \d+: .*agents need about .* of memory"):
         sweep(_write(tmp_path, text), out=tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
