@@ -12,7 +12,10 @@ Writes into --out (default experiments/sensitivity/output/; files are replaced):
   is the same analysis with half the points, at no extra cost;
 - noise.csv: per output, the variance across points of the point means against the variance
   left in a point's mean by the replicates (what no parameter explains);
-- table.md: per output, the parameters with ST >= 0.05, S1 and ST with CIs, ranked by ST;
+- ranges.csv: per output, the spread of the point means over the design (5%, 50%, 95%, min,
+  max, and the share of points below zero);
+- table.md: per output, the parameters with ST >= 0.05, S1 and ST with CIs, ranked by ST, and
+  the spread of each output;
 - morris.png, sobol.png: the sweeps' figures; manifest-*.json: their provenance.
 """
 
@@ -74,7 +77,27 @@ def noise(sweep: Sweep, points: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def table(indices: pd.DataFrame, noise_table: pd.DataFrame) -> str:
+def ranges(sweep: Sweep, points: pd.DataFrame) -> pd.DataFrame:
+    """How far each output moves over the design: quantiles of the point means."""
+    means = analyse.point_means(sweep, points)
+    rows = []
+    for output in sweep.outputs:
+        y = means[output.name]
+        rows.append(
+            {
+                "output": output.name,
+                "min": y.min(),
+                "q05": y.quantile(0.05),
+                "median": y.median(),
+                "q95": y.quantile(0.95),
+                "max": y.max(),
+                "share_below_zero": float((y < 0).mean()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def table(indices: pd.DataFrame, noise_table: pd.DataFrame, spread: pd.DataFrame) -> str:
     """Markdown: each output's influential parameters, S1 and ST [95% CI], by ST."""
     lines = [
         "# Sobol indices of the headline outputs (parameters with ST >= 0.05)",
@@ -99,6 +122,18 @@ def table(indices: pd.DataFrame, noise_table: pd.DataFrame) -> str:
                 f"{r['ST_ci_high']:.3f}] |"
             )
             first = False
+    lines += [
+        "",
+        "## Spread of each output over the design (point means)",
+        "",
+        "| output | 5% | median | 95% | min | max |",
+        "|---|---|---|---|---|---|",
+    ]
+    for _, r in spread.iterrows():
+        lines.append(
+            f"| {r['output']} | {r['q05']:.4g} | {r['median']:.4g} | {r['q95']:.4g} | "
+            f"{r['min']:.4g} | {r['max']:.4g} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -118,7 +153,9 @@ def main(argv: list[str] | None = None) -> None:
         args.out / "convergence.csv", index=False, float_format="%.5g"
     )
     noise_table.to_csv(args.out / "noise.csv", index=False, float_format="%.5g")
-    (args.out / "table.md").write_text(table(indices, noise_table), encoding="utf-8")
+    spread = ranges(sweep, points)
+    spread.to_csv(args.out / "ranges.csv", index=False, float_format="%.5g")
+    (args.out / "table.md").write_text(table(indices, noise_table, spread), encoding="utf-8")
     for folder, name in ((args.morris, "morris"), (args.sobol, "sobol")):
         pd.read_csv(folder / f"{name}.csv").to_csv(
             args.out / f"{name}.csv", index=False, float_format="%.5g"
