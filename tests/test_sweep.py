@@ -249,6 +249,21 @@ def test_a_folder_holding_another_sweep_is_refused(grid_file, reference, tmp_pat
     assert _dataset(reference.folder) == before
 
 
+def test_an_unreadable_point_file_is_removed_and_its_point_run_again(reference, tmp_path):
+    """A part file cut short (a full disk, a lost machine) is found at the end and rerun."""
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(reference.folder, copy)
+    (copy / "manifest.json").unlink()
+    (copy / "points.parquet").unlink()
+    part = copy / "dataset" / "part-0000005.parquet"
+    part.write_bytes(part.read_bytes()[:100])
+    result = sweep(resume=copy, workers=1)
+    assert result.ran == 1
+    assert _dataset(copy) == _dataset(reference.folder)
+
+
 BAD = {
     "unknown top-level key": (
         "replicates = 2",

@@ -18,14 +18,14 @@ from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from .. import results
 from .design import Design, check_points, make_design
 from .execute import LostWorkerError, WorkerError, run_dask, run_local, worker_threads
 from .spec import SUMMARIES, Sweep, SweepError, load_sweep, point_count
-from .store import SweepFolder, write_table, write_text
+from .store import CorruptPoints, SweepFolder, write_table, write_text
 
 __all__ = [
     "SUMMARIES",
@@ -161,28 +161,38 @@ def sweep(
         return _reopen(folder, design, time.perf_counter() - start)
     if on_start is not None:
         on_start(spec, len(stored), len(design))
-    state = {"stored": len(stored), "restarts": 0}
+    state = {"stored": len(stored), "restarts": 0, "ran": 0}
 
-    def done(point: int, outputs: np.ndarray) -> None:
-        folder.store(point, outputs)
+    def done(point: int, data: bytes) -> None:
+        folder.store(point, data)
         state["stored"] += 1
+        state["ran"] += 1
         if progress is not None:
             progress(state["stored"], len(design), runs)
 
-    with _Stop() as stop:
-        if todo and client is not None:
-            run_dask(spec, design.overrides, todo, done, stop, client, batch_size)
-        elif todo:
-            state["restarts"] = run_local(
-                spec, design.overrides, todo, done, stop, workers, batch_size
+    for attempt in range(3):  # again only for points whose stored file proved unreadable
+        with _Stop() as stop:
+            if todo and client is not None:
+                run_dask(spec, design.overrides, todo, done, stop, client, batch_size)
+            elif todo:
+                state["restarts"] += run_local(
+                    spec, design.overrides, todo, done, stop, workers, batch_size
+                )
+        if stop.signal is not None and state["stored"] < len(design):
+            name = signal.Signals(stop.signal).name
+            raise SweepInterrupted(
+                f"{name}: stopped with {state['stored']} of {len(design)} points stored in "
+                f"{target}; resume with: peerscale sweep --resume {target}",
+                stop.signal,
             )
-    if stop.signal is not None and state["stored"] < len(design):
-        name = signal.Signals(stop.signal).name
-        raise SweepInterrupted(
-            f"{name}: stopped with {state['stored']} of {len(design)} points stored in {target}; "
-            f"resume with: peerscale sweep --resume {target}",
-            stop.signal,
-        )
+        try:
+            table = folder.points()
+            break
+        except CorruptPoints as bad:
+            if attempt == 2:
+                raise
+            todo = bad.points
+            state["stored"] -= len(todo)
     wall = time.perf_counter() - start
     execution = {
         "workers": None if client is not None else workers,
@@ -190,20 +200,25 @@ def sweep(
         "scheduler": getattr(getattr(client, "scheduler", None), "address", None),
         "batch_size": batch_size,
         "resumed": resumed,
-        "points_run": len(todo),
+        "points_run": state["ran"],
         "worker_restarts": state["restarts"],
     }
-    return _finish(folder, design, len(todo), state["restarts"], wall, execution)
+    return _finish(folder, design, table, state["ran"], state["restarts"], wall, execution)
 
 
 def _finish(
-    folder: SweepFolder, design: Design, ran: int, restarts: int, wall: float, execution: dict
+    folder: SweepFolder,
+    design: Design,
+    table: pa.Table,
+    ran: int,
+    restarts: int,
+    wall: float,
+    execution: dict,
 ) -> SweepResult:
     """Every point is stored: write points.parquet, the summaries, indices, figures, manifest."""
     from . import analyse, figures  # matplotlib and SALib: only once a sweep is finished
 
     spec, path = folder.sweep, folder.path
-    table = folder.points()
     write_table(table, path / "points.parquet")
     points = table.to_pandas()
     summary = analyse.summary(spec, points)

@@ -26,14 +26,12 @@ from contextlib import contextmanager
 from multiprocessing.connection import wait
 from typing import Any
 
-import numpy as np
-
 from ...config.errors import ScenarioError
 from .spec import Sweep
 
 MAX_LOSSES = 3  # a point whose worker dies this often is not retried again
 WORKER_NAME = "peerscale-sweep-worker"
-PointDone = Callable[[int, np.ndarray], None]
+PointDone = Callable[[int, bytes], None]  # a finished point and its Parquet bytes
 
 
 class LostWorkerError(ScenarioError):
@@ -65,7 +63,7 @@ def _worker(conn, sweep_json: dict, source: str, overrides: list[dict[str, Any]]
             return
         for point in batch:
             try:
-                result = runner.run(point)
+                result = runner.encoded(point)
             except ScenarioError as exc:  # bad input found only here (say, memory): one line
                 conn.send(("invalid", point, str(exc)))
                 return
@@ -87,7 +85,7 @@ def run_batch(payload: tuple[str, dict, str, list[dict[str, Any]]], points: list
     runner = _RUNNERS.get(fingerprint)
     if runner is None:
         runner = _RUNNERS[fingerprint] = PointRunner(Sweep.from_json(sweep_json, source), overrides)
-    return [(point, runner.run(point)) for point in points]
+    return [(point, runner.encoded(point)) for point in points]
 
 
 # ----------------------------------------------------------------------------------------------

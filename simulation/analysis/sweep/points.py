@@ -16,6 +16,7 @@ import numpy as np
 from ...config.schema import Scenario
 from ...model import PeerLearningModel
 from .spec import SUMMARIES, Sweep
+from .store import encode, point_table
 
 # Above this many agents a finished model is freed at once (a mesa.Model sits in reference
 # cycles, so only the cycle collector frees its arrays; runner.run_scenario does the same).
@@ -93,6 +94,13 @@ class PointRunner:
             del model
             gc.collect()
         return values
+
+    def encoded(self, point: int) -> bytes:
+        """A point's part file: its outputs with its parameters, as Parquet bytes (store.py).
+
+        Encoded here, in the worker, so the coordinator only writes files and the encoding runs
+        on every worker at once."""
+        return encode(point_table(self.sweep, self.overrides[point], point, self.run(point)))
 
     def run(self, point: int) -> np.ndarray:
         """The outputs of every replicate of a point: shape (replicates, outputs), float64."""

@@ -65,6 +65,43 @@ def _column(values: list[Any]) -> pa.Array:
     return pa.array([str(v) for v in values], type=pa.string())
 
 
+class CorruptPoints(ScenarioError):
+    """Part files that could not be read (and were removed): their points must run again."""
+
+    def __init__(self, folder: Path, points: list[int]):
+        super().__init__(
+            str(folder),
+            f"{len(points)} unreadable point file(s) removed (points "
+            f"{points[:10]}); resume with: peerscale sweep --resume {folder}",
+        )
+        self.points = points
+
+
+def point_table(
+    sweep: Sweep, overrides: dict[str, Any], point: int, outputs: np.ndarray
+) -> pa.Table:
+    """One row per replicate: point, replicate, seed, the parameters, the outputs."""
+    n = sweep.replicates
+    columns = {
+        "point": pa.array([point] * n, type=pa.int64()),
+        "replicate": pa.array(range(n), type=pa.int32()),
+        "seed": pa.array(sweep.seeds, type=pa.int64()),
+    }
+    for parameter in sweep.parameters:
+        columns[parameter.key] = _column([overrides[parameter.key]] * n)
+    for j, output in enumerate(sweep.outputs):
+        columns[output.name] = pa.array(outputs[:, j], type=pa.float64())
+    return pa.table(columns)
+
+
+def encode(table: pa.Table) -> bytes:
+    """A point's Parquet bytes: a few rows, so no compression, statistics or dictionaries (they
+    would only add encoding time); the same table always gives the same bytes."""
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink, compression="none", write_statistics=False, use_dictionary=False)
+    return sink.getvalue().to_pybytes()
+
+
 class SweepFolder:
     """The results folder of one sweep (see the module docstring for its files)."""
 
@@ -153,47 +190,38 @@ class SweepFolder:
         return self.dataset / f"part-{point:0{DIGITS}d}.parquet"
 
     def stored_points(self) -> set[int]:
-        """Points with a complete file; leftovers of an interrupted write are removed."""
+        """Points with a file (complete: files appear only by renaming); leftovers of an
+        interrupted write are removed. A file that cannot be read is found by `points`."""
         done = set()
         for entry in os.scandir(self.dataset):
             if entry.name.startswith(".") and entry.name.endswith(".tmp"):
                 Path(entry.path).unlink(missing_ok=True)
                 continue
             match = PART.match(entry.name)
-            if not match:
-                continue
-            try:
-                rows = pq.read_metadata(entry.path).num_rows
-            except (OSError, pa.ArrowException):
-                rows = -1
-            if rows == self.sweep.replicates and int(match.group(1)) < len(self.design):
+            if match and int(match.group(1)) < len(self.design) and entry.stat().st_size > 0:
                 done.add(int(match.group(1)))
-            else:  # unreadable (the disk filled up, say): run it again
-                Path(entry.path).unlink(missing_ok=True)
         return done
 
-    def point_table(self, point: int, outputs: np.ndarray) -> pa.Table:
-        """One row per replicate: point, replicate, seed, the parameters, the outputs."""
-        sweep, n = self.sweep, self.sweep.replicates
-        columns = {
-            "point": pa.array([point] * n, type=pa.int64()),
-            "replicate": pa.array(range(n), type=pa.int32()),
-            "seed": pa.array(sweep.seeds, type=pa.int64()),
-        }
-        values = self.design.overrides[point]
-        for key in self.keys:
-            columns[key] = _column([values[key]] * n)
-        for j, output in enumerate(sweep.outputs):
-            columns[output.name] = pa.array(outputs[:, j], type=pa.float64())
-        return pa.table(columns)
-
-    def store(self, point: int, outputs: np.ndarray) -> None:
-        """Write a finished point's file (atomically)."""
-        write_table(self.point_table(point, outputs), self.part(point))
+    def store(self, point: int, data: bytes) -> None:
+        """Write a finished point's file (its Parquet bytes, encoded by the worker) atomically."""
+        atomic_write(self.part(point), lambda tmp: tmp.write_bytes(data))
 
     def points(self) -> pa.Table:
-        """Every stored point, in point order: the dataset as one table."""
-        parts = [pq.read_table(self.part(p)) for p in range(len(self.design))]
+        """Every stored point, in point order: the dataset as one table.
+
+        A part file that cannot be read (a disk that filled up, a machine that lost power before
+        the file reached the disk) is removed, and CorruptPoints names the points to run again.
+        """
+        parts, bad = [], []
+        for point in range(len(self.design)):
+            try:
+                with pq.ParquetFile(self.part(point)) as part:  # closed now, not when collected
+                    parts.append(part.read())
+            except (OSError, pa.ArrowException):
+                self.part(point).unlink(missing_ok=True)
+                bad.append(point)
+        if bad:
+            raise CorruptPoints(self.path, bad)
         table = pa.concat_tables(parts)
         return table.replace_schema_metadata({"peerscale_sweep": self.sweep.fingerprint()})
 
