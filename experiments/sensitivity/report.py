@@ -112,7 +112,7 @@ def table(indices: pd.DataFrame, noise_table: pd.DataFrame, spread: pd.DataFrame
         first = True
         for _, r in shown.iterrows():
             name = (
-                f"{output} (S1 sum {part['S1'].sum():.2f}; noise {shares[output]:.1%})"
+                f"{output} (S1 sum {part['S1'].sum():.2f}; noise {shares[output]:.2%})"
                 if first
                 else ""
             )
