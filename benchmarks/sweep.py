@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -36,6 +37,8 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(ROOT))
 
+from simulation import Scenario  # noqa: E402
+from simulation.analysis.sweep import Sweep  # noqa: E402
 from simulation.reference.peers import ReferenceModel  # noqa: E402
 
 TARGET_RUNS_PER_S = 100.0
@@ -107,8 +110,8 @@ def sweep_throughput(file: Path, folder: Path) -> dict:
     }
 
 
-def _last(name: str):
-    def report(model) -> float:
+def _last(name: str) -> Callable[[ReferenceModel], float]:
+    def report(model: ReferenceModel) -> float:
         return model.history[-1][name]
 
     report.__name__ = name
@@ -124,7 +127,7 @@ class BatchReference(ReferenceModel):
     At module level: batch_run's pool may spawn its processes, which import this module.
     """
 
-    def __init__(self, scenario=None, seed: int = 0):
+    def __init__(self, scenario: Scenario | None = None, seed: int = 0):
         super().__init__(scenario, seed=seed)
         self.datacollector = mesa.DataCollector(
             model_reporters={name: _last(name) for name in REPORTED}
@@ -137,7 +140,7 @@ class BatchReference(ReferenceModel):
         self.running = self.steps < self.scenario.run.steps
 
 
-def _points(sweep, count: int) -> list:
+def _points(sweep: Sweep, count: int) -> list:
     """The first `count` points of the sweep's design, as scenarios of its one arm."""
     from simulation.analysis.sweep.design import make_design
 
@@ -145,7 +148,7 @@ def _points(sweep, count: int) -> list:
     return [sweep.scenario(arm, o) for o in make_design(sweep).overrides[:count]]
 
 
-def batch_run_throughput(sweep, points: int, processes: int) -> dict:
+def batch_run_throughput(sweep: Sweep, points: int, processes: int) -> dict:
     """mesa.batch_run over the plain-Mesa reference at the sweep's first points."""
     scenarios = _points(sweep, points)
     start = time.perf_counter()
@@ -166,7 +169,7 @@ def batch_run_throughput(sweep, points: int, processes: int) -> dict:
     }
 
 
-def process_throughput(sweep, points: int, concurrent: int, scratch: Path) -> dict:
+def process_throughput(sweep: Sweep, points: int, concurrent: int, scratch: Path) -> dict:
     """One `peerscale run` process per point (scenario file and --set), `concurrent` at once."""
     from simulation.analysis.sweep.design import make_design
 
@@ -211,6 +214,7 @@ def process_throughput(sweep, points: int, concurrent: int, scratch: Path) -> di
 
 
 def verdict(ok: bool) -> str:
+    """'met' or 'missed'."""
     return "met" if ok else "missed"
 
 

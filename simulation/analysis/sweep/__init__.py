@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -82,7 +83,7 @@ class _Stop:
                 self._old[sig] = signal.signal(sig, self._handle)
         return self
 
-    def _handle(self, number, _frame) -> None:
+    def _handle(self, number: int, _frame: object) -> None:
         self.signal = number
 
     def __call__(self) -> bool:
@@ -99,7 +100,7 @@ def sweep(
     out: str | Path | None = None,
     resume: str | Path | None = None,
     workers: int | None = None,
-    client=None,
+    client: Any = None,
     batch_size: int | None = None,
     progress: Callable[[int, int, int], None] | None = None,
     on_start: Callable[[Sweep, int, int], None] | None = None,

@@ -68,7 +68,7 @@ def summary_markdown(sweep: Sweep, table: pd.DataFrame) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _fmt(x) -> str:
+def _fmt(x: object) -> str:
     if isinstance(x, float | np.floating):
         return "n/a" if np.isnan(x) else f"{x:.4g}"
     return str(x)

@@ -21,9 +21,10 @@ import os
 import signal
 import traceback
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from multiprocessing.connection import wait
+from multiprocessing.connection import Connection, wait
+from multiprocessing.context import BaseContext
 from typing import Any
 
 from ...config.errors import ScenarioError
@@ -46,7 +47,9 @@ class WorkerError(RuntimeError):
 # Worker side
 
 
-def _worker(conn, sweep_json: dict, source: str, overrides: list[dict[str, Any]]) -> None:
+def _worker(
+    conn: Connection, sweep_json: dict, source: str, overrides: list[dict[str, Any]]
+) -> None:
     """A local worker: build the PointRunner once, then run the batches it is sent."""
     from .points import PointRunner
     from .spec import Sweep
@@ -76,7 +79,9 @@ def _worker(conn, sweep_json: dict, source: str, overrides: list[dict[str, Any]]
 _RUNNERS: dict[str, Any] = {}
 
 
-def run_batch(payload: tuple[str, dict, str, list[dict[str, Any]]], points: list[int]):
+def run_batch(
+    payload: tuple[str, dict, str, list[dict[str, Any]]], points: list[int]
+) -> list[tuple[int, bytes]]:
     """A Dask task: run a batch of points (the PointRunner is built once per worker process)."""
     from .points import PointRunner
     from .spec import Sweep
@@ -93,7 +98,7 @@ def run_batch(payload: tuple[str, dict, str, list[dict[str, Any]]], points: list
 
 
 @contextmanager
-def _environment(**values: str):
+def _environment(**values: str) -> Iterator[None]:
     """Set environment variables while workers are spawned (they inherit os.environ)."""
     old = {k: os.environ.get(k) for k in values}
     os.environ.update(values)
@@ -108,7 +113,7 @@ def _environment(**values: str):
 
 
 class _Worker:
-    def __init__(self, context, threads: int, args: tuple):
+    def __init__(self, context: BaseContext, threads: int, args: tuple):
         self.conn, child = context.Pipe()
         with _environment(NUMBA_NUM_THREADS=str(threads)):
             self.process = context.Process(
@@ -243,7 +248,7 @@ def run_dask(
     todo: Iterable[int],
     done: PointDone,
     stop: Callable[[], bool],
-    client,
+    client: Any,
     batch_size: int,
 ) -> int:
     """Run the points `todo` as batches of tasks on a dask.distributed client's workers."""
@@ -255,7 +260,7 @@ def run_dask(
     [shared] = client.scatter([payload], broadcast=True, hash=False)
     slots = 2 * max(1, len(client.nthreads()))
 
-    def submit():
+    def submit() -> Any:
         batch = [pending.popleft() for _ in range(min(batch_size, len(pending)))]
         return client.submit(run_batch, shared, batch, pure=False)
 

@@ -14,11 +14,13 @@ matplotlib.use("Agg")  # files only
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
 
 from .spec import Sweep  # noqa: E402
 
 
-def _per_output(sweep: Sweep, width: float, height: float):
+def _per_output(sweep: Sweep, width: float, height: float) -> tuple[Figure, list[tuple[Axes, str]]]:
     """A figure with one panel per output (3 columns); returns it and (axes, output name) pairs."""
     names = [o.name for o in sweep.outputs]
     cols = min(3, len(names))
@@ -31,7 +33,8 @@ def _per_output(sweep: Sweep, width: float, height: float):
     return fig, list(zip(axes.flat, names, strict=False))
 
 
-def _save(fig, stem: Path) -> list[Path]:
+def _save(fig: Figure, stem: Path) -> list[Path]:
+    """Write the figure as PNG and PDF (each atomically) and close it."""
     paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
     for path in paths:
         tmp = path.with_name(f".{path.name}.tmp")
@@ -41,7 +44,7 @@ def _save(fig, stem: Path) -> list[Path]:
     return paths
 
 
-def _label(value) -> str:
+def _label(value: object) -> str:
     return f"{value:.3g}" if isinstance(value, float | np.floating) else str(value)
 
 

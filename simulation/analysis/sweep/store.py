@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +35,7 @@ PART = re.compile(r"^part-(\d{7})\.parquet$")
 DIGITS = len(str(MAX_POINTS - 1))
 
 
-def atomic_write(path: Path, write) -> None:
+def atomic_write(path: Path, write: Callable[[Path], object]) -> None:
     """Call write(temporary path), then rename the file into place (never a partial file)."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
@@ -51,6 +52,7 @@ def write_table(table: pa.Table, path: Path) -> None:
 
 
 def write_text(text: str, path: Path) -> None:
+    """UTF-8 text, atomically."""
     atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
