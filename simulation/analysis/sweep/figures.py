@@ -53,7 +53,8 @@ def plot_design(sweep: Sweep, table: pd.DataFrame, stem: Path) -> list[Path]:
     keys = [p.key for p in sweep.parameters]
     names = [o.name for o in sweep.outputs]
     grid = sweep.design.kind == "grid"
-    if grid and len(keys) == 1:
+    lines = grid and len(keys) == 1
+    if lines:
         fig, panels = _per_output(sweep, 5, 3.8)
         key = keys[0]
         numeric = pd.api.types.is_numeric_dtype(table[key])
@@ -76,8 +77,11 @@ def plot_design(sweep: Sweep, table: pd.DataFrame, stem: Path) -> list[Path]:
             image = ax.imshow(pivot.to_numpy(), origin="lower", aspect="auto", cmap="viridis")
             ax.set_xticks(range(pivot.shape[1]), [_label(v) for v in pivot.columns])
             ax.set_yticks(range(pivot.shape[0]), [_label(v) for v in pivot.index])
-            for (i, j), value in np.ndenumerate(pivot.to_numpy()):
-                ax.text(j, i, f"{value:.3g}", ha="center", va="center", color="white", fontsize=8)
+            values = pivot.to_numpy()
+            middle = (np.nanmin(values) + np.nanmax(values)) / 2
+            for (i, j), value in np.ndenumerate(values):  # dark text on the bright half of viridis
+                colour = "black" if value > middle else "white"
+                ax.text(j, i, f"{value:.3g}", ha="center", va="center", color=colour, fontsize=8)
             ax.set_xlabel(a)
             ax.set_ylabel(b)
             ax.set_title(name)
@@ -101,7 +105,7 @@ def plot_design(sweep: Sweep, table: pd.DataFrame, stem: Path) -> list[Path]:
                 ax.tick_params(labelsize=7)
     fig.suptitle(
         f"Sweep {sweep.name} ({sweep.design.kind}, {len(table)} points, {sweep.replicates} "
-        f"replicate(s){'; bands: 95% CI' if sweep.replicates > 1 else ''})"
+        f"replicate(s){'; bands: 95% CI' if lines and sweep.replicates > 1 else ''})"
     )
     return _save(fig, stem)
 
