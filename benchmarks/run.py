@@ -5,6 +5,9 @@
     python benchmarks/run.py --billion   # adds a 10^9-agent run of 10 weeks (minutes, 13 GB)
     python benchmarks/run.py --prefer-256-bit  # the same with LLVM's 256-bit default
                                                # (see simulation/scale/vector_width.py)
+    python benchmarks/run.py --sweep     # only the sweep benchmark, benchmarks/sweep.py (about 3
+                                         # minutes): sweep runs/s against mesa.batch_run and one
+                                         # process per run
 
 Measures, on this machine and in one run:
 - agent-updates per second of the weekly step for each structure at N = 10^5 .. 10^8;
@@ -214,7 +217,15 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--prefer-256-bit", action="store_true",
                         help="keep LLVM's 256-bit vectors on AVX-512 CPUs "
                         "(same numbers; simulation/scale/vector_width.py)")
+    parser.add_argument("--sweep", action="store_true",
+                        help="run only the sweep benchmark (benchmarks/sweep.py): runs/s and the "
+                        "two ratios")
     args = parser.parse_args(argv)
+    if args.sweep:  # its own measurements and report (benchmarks/results/sweep-<date>.json)
+        sys.path.insert(0, str(HERE))
+        import sweep as sweep_benchmark
+
+        return sweep_benchmark.main(["--no-save"] if args.no_save else [])
     if args.prefer_256_bit:
         os.environ["PEERSCALE_VECTOR_WIDTH"] = CHILD_ENV["PEERSCALE_VECTOR_WIDTH"] = "256"
 

@@ -7,6 +7,7 @@ The public API:
   one error type of bad input;
 - `run_scenario`, `compare`, `RunSet`: replicates and comparisons with 95% confidence intervals;
 - `trial`, `Trial`, `TrialResult`: virtual trials (two arms, common random numbers, effect sizes);
+- `sweep`: scenario sweeps and sensitivity analysis (grid, Latin hypercube, Morris, Sobol);
 - `structures`: the registry of program structures.
 
 The subpackages (see docs/CONTRIBUTING.md): `config` (the schema), `core` (random numbers,
@@ -21,6 +22,7 @@ from .scale import vector_width  # noqa: F401  (first: it must run before numba 
 
 from . import structures  # isort: skip
 from .analysis.runner import RunSet, compare, run_scenario  # isort: skip
+from .analysis.sweep import sweep  # isort: skip
 from .analysis.trial import Trial, TrialResult, trial  # isort: skip
 from .config import Scenario, ScenarioError, load  # isort: skip
 from .core.aggregates import METRIC_NAMES  # isort: skip
@@ -44,5 +46,6 @@ __all__ = [
     "load",
     "run_scenario",
     "structures",
+    "sweep",
     "trial",
 ]

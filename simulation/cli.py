@@ -18,6 +18,7 @@ from rich.progress import (
     BarColumn,
     Progress,
     ProgressColumn,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
@@ -273,6 +274,97 @@ def trial_command(
         results.write_json(manifest, tmp / "manifest.json")
     out.print(result.report(), highlight=False, soft_wrap=True)
     out.print(f"results written to {target}", highlight=False)
+
+
+@app.command("sweep")
+def sweep_command(
+    sweep_file: Annotated[Path | None, typer.Argument(
+        help="sweep TOML file: base scenario, parameters, outputs, design (docs/sweeps.md)",
+    )] = None,
+    workers: Annotated[int | None, typer.Option(
+        help="local worker processes (default: the core count, sharing its numba threads)", min=1,
+    )] = None,
+    scheduler: Annotated[str | None, typer.Option(
+        help="address of a running dask.distributed scheduler: run the points on its workers",
+    )] = None,
+    out_dir: Annotated[Path | None, typer.Option(
+        "--out", help="results folder (a folder holding this sweep is resumed)")] = None,
+    resume: Annotated[Path | None, typer.Option(
+        help="resume the sweep stored in this results folder: run only its missing points",
+    )] = None,
+    batch: Annotated[int | None, typer.Option(
+        help="points per batch sent to a worker", min=1,
+    )] = None,
+) -> None:
+    """Run a sweep (grid, Latin hypercube, Morris or Sobol) in warm workers; resumable."""
+    from contextlib import nullcontext
+
+    from .analysis.sweep import SweepInterrupted, sweep
+
+    if workers is not None and scheduler is not None:
+        fail("give --workers N or --scheduler ADDR, not both")
+    bar = Progress(
+        TextColumn("[bold]{task.description}"), BarColumn(),
+        TextColumn("{task.completed}/{task.total} points"), TextColumn("{task.fields[rate]}"),
+        TimeElapsedColumn(), TextColumn("ETA"), TimeRemainingColumn(), console=err,
+        disable=not err.is_terminal,
+    )
+    timing: dict[str, float] = {}
+    tasks: list[TaskID] = []
+
+    def on_start(spec, stored, total):
+        timing.update(start=time.perf_counter(), stored=stored)
+        bar.start()
+        tasks.append(bar.add_task(spec.name, total=total, completed=stored, rate=""))
+
+    def progress(stored, total, runs):
+        elapsed = time.perf_counter() - timing["start"]
+        rate = (stored - timing["stored"]) * runs / elapsed if elapsed > 0 else 0.0
+        bar.update(tasks[0], completed=stored, rate=f"{rate:.3g} runs/s")
+
+    if scheduler is not None:
+        from .scale.sharding import cluster
+    try:
+        with cluster(0, scheduler) if scheduler is not None else nullcontext() as client:
+            result = sweep(sweep_file, out=out_dir, resume=resume, workers=workers, client=client,
+                           batch_size=batch, progress=progress, on_start=on_start)
+    except SweepInterrupted as stop:
+        bar.stop()
+        err.print(str(stop), highlight=False, soft_wrap=True)
+        raise typer.Exit(128 + stop.signal_number) from None
+    finally:
+        bar.stop()
+    spec = result.sweep
+    if result.ran == 0:
+        out.print(f"{result.folder}: the sweep was complete; nothing was run", highlight=False,
+                  soft_wrap=True)
+    else:
+        runs = result.ran * spec.runs_per_point
+        replaced = f"; {result.restarts} worker(s) replaced" if result.restarts else ""
+        out.print(
+            f"{spec.name}: {len(result.summary)} points x {spec.runs_per_point} runs; "
+            f"{result.ran} points ({runs} runs) in {result.wall_time:.1f} s, "
+            f"{runs / result.wall_time:.3g} runs/s with start-up{replaced}",
+            highlight=False, soft_wrap=True,
+        )
+    if result.indices is not None:
+        _report_indices(result.indices)
+    out.print(f"results written to {result.folder}", highlight=False, soft_wrap=True)
+
+
+def _report_indices(indices) -> None:
+    """The three most influential parameters of each output (Sobol ST or Morris mu*)."""
+    column = "ST" if "ST" in indices else "mu_star"
+    title = "Sobol ST" if column == "ST" else "Morris mu*"
+    table = Table(title=f"most influential parameters per output ({title} [CI])")
+    table.add_column("output")
+    table.add_column("parameters")
+    for name, part in indices.groupby("output", sort=False):
+        top = part.sort_values(column, ascending=False).head(3)
+        cells = [f"{r.parameter} {r[column]:.3g} [{r[column + '_ci_low']:.3g}, "
+                 f"{r[column + '_ci_high']:.3g}]" for _, r in top.iterrows()]
+        table.add_row(str(name), "; ".join(cells))
+    out.print(table)
 
 
 @app.command()
