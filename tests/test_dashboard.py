@@ -52,7 +52,8 @@ def small(structure: str = "mixed", **changes) -> Scenario:
 
 
 def _bound(key: str, name: str):
-    return next(getattr(m, name) for m in field_info(key).metadata if getattr(m, name, None) is not None)
+    metadata = field_info(key).metadata
+    return next(getattr(m, name) for m in metadata if getattr(m, name, None) is not None)
 
 
 @pytest.fixture(autouse=True)
@@ -103,8 +104,10 @@ def test_labels_menus_and_help_are_the_schema_s():
     calibrated = controls.help_text(controls.control("program.responsiveness"), 1, Scenario())
     assert f": {Scenario().levels.responsiveness_narrowing[1]:g}" in calibrated  # its magnitude
     mode = controls.control("study_groups.mode")
-    assert [o["value"] for o in controls.options(mode)] == list(field_info(mode.key).annotation.__args__)
-    assert describe_bounds("metrics.bands") == controls.allowed_text(controls.control("metrics.bands"))
+    modes = list(field_info(mode.key).annotation.__args__)
+    assert [o["value"] for o in controls.options(mode)] == modes
+    bands = controls.control("metrics.bands")
+    assert describe_bounds("metrics.bands") == controls.allowed_text(bands)
 
 
 def test_controls_of_a_structure_s_section_show_only_for_the_structures_that_read_it():
@@ -141,7 +144,8 @@ def test_a_new_structure_gets_the_controls_of_the_sections_it_declares():
 def test_typed_numbers_are_read_as_numbers_and_blank_keeps_the_file_value():
     """Separators and 1e6 are numbers; a blank box keeps the starting point's value."""
     texts = controls.texts_of(Scenario())
-    texts |= {"population.size": "1,000,000", "run.seed": " 42 ", "run.steps": "", "experts.count": "1e2"}
+    texts |= {"population.size": "1,000,000", "run.seed": " 42 ", "run.steps": "",
+              "experts.count": "1e2"}
     scenario, problems = controls.check(Scenario(), texts)
     assert problems == {}
     assert scenario.population.size == 1_000_000 and scenario.run.seed == 42
@@ -204,7 +208,8 @@ def test_the_scenario_folder_is_read_anew_and_an_unreadable_file_says_why(tmp_pa
     (tmp_path / "broken.toml").write_text("[population\n")
     points = {p.name: p for p in controls.starting_points()}
     assert points["village.toml"].scenario.population.size == 500
-    assert points["broken.toml"].scenario is None and "malformed TOML" in points["broken.toml"].problem
+    broken = points["broken.toml"]
+    assert broken.scenario is None and "malformed TOML" in broken.problem
 
 
 # ----------------------------------------------------------------------------------------------
@@ -306,8 +311,8 @@ def test_the_gains_axis_is_set_by_the_scenario_not_by_the_data():
 
 def test_an_axis_grows_in_round_steps_when_the_data_leave_it_and_never_shrinks():
     """With a tiny peer_rate bound but expert gains above it, the gains axis grows once, roundly."""
-    board = Board([small("expert_only", **{"learning.peer_rate": 0.0001, "learning.tutor_rate": 0.0001})],
-                  ["expert_only"], width=900)
+    tiny = {"learning.peer_rate": 0.0001, "learning.tutor_rate": 0.0001}
+    board = Board([small("expert_only", **tiny)], ["expert_only"], width=900)
     gains = board.charts["gains"]
     board.step()
     grown = gains.ax.get_ylim()[1]
@@ -366,7 +371,8 @@ def test_expert_panels_say_when_there_are_no_experts():
 
 def test_study_group_panels_plot_the_metrics_the_model_reports():
     """Completion, survival, leadership Gini and organiser collapse are the DataCollector's."""
-    scenario = load(SCENARIOS / "study_groups_organiser.toml").with_overrides({"population.size": SMALL})
+    scenario = load(SCENARIOS / "study_groups_organiser.toml").with_overrides(
+        {"population.size": SMALL})
     board = Board([scenario], ["study_groups"], width=900)
     for _ in range(4):
         board.step()
@@ -663,7 +669,8 @@ def test_page_explains_the_model_from_the_registry_and_the_schema(page):
     """The introduction names every structure with its label, and every level's names."""
     from solara.widgets import HTML
 
-    shown = [w for w in page.find(HTML).widgets if "expertise pyramid" in (w.unsafe_innerHTML or "")]
+    shown = [w for w in page.find(HTML).widgets
+             if "expertise pyramid" in (w.unsafe_innerHTML or "")]
     assert len(shown) == 1
     text = shown[0].unsafe_innerHTML
     for s in structures.all_structures():
@@ -688,14 +695,16 @@ def test_docs_are_served_as_html_with_links_kept_on_the_server():
 
 def test_warm_up_runs_a_week_of_every_registered_structure(monkeypatch):
     """Every structure's kernels (study groups included) are compiled before a Reset needs them."""
-    stepped = []
-    original = warmup.__dict__.get("PeerLearningModel")
-    assert original is None  # imported inside warm_up, so the registry is read at that moment
     from simulation import model as model_module
 
+    stepped = []
+
     real_step = model_module.PeerLearningModel.step
-    monkeypatch.setattr(model_module.PeerLearningModel, "step",
-                        lambda self: stepped.append(self.scenario.program.structure) or real_step(self))
+    def step(self):
+        stepped.append(self.scenario.program.structure)
+        real_step(self)
+
+    monkeypatch.setattr(model_module.PeerLearningModel, "step", step)
     warmup.warm_up()
     assert stepped == list(structures.names())
 
@@ -713,7 +722,8 @@ def _fake_npm(tmp_path: Path) -> Path:
     script.write_text(
         f"#!{sys.executable}\n"
         "import io, json, sys, tarfile, pathlib\n"
-        "spec, dest = sys.argv[2], pathlib.Path(sys.argv[sys.argv.index('--pack-destination') + 1])\n"
+        "spec = sys.argv[2]\n"
+        "dest = pathlib.Path(sys.argv[sys.argv.index('--pack-destination') + 1])\n"
         f"open({str(tmp_path / 'calls')!r}, 'a').write(spec + '\\n')\n"
         "name = spec.lstrip('@').replace('/', '-').replace('@', '-') + '.tgz'\n"
         "with tarfile.open(dest / name, 'w:gz') as t:\n"

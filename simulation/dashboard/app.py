@@ -16,6 +16,8 @@ the exports.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 # Absolute imports: `solara run simulation/dashboard/app.py` executes this file as a script.
 from simulation.dashboard import (  # isort: skip
     controls,
@@ -24,7 +26,7 @@ from simulation.dashboard import (  # isort: skip
     session,
     widgets,
 )
-from simulation.dashboard.board import grid, pyramid_row  # isort: skip
+from simulation.dashboard.board import Board, grid, pyramid_row  # isort: skip
 from simulation.dashboard.charts import CONFIGURATION_COLOURS  # isort: skip
 from simulation.structures import all_structures, get  # isort: skip
 
@@ -56,6 +58,9 @@ CSS = """
 .peerscale-pyramids { display: grid; gap: 12px; justify-content: start; margin-bottom: 12px; }
 .peerscale-panel { background: #fff; border: 1px solid #e3e3e3; }
 .peerscale-panel img { display: block; width: 100%; height: auto; }
+/* the widget's wrapper says height: 100% (of a grid cell sized by its content): let the image
+   size it, or the download row below is pushed out of the cell over the next figure */
+.peerscale-panel > div:first-child { height: auto !important; }
 .peerscale-panel-tools { display: flex; align-items: center; gap: 8px; padding: 0 4px 2px 8px;
   font-size: 0.8rem; color: #555; min-height: 26px; }
 .peerscale-panel-tools .v-btn { height: 24px !important; font-size: 0.75rem; }
@@ -65,11 +70,16 @@ CSS = """
 .peerscale-intro .v-card__text { padding-bottom: 8px; }
 .peerscale-intro p { margin-bottom: 8px; }
 .peerscale-intro ul { margin-bottom: 4px; }
-.peerscale-intro-columns { display: grid; grid-template-columns: repeat(auto-fit, minmax(300px, 1fr));
-  gap: 4px 24px; margin-bottom: 8px; }
+.peerscale-intro-columns { display: grid; gap: 4px 24px; margin-bottom: 8px;
+  grid-template-columns: repeat(auto-fit, minmax(300px, 1fr)); }
 .peerscale-card-title { display: block; font-weight: 500; font-size: 1rem; margin-bottom: 6px; }
 .peerscale-numbers { margin: 12px 0; max-width: 900px; }
-.peerscale-numbers th, .peerscale-numbers td { white-space: nowrap; }
+.peerscale-numbers td:not(:first-child), .peerscale-numbers th { white-space: nowrap; }
+@media (max-width: 600px) {
+  .peerscale-numbers th, .peerscale-numbers td { padding: 0 6px !important; font-size: 0.78rem; }
+  .peerscale-appbar .v-toolbar__title { font-size: 1.05rem; padding-left: 4px; }
+  .peerscale-appbar .v-btn-toggle .v-btn { padding: 0 8px !important; min-width: 0 !important; }
+}
 .peerscale-swatch { display: inline-block; width: 14px; height: 4px; margin-right: 6px;
   vertical-align: middle; }
 .peerscale-export { margin-top: 12px; }
@@ -81,7 +91,7 @@ CSS = """
 
 
 @solara.component
-def Layout(children=[]):  # noqa: B006 (solara's signature for layouts)
+def Layout(children: list = []):  # noqa: B006 (solara's signature for layouts)
     """The page draws its own app bar and drawer: no Solara AppLayout around it."""
     return solara.Div(children=children)
 
@@ -103,7 +113,7 @@ def ControlField(control: controls.Control, text: str, shown: str | None, error:
     if error:
         classes.append("peerscale-invalid")
 
-    def on_value(value):
+    def on_value(value: str | None) -> None:
         session.set_text(control.key, value)
 
     if control.kind in ("select", "level"):
@@ -125,7 +135,7 @@ def StartingPoint():
                                                          session.refusals.value])
     items = [{"text": p.label, "value": p.name} for p in points]
 
-    def choose(name):
+    def choose(name: str) -> None:
         if name and name != session.start.value:
             session.in_background(f"Loading {name}", lambda: session.choose_start(name))
 
@@ -220,8 +230,10 @@ def MoreParameters(by_key: dict[str, str]):
     main = {c.key for c in controls.MAIN}
     sections = []
     for section in controls.more_sections():
-        members = [c for c in controls.all_controls()
-                   if c.section == section and c.key not in main and controls.applies(c, structures)]
+        members = [
+            c for c in controls.all_controls()
+            if c.section == section and c.key not in main and controls.applies(c, structures)
+        ]
         if members:
             sections.append((section, members))
     with v.Card(outlined=True, class_="peerscale-more"):
@@ -248,7 +260,7 @@ def MoreParameters(by_key: dict[str, str]):
 
 
 @solara.component
-def Sidebar(on_close):
+def Sidebar(on_close: Callable[[], None]):
     """The settings: starting point, configurations (comparison), controls."""
     by_key, by_configuration = session.problems()
     with solara.Div(classes=["peerscale-sidebar"]):
@@ -291,7 +303,7 @@ def Introduction():
 
 
 @solara.component
-def RunBar(b, week: int):
+def RunBar(b: Board | None, week: int):
     """Reset, Play, Step and the week; what is pending, wrong, busy or finished."""
     busy, playing = session.busy.value, session.playing.value
     waiting = session.pending()
@@ -316,8 +328,9 @@ def RunBar(b, week: int):
                           color="primary", disabled=not idle or playing or b.finished,
                           classes=["peerscale-step"])
             v.Select(
-                label="Play speed (weeks a second, at most)", dense=True, hide_details=True,
-                items=[{"text": f"{s} a second", "value": s} for s in session.SPEEDS],
+                label="Play speed, at most", dense=True, hide_details=True,
+                items=[{"text": f"{s} week{'s' if s > 1 else ''} a second", "value": s}
+                       for s in session.SPEEDS],
                 v_model=session.speed.value, on_v_model=session.speed.set,
                 class_="peerscale-speed",
             )
@@ -349,7 +362,7 @@ def RunBar(b, week: int):
 
 
 @solara.component
-def Numbers(b, week: int):
+def Numbers(b: Board, week: int):
     """This week's summary metrics, one column per configuration (`week` re-renders them)."""
     with v.SimpleTable(dense=True, class_="peerscale-numbers"):
         with v.Html(tag="thead"):
@@ -368,7 +381,7 @@ def Numbers(b, week: int):
 
 
 @solara.component
-def Figure(b, key: str, png: bytes, caption: str = ""):
+def Figure(b: Board, key: str, png: bytes, caption: str = ""):
     """One figure (its PNG passed in: a new week's image re-renders it), with its download."""
     with solara.Div(classes=["peerscale-panel", f"peerscale-cell-{key}"]):
         solara.Image(png, format="png", classes=[f"peerscale-panel-{key}"])
@@ -382,19 +395,10 @@ def Figure(b, key: str, png: bytes, caption: str = ""):
 
 
 @solara.component
-def Figures(b, week: int):
-    """The figures of the run shown, laid out for the panel area's width."""
-    if b is None:
-        solara.Text(session.busy.value or "Preparing the model", classes=["peerscale-placeholder"])
-        return
+def Figures(b: Board, week: int):
+    """The figures of the run shown (but a comparison's pyramids), in a grid for the width."""
     columns, column = grid(b.width)
     pyramids = [k for k in b.charts if k.startswith("pyramid-")]
-    if pyramids:
-        per_row, width = pyramid_row(b.width, len(pyramids))
-        with solara.Div(classes=["peerscale-pyramids"],
-                        style={"grid-template-columns": f"repeat({per_row}, {width}px)"}):
-            for k in pyramids:
-                Figure(b, k, b.images[k])
     with solara.Div(classes=["peerscale-grid"],
                     style={"grid-template-columns": f"repeat({columns}, {column}px)"}):
         for key, chart in b.charts.items():
@@ -407,17 +411,27 @@ def Figures(b, week: int):
 
 
 @solara.component
-def Results(b, week: int):
-    """The week's numbers and the figures; in a comparison the numbers come first."""
-    if b is not None and b.compare:
+def Results(b: Board | None, week: int):
+    """The figures and the week's numbers (in a comparison, between the pyramids and the
+    other figures: the differences at a glance)."""
+    if b is None:
+        solara.Text(session.busy.value or "Preparing the model", classes=["peerscale-placeholder"])
+        return
+    pyramids = [k for k in b.charts if k.startswith("pyramid-")]
+    if pyramids:
+        per_row, width = pyramid_row(b.width, len(pyramids))
+        with solara.Div(classes=["peerscale-pyramids"],
+                        style={"grid-template-columns": f"repeat({per_row}, {width}px)"}):
+            for k in pyramids:
+                Figure(b, k, b.images[k])
         Numbers(b, week)
     Figures(b, week)
-    if b is not None and not b.compare:
+    if not b.compare:
         Numbers(b, week)
 
 
 @solara.component
-def Export(b, week: int):
+def Export(b: Board | None, week: int):
     """Downloads: the metrics, the figures, the settings as scenario files."""
     if b is None:
         return
@@ -457,7 +471,7 @@ def ViewSwitch():
     """One run or a comparison."""
     views = ("single", "compare")
 
-    def choose(index):
+    def choose(index: int | None) -> None:
         if index is None or session.busy.value:
             return
         new = views[index]
@@ -527,7 +541,7 @@ def Dashboard(query: str | None):
 
 
 @solara.component
-def Main(on_width):
+def Main(on_width: Callable[[int], None]):
     """The main area. The one component that follows the weeks (`shown`): a Step re-renders
     the page once, from here, instead of once for every part that shows the week."""
     session.shown.value

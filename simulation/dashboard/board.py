@@ -24,8 +24,10 @@ from .charts import (
     CONFIGURATION_COLOURS,
     EXPORT_DPI,
     LineChart,
+    LinePanel,
     LiveFigure,
     PyramidChart,
+    PyramidPanel,
     Size,
     band_counts,
     panel_size,
@@ -83,10 +85,11 @@ class Board:
     @property
     def colours(self) -> list[str]:
         """Each configuration's colour in the figures."""
-        return [CONFIGURATION_COLOURS[i % len(CONFIGURATION_COLOURS)] for i in range(len(self.models))]
+        palette = CONFIGURATION_COLOURS
+        return [palette[i % len(palette)] for i in range(len(self.models))]
 
     @property
-    def panels(self):
+    def panels(self) -> tuple[LinePanel | PyramidPanel, ...]:
         """The panels on the page, in order."""
         structures = [m.scenario.program.structure for m in self.models]
         return panels_for_all(structures) if self.compare else panels_for(structures[0])
@@ -111,7 +114,7 @@ class Board:
             chart.grow_to(rows)
         self._redraw()
 
-    def _pyramids(self, panel, size: Size) -> None:
+    def _pyramids(self, panel: PyramidPanel, size: Size) -> None:
         if not self.compare:
             self.charts[panel.name] = PyramidChart(self.models[0], panel.title, size, self.scale)
             return

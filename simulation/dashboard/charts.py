@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.artist import Artist
+from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties
@@ -105,15 +106,11 @@ def encode_png(canvas: FigureCanvasAgg, level: int = 1) -> bytes:
 class LiveFigure:
     """A matplotlib figure whose static parts are drawn once and whose data are blitted."""
 
-    def __init__(self, size: Size, dpi: int = DPI, live: bool = True, right_px: int = 0):
+    def __init__(self, size: Size, dpi: int = DPI, live: bool = True):
         self.size = self.requested = size  # size grows with the legend's rows
         self.live = live
         self.figure = Figure(figsize=(size.width / DPI, size.height / DPI), dpi=dpi)
-        # Room on the right for text drawn each week outside the axes (the pyramid's counts):
-        # constrained layout only places what is drawn in full.
-        self.figure.set_layout_engine(
-            "constrained", rect=(0, 0, 1 - right_px / size.width, 1), h_pad=0.04, w_pad=0.04
-        )
+        self.figure.set_layout_engine("constrained", h_pad=0.04, w_pad=0.04)
         self.canvas = FigureCanvasAgg(self.figure)
         self.dynamic: list[Artist] = []
         self._background = None
@@ -234,7 +231,7 @@ def _last_week(models: Sequence[PeerLearningModel]) -> int:
     return max(1, max(m.scenario.run.steps for m in models))
 
 
-def _time_axis(ax, models: Sequence[PeerLearningModel]) -> None:
+def _time_axis(ax: Axes, models: Sequence[PeerLearningModel]) -> None:
     ax.set_xlabel("week", fontsize=LABEL_SIZE)
     # A little room either side, so the first and the last week are not cut at the frame.
     last = _last_week(models)
@@ -245,14 +242,14 @@ def _time_axis(ax, models: Sequence[PeerLearningModel]) -> None:
     ax.tick_params(labelsize=TICK_SIZE)
 
 
-def _note(ax, text: str) -> None:
+def _note(ax: Axes, text: str) -> None:
     ax.text(
         0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", fontsize=NOTE_SIZE,
         color=GREY, wrap=True, bbox={"facecolor": "white", "edgecolor": "none", "alpha": 0.85},
     )
 
 
-def _legend(ax, handles: list[Artist], width_px: float) -> int:
+def _legend(ax: Axes, handles: list[Artist], width_px: float) -> int:
     """The legend between the title and the axes, outside the data; the rows it takes.
 
     As many columns as fit in `width_px` (CSS px), worked out from the width of each label as
@@ -349,7 +346,7 @@ class LineChart(LiveFigure):
             band = panel.band(model)
             if band is not None and not compare:
                 self.bands.append((model, band))
-                handles.insert(1, _band_handle(ax, band))
+                handles.insert(1, _band_handle(band))
             for ref in panel.references(model) if not compare or i == drawn[0] else ():
                 line = (ax.axhline if ref.axis == "y" else ax.axvline)(
                     ref.value, color="0.4", linestyle="-." if ref.axis == "y" else ":",
@@ -441,7 +438,7 @@ class LineChart(LiveFigure):
         return changed
 
 
-def _band_handle(ax, band: Band) -> Artist:
+def _band_handle(band: Band) -> Artist:
     return Patch(facecolor=band.colour, alpha=0.18, label=band.label)
 
 
@@ -486,7 +483,7 @@ def pyramid_width(models: Sequence[PeerLearningModel]) -> float:
     return nice_ceiling(max(widest, 1.0) * 1.1)
 
 
-COUNT_MARGIN_PX = 112  # right of the axes: '1,000,000 (100%)' at 8.5 pt
+WIDEST_COUNT = "1,000,000 (100%)"  # the widest count beside a bar (the dashboard's limit)
 
 
 class PyramidChart(LiveFigure):
@@ -503,7 +500,7 @@ class PyramidChart(LiveFigure):
         live: bool = True,
         legend_rows: int = 0,
     ):
-        super().__init__(size, dpi, live, right_px=COUNT_MARGIN_PX)
+        super().__init__(size, dpi, live)
         self.model, self.scale, self.title, self.colour = model, scale, title, colour
         bands = self.bands = model.scenario.metrics.bands
         fig = self.figure
@@ -530,7 +527,7 @@ class PyramidChart(LiveFigure):
             line = ax.axhline(threshold * bands - 0.5, color="0.2", linestyle=style, linewidth=1.0,
                               label=f"{name}: skill ≥ {threshold:g}")
             handles.append(self.data(line))
-        self.legend_rows = max(legend_rows, _legend(ax, handles, size.width - COUNT_MARGIN_PX - 80))
+        self.legend_rows = max(legend_rows, _legend(ax, handles, size.width - 80))
         self.size = _taller(fig, self.legend_rows, size)
         beside = blended_transform_factory(ax.transAxes, ax.transData)
         self.counts = [
@@ -538,6 +535,10 @@ class PyramidChart(LiveFigure):
                               clip_on=False))
             for k in range(bands)
         ]
+        # Room beside the axes for the counts, which are drawn each week and so are not laid
+        # out: an invisible copy of the widest count is (the legend above may use that room).
+        ax.text(1.03, 0, WIDEST_COUNT, transform=beside, va="center", fontsize=LEGEND_SIZE,
+                alpha=0.0)
         self.week_text = self.data(fig.text(0.99, 0.985, "", ha="right", va="top",
                                             fontsize=LABEL_SIZE, color=GREY))
         ax.set_yticks(y, [f"{k / bands:g}–{(k + 1) / bands:g}" for k in y], fontsize=TICK_SIZE)

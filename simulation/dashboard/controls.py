@@ -344,7 +344,8 @@ def changes(start: Scenario, texts: Mapping[str, str]) -> dict[str, Any]:
 def _message(control_: Control, value: Any, error: ScenarioError) -> str:
     """One line saying what was wrong with a control and what it accepts."""
     if control_.kind == "text":
-        return f"invalid value {value!r}: allowed {allowed_text(control_)} ({_kind_words(control_)})"
+        allowed = f"{allowed_text(control_)} ({_kind_words(control_)})"
+        return f"invalid value {value!r}: allowed {allowed}"
     return error.message
 
 

@@ -117,7 +117,8 @@ def _npm_pack(spec: str, destination: Path, npm: str) -> Path:
         )
     except FileNotFoundError:
         raise AssetsError(
-            f"'{npm}' not found: install Node.js's npm (Debian: apt-get install -y npm) to fetch {spec}"
+            f"'{npm}' not found: install Node.js's npm (Debian: apt-get install -y npm) "
+            f"to fetch {spec}"
         ) from None
     if done.returncode != 0:
         last = (done.stderr.strip().splitlines() or ["(no message)"])[-1]

@@ -44,7 +44,9 @@ def solo(model: PeerLearningModel) -> bool:
 
 
 def _no_experts(model: PeerLearningModel) -> str:
-    return "" if has_experts(model) else f"{model.scenario.program.structure}: no designated experts"
+    if has_experts(model):
+        return ""
+    return f"{model.scenario.program.structure}: no designated experts"
 
 
 def _no_groups(model: PeerLearningModel) -> str:

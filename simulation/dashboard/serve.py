@@ -65,7 +65,8 @@ def assets_warning() -> str | None:
         f"warning: the dashboard's browser assets are missing from {offline_assets.cache_dir()} "
         f"({names}).\n"
         "         Without them the page stays blank unless this machine can reach the public CDN.\n"
-        "         Fetch them once from the npm registry: python -m simulation.dashboard.offline_assets"
+        "         Fetch them once from the npm registry: "
+        "python -m simulation.dashboard.offline_assets"
     )
 
 

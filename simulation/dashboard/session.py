@@ -164,7 +164,9 @@ def summary(b: Board) -> str:
     model = b.models[0]
     if "study_groups" in model.structure.sections:  # groups, led by members; no experts
         g = sc.study_groups
-        teachers = f"{g.mode}: no groups" if g.mode == "solo" else f"{g.mode} groups of {g.group_size}"
+        teachers = (
+            f"{g.mode}: no groups" if g.mode == "solo" else f"{g.mode} groups of {g.group_size}"
+        )
     elif model.arrangement.count:
         teachers = f"{model.arrangement.count:,} experts ({sc.expert_format})"
     else:
@@ -192,7 +194,9 @@ def address_query() -> str | None:
 # Building what is shown
 
 
-def _scenarios(view_: str, start_: str, texts_: dict, configurations_) -> tuple[list, list]:
+def _scenarios(
+    view_: str, start_: str, texts_: dict, configurations_: tuple[Configuration, ...]
+) -> tuple[list[Scenario], list[str]]:
     """(scenarios, names) for a view; ScenarioError (one line naming the control) if bad."""
     point = controls.starting_point(start_)
     if point.scenario is None:
@@ -214,7 +218,9 @@ def _scenarios(view_: str, start_: str, texts_: dict, configurations_) -> tuple[
     return scenarios, names
 
 
-def _show(view_: str, start_: str, texts_: dict, configurations_) -> Board:
+def _show(
+    view_: str, start_: str, texts_: dict, configurations_: tuple[Configuration, ...]
+) -> Board:
     """Build and show a board for these settings; they become what the figures show."""
     scenarios, names = _scenarios(view_, start_, texts_, configurations_)
     built = Board(scenarios, names, width.value)
@@ -259,6 +265,8 @@ def switch_view(new: str) -> None:
         return
     playing.value = False
     view.value = new
+    if new == "compare":
+        intro.value = False  # seen with the first run; the comparison needs the room
     shown_ = applied.value
     if shown_ is None:
         return
@@ -315,6 +323,7 @@ def open_page(query: str | None) -> None:
     texts.value = {**start_texts, **dict(settings.changes)}
     configurations.value = settings.configurations or controls.default_configurations()
     view.value = settings.view
+    intro.value = settings.view != "compare"  # a shared comparison opens on the comparison
     try:
         built = _show(view.value, point.name, dict(texts.value), tuple(configurations.value))
     except ScenarioError:
