@@ -532,6 +532,19 @@ def test_a_finished_run_does_not_step():
     assert session.board.value.week == 2
 
 
+def test_play_steps_until_the_run_is_finished_and_stops():
+    """Play steps week after week (at most `speed` a second) and stops at the last week."""
+    session.set_text("run.steps", "3")
+    session.apply()
+    session.speed.value = max(session.SPEEDS)
+    session.toggle_play()
+    deadline = time.monotonic() + 60
+    while session.playing.value:
+        assert time.monotonic() < deadline, "still playing"
+        time.sleep(0.05)
+    assert session.board.value.finished and session.board.value.week == 3
+
+
 def test_comparison_configurations_are_checked_in_place():
     """A bad change or a duplicate configuration is marked at that configuration."""
     session.view.value = "compare"
@@ -641,6 +654,23 @@ def test_page_shows_only_the_controls_that_apply(page):
     assert experts not in labels()
     session.set_text("program.structure", "study_groups")
     assert group_mode in labels() and experts not in labels()
+
+
+def test_page_more_parameters_are_controls_of_the_schema_too(page):
+    """Under "More parameters", opening a section shows its keys; a change is pending, then
+    applied by Reset like any other control."""
+    panels_ = page.find(v.ExpansionPanels).widget
+    sections = [c for c in controls.more_sections()
+                if any(k.section == c for k in controls.all_controls()[len(controls.MAIN):])]
+    panels_.v_model = sections.index("learning")
+    rate = controls.control("learning.peer_rate")
+    field = page.find(v.TextField, label=controls.label(rate)).widget
+    assert field.messages == [rate.meaning]
+    field.v_model = "0.02"
+    field.fire_event("keyup.enter", "0.02")
+    assert "peerscale-pending" in page.find(v.TextField, label=controls.label(rate)).widget.class_
+    _click(page, "reset")
+    assert session.board.value.scenarios[0].learning.peer_rate == 0.02
 
 
 def test_page_comparison_steps_three_configurations_together(page):
