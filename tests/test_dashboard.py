@@ -739,6 +739,28 @@ def test_warm_up_runs_a_week_of_every_registered_structure(monkeypatch):
     assert stepped == list(structures.names())
 
 
+def test_a_session_waits_for_the_kernels_and_says_so(monkeypatch):
+    """While the server prepares the kernels a new session's busy line says so, then it builds."""
+    import threading
+
+    preparing = warmup.Warmup()
+    preparing.started = time.monotonic()
+    monkeypatch.setattr(session, "WARMUP", preparing)
+    said = []
+    opened = threading.Thread(target=session.open_page, args=(f"population.size={SMALL}",))
+    opened.start()
+    deadline = time.monotonic() + 10
+    while not said and time.monotonic() < deadline:
+        if "Compiling the simulation kernels" in session.busy.value:
+            said.append(session.busy.value)
+        time.sleep(0.05)
+    assert session.board.value is None  # nothing is built before the kernels are ready
+    preparing._done.set()
+    opened.join(timeout=60)
+    assert said and "1-2 minutes" in said[0]
+    assert session.board.value is not None
+
+
 def test_required_assets_are_read_from_the_installed_solara():
     """Every package the page needs has a pinned version found in solara's own files."""
     assets = offline_assets.required_assets()
