@@ -511,11 +511,11 @@ def Dashboard(query: str | None):
 
     def on_width(px: int):
         session.width_known.value = True
-        if grid(px) == grid(session.width.value) and (
-            session.board.value is None or not session.board.value.compare
-            or pyramid_row(px, 3) == pyramid_row(session.width.value, 3)
-        ):
-            session.width.value = px
+        b = session.board.value
+        if b is None or (grid(px) == grid(b.width) and (
+            not b.compare or pyramid_row(px, 3) == pyramid_row(b.width, 3)
+        )):
+            session.width.value = px  # nothing drawn yet, or drawn for this layout already
             return
         session.in_background("Drawing the figures for the new width", lambda: session.resize(px))
 

@@ -13,6 +13,7 @@ task, with `busy` saying what it is doing; bad input never replaces the run on s
 
 from __future__ import annotations
 
+import threading
 import time
 import traceback
 from collections.abc import Callable
@@ -63,6 +64,7 @@ width: solara.Reactive[int] = solara.reactive(DEFAULT_WIDTH)  # of the panel are
 width_known: solara.Reactive[bool] = solara.reactive(False)  # the browser has said the width
 intro: solara.Reactive[bool] = solara.reactive(True)  # whether the introduction is open
 _boards: solara.Reactive[dict] = solara.reactive({})  # view -> (Applied, Board) built for it
+_serial: solara.Reactive[threading.Lock | None] = solara.reactive(None)  # made per session
 
 
 def reset_session() -> None:
@@ -343,6 +345,13 @@ def open_page(query: str | None) -> None:
 
 @solara.lab.task
 def _work(what: str, action: Callable[[], object]) -> None:
+    # One piece of work at a time per session: a call made while another runs (a resize while
+    # the first run is built) waits for it rather than racing it.
+    with _serial.value:
+        _run(what, action)
+
+
+def _run(what: str, action: Callable[[], object]) -> None:
     busy.value = what
     try:
         action()
@@ -357,6 +366,8 @@ def _work(what: str, action: Callable[[], object]) -> None:
 
 def in_background(what: str, action: Callable[[], object]) -> None:
     """Run `action` in a background task; `busy` says `what` until it is done."""
+    if _serial.value is None:  # made here, in the caller's thread, before any task runs
+        _serial.value = threading.Lock()
     _work(what, action)
 
 
