@@ -755,6 +755,7 @@ def test_a_session_waits_for_the_kernels_and_says_so(monkeypatch):
             said.append(session.busy.value)
         time.sleep(0.05)
     assert session.board.value is None  # nothing is built before the kernels are ready
+    assert session.texts.value["population.size"] == str(SMALL)  # the controls are filled
     preparing._done.set()
     opened.join(timeout=60)
     assert said and "1-2 minutes" in said[0]

@@ -415,7 +415,8 @@ def Results(b: Board | None, week: int):
     """The figures and the week's numbers (in a comparison, between the pyramids and the
     other figures: the differences at a glance)."""
     if b is None:
-        solara.Text(session.busy.value or "Preparing the model", classes=["peerscale-placeholder"])
+        solara.Text("The figures appear here once the first run is built.",
+                    classes=["peerscale-placeholder"])
         return
     pyramids = [k for k in b.charts if k.startswith("pyramid-")]
     if pyramids:

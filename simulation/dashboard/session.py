@@ -301,19 +301,7 @@ def resize(px: int) -> None:
 
 
 def open_page(query: str | None) -> None:
-    """A new session: wait for the kernels, restore the address's settings, show them."""
-    if WARMUP.running:
-        while not WARMUP.wait(1.0):
-            busy.value = (
-                "Compiling the simulation kernels, once after an install (numba; 1-2 minutes "
-                f"on 2 cores): {WARMUP.elapsed:.0f} s so far"
-            )
-        busy.value = "Building the model"
-    # The figures are drawn for the width the browser reports as the page mounts (so a phone
-    # does not get desktop-sized figures first); without a browser there is nothing to wait for.
-    deadline = time.monotonic() + 2.0
-    while solara._using_solara_server() and not width_known.value and time.monotonic() < deadline:
-        time.sleep(0.05)
+    """A new session: restore the address's settings, wait for the kernels, show the run."""
     settings = address.decode(query)
     notes = [f"ignored in the address: {', '.join(settings.problems)}"] if settings.problems else []
     point = controls.starting_point(settings.start)
@@ -326,6 +314,18 @@ def open_page(query: str | None) -> None:
     configurations.value = settings.configurations or controls.default_configurations()
     view.value = settings.view
     intro.value = settings.view != "compare"  # a shared comparison opens on the comparison
+    if WARMUP.running:  # the controls are filled meanwhile: they can be read and changed
+        while not WARMUP.wait(1.0):
+            busy.value = (
+                "Compiling the simulation kernels, once after an install (numba; 1-2 minutes "
+                f"on 2 cores): {WARMUP.elapsed:.0f} s so far"
+            )
+        busy.value = "Building the model"
+    # The figures are drawn for the width the browser reports as the page mounts (so a phone
+    # does not get desktop-sized figures first); without a browser there is nothing to wait for.
+    deadline = time.monotonic() + 2.0
+    while solara._using_solara_server() and not width_known.value and time.monotonic() < deadline:
+        time.sleep(0.05)
     try:
         built = _show(view.value, point.name, dict(texts.value), tuple(configurations.value))
     except ScenarioError:
