@@ -390,7 +390,7 @@ def dashboard(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on", min=1, max=65535)] = 8765,
 ) -> None:
-    """Start the interactive dashboard (Mesa SolaraViz) and print its URL."""
+    """Start the interactive dashboard (one run or a comparison, week by week) and print its URL."""
     from .dashboard.serve import serve
 
     serve(host=host, port=port)

@@ -1,15 +1,19 @@
 """The dashboard in a real browser: Debian's headless Chromium driven by Playwright.
 
 The tests start `peerscale dashboard` on a free port of 127.0.0.1, as a user would, and use it
-the way a person does: type into the boxes, pick from the menus, press Reset and Step. They are
-skipped (with the reason) where /usr/bin/chromium, the playwright package or the offline assets
-are missing; `.ci/setup-dashboard.sh` installs all three. Screenshots go to test-artifacts/.
+the way a person does: type into the boxes, pick from the menus, press Reset and Step, download.
+One server and one browser serve the whole module; each test opens its own session (a new
+browser context). Models are small (`?population.size=2000` in the address). They are skipped
+(with the reason) where /usr/bin/chromium, the playwright package or the offline assets are
+missing; `.ci/setup-dashboard.sh` installs all three. Screenshots go to test-artifacts/.
 """
 
 from __future__ import annotations
 
 import os
 import queue
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -21,9 +25,9 @@ from pathlib import Path
 
 import pytest
 
-from simulation import load
+from simulation.config.schema import field_info
 
-from .helpers import ROOT, SCENARIOS
+from .helpers import ROOT, SCENARIOS, run_cli
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Never a browser download, never a call home: Debian's Chromium with its background traffic off.
@@ -37,8 +41,8 @@ CHROMIUM_FLAGS = [
     "--no-first-run",
 ]
 ARTIFACTS = ROOT / "test-artifacts"
-SMALL = "2000"  # learners in every model the tests build
-WAIT_MS = 60_000  # first page load may compile the numba kernels on a cold cache
+SMALL = "population.size=2000"  # in the address: every model the tests build is small
+WAIT_MS = 90_000  # a first start may compile the numba kernels
 
 
 def _why_skip() -> str | None:
@@ -74,9 +78,11 @@ def _free_port() -> int:
 class Dashboard:
     """A `peerscale dashboard` process on 127.0.0.1 and what it printed."""
 
-    def __init__(self):
+    def __init__(self, scenarios: Path | None = None):
         self.port = _free_port()
         env = os.environ | {"SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false", "PYTHONUNBUFFERED": "1"}
+        if scenarios is not None:
+            env["PEERSCALE_SCENARIOS"] = str(scenarios)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "simulation.cli", "dashboard", "--port", str(self.port)],
             cwd=ROOT,
@@ -143,9 +149,19 @@ def expect(locator):
 
 
 @pytest.fixture(scope="module")
-def dashboard():
+def scenario_folder(tmp_path_factory) -> Path:
+    """The shipped scenario files, plus one that cannot be read."""
+    folder = tmp_path_factory.mktemp("scenarios")
+    for path in SCENARIOS.glob("*.toml"):
+        shutil.copy(path, folder / path.name)
+    (folder / "broken.toml").write_text("[population\nsize = 10\n", encoding="utf-8")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def dashboard(scenario_folder):
     """One dashboard server for the module's tests."""
-    server = Dashboard()
+    server = Dashboard(scenario_folder)
     try:
         server.wait_ready()
         yield server
@@ -169,15 +185,16 @@ def open_page(browser, dashboard):
     """Open the dashboard in a new browser context (a new session, as another person)."""
     contexts = []
 
-    def open_():
-        # Tall enough for all six panels in one screenshot (the page scrolls inside its layout).
-        context = browser.new_context(viewport={"width": 1400, "height": 1750})
+    def open_(query: str = SMALL, width: int = 1440, height: int = 900):
+        context = browser.new_context(viewport={"width": width, "height": height},
+                                      accept_downloads=True)
         contexts.append(context)
         page = context.new_page()
         page.requests = []
         page.on("request", lambda request: page.requests.append(request.url))
-        page.goto(dashboard.url)
-        page.locator("img.peerscale-panel-pyramid").wait_for(timeout=WAIT_MS)
+        page.goto(dashboard.url + ("?" + query if query else ""))
+        page.locator("img.peerscale-panel-skill").wait_for(timeout=WAIT_MS)
+        _idle(page)
         return page
 
     yield open_
@@ -190,10 +207,19 @@ def _shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"dashboard-{name}.png"), full_page=True)
 
 
+def _idle(page) -> None:
+    """Wait until the session says it is busy with nothing."""
+    page.locator(".peerscale-busy").wait_for(state="detached", timeout=WAIT_MS)
+
+
+def _box(page, label_start: str):
+    return page.locator(".v-text-field", has=page.locator("label", has_text=label_start)).first
+
+
 def _type(page, label_start: str, text: str) -> None:
-    box = page.get_by_label(label_start, exact=False).first
-    box.fill(text)
-    box.press("Enter")  # solara's text boxes apply on Enter
+    field = _box(page, label_start).locator("input")
+    field.fill(text)
+    field.press("Enter")  # solara's text boxes apply on Enter
 
 
 def _choose(page, label: str, option: str) -> None:
@@ -206,124 +232,223 @@ def _choose(page, label: str, option: str) -> None:
 
 
 def _press(page, name: str) -> None:
-    page.get_by_role("button", name=name, exact=True).click()
+    page.locator(f".peerscale-{name}").click()
 
 
-def _week(page, week: int) -> None:
-    page.get_by_text(f"Step: {week}", exact=True).wait_for(timeout=WAIT_MS)
+def _image_digest(page, name: str) -> list[int]:
+    """The length and a hash of the PNG a figure shows (its blob address changes each load)."""
+    return page.evaluate(
+        """async (name) => {
+            const img = document.querySelector('img.peerscale-panel-' + name);
+            const bytes = new Uint8Array(await (await fetch(img.src)).arrayBuffer());
+            let hash = 0;
+            for (const b of bytes) hash = (hash * 31 + b) >>> 0;
+            return [bytes.length, hash];
+        }""",
+        name,
+    )
 
 
-def _small_model(page) -> None:
-    """Rebuild the session's model at 2,000 learners (Reset applies the controls)."""
-    _type(page, "Population", SMALL)
-    _press(page, "Reset")
-    page.locator(".peerscale-summary", has_text="2,000 learners").wait_for(timeout=WAIT_MS)
+def _week(page, week: int, of: int = 26) -> None:
+    expect(page.locator(".peerscale-week")).to_have_text(f"Week {week} of {of}", timeout=WAIT_MS)
 
 
-def test_page_loads_with_the_pyramid_and_fetches_nothing_from_outside(open_page, dashboard):
-    """Every figure shows, and every URL the page asks for is served by the dashboard itself."""
+def test_page_explains_itself_without_leftovers_or_outside_requests(open_page, dashboard):
+    """Intro, help under every control and docs links; no Mesa leftovers, badge or CDN request."""
     page = open_page()
     for name in ("pyramid", "skill", "retention", "gains", "expert_load", "expert_gain"):
-        page.locator(f"img.peerscale-panel-{name}").wait_for(timeout=WAIT_MS)
+        expect(page.locator(f"img.peerscale-panel-{name}")).to_be_visible()
+    expect(page.locator(".peerscale-intro")).to_contain_text("expertise pyramid")
+    expect(page.locator(".peerscale-intro")).to_contain_text("1 calibrated")
+    meaning = field_info("learning.optimal_gap").description  # the help is the schema's meaning
+    expect(_box(page, "Optimal gap Z")).to_contain_text(meaning)
+    expect(page.locator("a[href='?doc=ODD.md']").first).to_be_visible()
+    text = page.locator("body").inner_text()
+    for leftover in ("Page 0", "PAGE 0", "Play Interval", "Render Interval", "Use Threads",
+                     "Step:", "runs on Solara"):
+        assert leftover not in text
+    assert page.locator(".v-tab").count() == 0
     page.wait_for_load_state("networkidle")
     _shot(page, "loaded")
-    assert page.locator("img.peerscale-panel-pyramid").bounding_box()["height"] > 100
     outside = [u for u in page.requests if not u.startswith((dashboard.url, "blob:", "data:"))]
     assert outside == []
     assert any("/_solara/cdn/" in u for u in page.requests)  # the cache filled by offline_assets
 
 
-def test_step_advances_the_week_and_redraws_the_pyramid(open_page):
-    """Step moves the counter from week 0 to 1 and the pyramid image changes."""
+def test_step_redraws_the_figures_and_moves_the_week(open_page):
+    """Step moves the week from 0 to 1 and every figure is redrawn."""
     page = open_page()
-    _small_model(page)
     _week(page, 0)
-    pyramid = page.locator("img.peerscale-panel-pyramid")
-    before = pyramid.get_attribute("src")
-    _press(page, "Step")
+    before = {n: page.locator(f"img.peerscale-panel-{n}").get_attribute("src")
+              for n in ("pyramid", "skill")}
+    _press(page, "step")
     _week(page, 1)
-    page.wait_for_function(
-        "before => document.querySelector('img.peerscale-panel-pyramid').src !== before", arg=before
-    )
-    page.locator(".peerscale-summary", has_text="Week 1 of").wait_for()
-    _shot(page, "stepped")
+    for name, src in before.items():
+        page.wait_for_function(
+            "([name, src]) => document.querySelector('img.peerscale-panel-' + name).src !== src",
+            arg=[name, src],
+        )
+    expect(page.locator(".peerscale-panel-tools").first).to_contain_text("PNG")
 
 
-def test_reset_rebuilds_the_model_with_the_chosen_structure(open_page):
-    """Changing the structure and pressing Reset runs the new structure from week 0."""
-    page = open_page()
-    _small_model(page)
-    _press(page, "Step")
+def test_a_changed_box_is_pending_until_reset_and_a_bad_one_is_marked_in_place(
+    open_page, dashboard
+):
+    """A changed seed says 'press Reset to apply'; a bad seed is marked at its box, the run kept."""
+    page, other = open_page(), open_page()
+    _press(page, "step")
     _week(page, 1)
-    _choose(page, "Structure", "expert_only")
-    _press(page, "Reset")
-    page.locator(".peerscale-summary", has_text="expert_only from").wait_for(timeout=WAIT_MS)
+    _type(page, "Seed", "9")
+    expect(_box(page, "Seed")).to_have_class(re.compile("peerscale-pending"))
+    expect(_box(page, "Seed")).to_contain_text("press Reset to apply")
+    expect(page.locator(".peerscale-pending-note")).to_contain_text("Seed")
+    _press(page, "reset")
     _week(page, 0)
-    assert "2,000 learners" in page.locator(".peerscale-summary").inner_text()
-    _shot(page, "expert-only")
-
-
-def test_two_browser_sessions_step_independently(open_page):
-    """Each session has its own model: stepping one leaves the other at its own week."""
-    first, second = open_page(), open_page()
-    _small_model(first)
-    _small_model(second)
-    _press(first, "Step")
-    _week(first, 1)
-    _press(first, "Step")
-    _week(first, 2)
-    assert second.get_by_text("Step: 0", exact=True).is_visible()
-    _press(second, "Step")
-    _week(second, 1)
-    assert first.get_by_text("Step: 2", exact=True).is_visible()
-    assert second.get_by_text("Step: 1", exact=True).is_visible()
-
-
-def test_a_bad_seed_shows_a_message_keeps_the_model_and_the_server(open_page, dashboard):
-    """Text in the seed box: a message, the model stays at its week, the server keeps serving."""
-    page = open_page()
-    _small_model(page)
-    _press(page, "Step")
+    expect(page.locator(".peerscale-summary")).to_contain_text("seed 9")
+    expect(page.locator(".peerscale-pending-note")).to_have_count(0)
+    _press(page, "step")
     _week(page, 1)
     _type(page, "Seed", "forty-two")
-    _press(page, "Reset")
-    message = page.locator(".peerscale-message")
-    message.wait_for(timeout=WAIT_MS)
-    assert "Seed: invalid value 'forty-two'" in message.inner_text()
-    _week(page, 1)  # the last valid model, unchanged
+    expect(_box(page, "Seed")).to_have_class(re.compile("error--text"))
+    expect(_box(page, "Seed")).to_contain_text("invalid value 'forty-two': allowed 0 to 2^62")
     _shot(page, "bad-seed")
-    _press(page, "Step")
-    _week(page, 2)  # and it still runs
+    _press(page, "reset")
+    expect(page.locator(".peerscale-message")).to_contain_text("Seed: invalid value 'forty-two'")
+    _week(page, 1)  # the run on screen is kept
+    _press(page, "step")
+    _week(page, 2)
+    _week(other, 0)  # another session is untouched
     assert dashboard.process.poll() is None
-    another = open_page()
-    assert another.get_by_text("Step: 0", exact=True).is_visible()
-    _type(page, "Seed", "42")
-    _press(page, "Reset")
-    page.locator(".peerscale-summary", has_text="seed 42").wait_for(timeout=WAIT_MS)
-    assert page.locator(".peerscale-message").count() == 0
 
 
-def test_a_scenario_file_is_a_starting_point(open_page):
-    """Choosing peer_only.toml loads it and fills the controls with its values."""
+def test_the_comparison_steps_three_configurations_on_shared_axes(open_page):
+    """Compare shows expert_only, peer_only and mixed side by side and steps them together."""
     page = open_page()
-    _choose(page, "Scenario file", "peer_only.toml")
-    page.locator(".peerscale-summary", has_text="peer_only from peer_only.toml").wait_for(
-        timeout=WAIT_MS
-    )
-    structure = page.locator(".v-select", has=page.locator("label", has_text="Structure")).first
-    expect(structure).to_contain_text("peer_only")
-    expect(page.get_by_label("Population", exact=False).first).to_have_value(
-        str(load(SCENARIOS / "peer_only.toml").population.size)
-    )
-    _shot(page, "peer-only-file")
+    page.locator(".peerscale-view-compare").click()
+    page.locator("img.peerscale-panel-pyramid-2").wait_for(timeout=WAIT_MS)
+    _idle(page)
+    header = page.locator(".peerscale-numbers thead")
+    for name in ("expert_only", "peer_only", "mixed"):
+        expect(header).to_contain_text(name)
+    _press(page, "step")
+    _week(page, 1)
+    expect(page.locator(".peerscale-numbers thead")).to_contain_text("At week 1")
+    boxes = [page.locator(f"img.peerscale-panel-pyramid-{i}").bounding_box() for i in range(3)]
+    assert boxes[0]["y"] == boxes[1]["y"] == boxes[2]["y"]  # side by side at 1440 px
+    assert "view=compare" in page.url and "config=expert_only" in page.url
+    _shot(page, "compare")
+
+
+def test_exports_run_with_peerscale_run_and_reproduce_the_week(open_page, tmp_path):
+    """The downloaded scenario runs unchanged; its replicate 0 equals the downloaded metrics."""
+    import pandas as pd
+
+    page = open_page(SMALL + "&run.steps=5&run.seed=3")
+    for _ in range(2):
+        _press(page, "step")
+    _week(page, 2, of=5)
+    downloads = {}
+    for label in ("Scenario (TOML)", "Metrics (CSV)"):
+        with page.expect_download() as info:
+            page.get_by_role("button", name=label).click()
+        downloads[label] = tmp_path / info.value.suggested_filename
+        info.value.save_as(downloads[label])
+    done = run_cli("run", str(downloads["Scenario (TOML)"]), "--replicates", "1",
+                   "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    ran = pd.read_parquet(tmp_path / "out" / "metrics.parquet")
+    ran = ran[ran["step"] <= 2].reset_index(drop=True)
+    shown = pd.read_csv(downloads["Metrics (CSV)"])
+    assert len(shown) == 3
+    for column in shown.columns:
+        assert shown[column].tolist() == ran[column].tolist(), column
+
+
+def test_a_refused_file_leaves_the_menu_on_the_file_shown(open_page):
+    """broken.toml is refused beside the menu, which keeps showing the file on screen."""
+    page = open_page()
+    menu = page.locator(".peerscale-starting-point")
+    _choose(page, "Starting point", "peer_only.toml")
+    summary = page.locator(".peerscale-summary")
+    expect(summary).to_contain_text("from peer_only.toml", timeout=WAIT_MS)
+    _choose(page, "Starting point", "broken.toml (cannot be read)")
+    expect(menu).to_contain_text("broken.toml was not loaded: ")
+    expect(menu.locator(".v-select__selection")).to_have_text("peer_only.toml")
+    expect(page.locator(".peerscale-summary")).to_contain_text("from peer_only.toml")
+    _choose(page, "Starting point", "billion.toml (scaled to 1,000,000 learners)")
+    expect(page.locator(".peerscale-summary")).to_contain_text("1,000,000 learners",
+                                                               timeout=WAIT_MS)
+    expect(menu).to_contain_text("sets 1,000,000,000 learners")
+
+
+def test_on_a_phone_the_figures_fill_the_screen_and_the_settings_drawer_closes(open_page):
+    """At 390 px the drawer starts closed, opens from the app bar and closes again."""
+    page = open_page(width=390, height=844)
+    drawer = page.locator(".peerscale-drawer")
+    expect(drawer).not_to_be_in_viewport()
+    assert page.locator("img.peerscale-panel-skill").bounding_box()["width"] <= 390
+    page.locator(".peerscale-menu").click()
+    expect(drawer).to_be_in_viewport()
+    _shot(page, "phone-drawer")
+    page.locator(".peerscale-close").click()
+    expect(drawer).not_to_be_in_viewport()
+    page.locator(".peerscale-menu").click()
+    expect(drawer).to_be_in_viewport()
+    page.mouse.click(380, 600)  # the dimmed page beside the drawer
+    expect(drawer).not_to_be_in_viewport()
+    _press(page, "step")
+    _week(page, 1)
+
+
+def test_a_reload_restores_the_settings_and_the_week_from_the_address(open_page):
+    """The address carries the applied settings and week; reloading shows the same run."""
+    page = open_page()
+    _type(page, "Seed", "5")
+    _choose(page, "Agency", "2 active")
+    _press(page, "reset")
+    expect(page.locator(".peerscale-summary")).to_contain_text("seed 5")
+    for week in (1, 2):
+        _press(page, "step")
+        _week(page, week)
+    page.wait_for_function("() => location.search.includes('week=2')")
+    assert "run.seed=5" in page.url and "program.agency=2" in page.url
+    pyramid = _image_digest(page, "pyramid")
+    page.reload()
+    page.locator("img.peerscale-panel-skill").wait_for(timeout=WAIT_MS)
+    _idle(page)
+    _week(page, 2)
+    expect(_box(page, "Seed").locator("input")).to_have_value("5")
+    expect(page.locator(".peerscale-summary")).to_contain_text("agency 2 active")
+    assert _image_digest(page, "pyramid") == pyramid  # the same figure, byte for byte
+
+
+def test_the_docs_open_on_the_dashboard_s_own_server(browser, dashboard):
+    """The ODD link shows the model description, fetched from nowhere else."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        requests = []
+        page.on("request", lambda request: requests.append(request.url))
+        page.goto(dashboard.url + "?doc=ODD.md")
+        expect(page.locator(".peerscale-doc h1")).to_contain_text("ODD", timeout=WAIT_MS)
+        expect(page.locator(".peerscale-doc a[href='?doc=parameters.md']").first).to_be_visible()
+        outside = [u for u in requests if not u.startswith((dashboard.url, "blob:", "data:"))]
+        assert outside == []
+    finally:
+        context.close()
 
 
 def test_ctrl_c_stops_the_dashboard_cleanly():
-    """`peerscale dashboard` prints its URL, serves, and exits 0 on Ctrl-C."""
+    """`peerscale dashboard` says it prepares the kernels, prints its URL, exits 0 on Ctrl-C."""
     server = Dashboard()
     try:
         printed = server.wait_ready()
         assert printed.startswith("PeerScale dashboard: http://127.0.0.1:")
+        deadline = time.monotonic() + WAIT_MS / 1000
+        while "kernels ready in" not in "".join(server.output) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        output = "".join(server.output)
+        assert "preparing the simulation kernels" in output and "kernels ready in" in output
         assert server.interrupt() == 0
         assert "dashboard stopped" in "".join(server.output)
         assert "Traceback" not in "".join(server.output)

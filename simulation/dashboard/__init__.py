@@ -1,27 +1,12 @@
-"""The interactive dashboard: Mesa's SolaraViz over PeerLearningModel, one model per session.
+"""The interactive dashboard: one run or a comparison of structures, stepped week by week.
 
 `peerscale dashboard` (serve.py) starts it; `solara run simulation/dashboard/app.py` does too.
-Modules: controls.py (controls generated from the scenario schema), session.py (the per-session
-model and input messages), panels.py (matplotlib figures), app.py (the page), serve.py (the
-server), offline_assets.py (the browser assets, fetched once from the npm registry).
+Modules: controls.py (controls from the scenario schema and the structure registry), charts.py
+and panels.py (the figures: how they are drawn, and what each shows), board.py (the models on
+screen, stepped together, and their figures), session.py (one browser session's state),
+address.py (the settings in the page's address), export.py (scenario files and figures to
+download), explain.py (the introduction and the docs), widgets.py (two browser-side helpers),
+app.py (the page), warmup.py (compiling the kernels at start), serve.py (the server),
+offline_assets.py (the browser assets, fetched once from the npm registry). docs/dashboard.md
+describes the page.
 """
-
-import warnings
-
-with warnings.catch_warnings():
-    # Mesa 3.3.1's ComponentsView has a hook after an early return that only fires with no
-    # components; solara's hook check reports it once at import. The dashboard always passes
-    # components, so the warning says nothing about it (and would fail tests run with -W error).
-    warnings.filterwarnings(
-        "ignore",
-        message=r".*ComponentsView: `use_state` found despite early return",
-        category=UserWarning,
-    )
-    try:
-        import mesa.visualization  # noqa: F401
-    except ModuleNotFoundError as exc:  # Mesa 3.3's visualization imports networkx and altair
-        raise ModuleNotFoundError(
-            f"the dashboard needs {exc.name}, which Mesa's visualization imports: "
-            "pip install 'mesa[rec]'",
-            name=exc.name,
-        ) from exc

@@ -2,7 +2,8 @@
 
 The server runs Solara's Starlette app under uvicorn with `simulation.dashboard.app:Page` as its
 page, in production mode (no reloader; errors stay out of the page). It binds the port before
-saying where it listens, so the printed URL works, and stops cleanly on Ctrl-C.
+saying where it listens, so the printed URL works, and stops cleanly on Ctrl-C. The numba
+kernels are prepared meanwhile (warmup.py), and the terminal says so and how long it took.
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ def _prepare_environment(host: str, port: int) -> None:
     os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "false"
     os.environ["SOLARA_APP"] = APP
     os.environ["SOLARA_MODE"] = "production"
+    # Solara's "This website runs on Solara" badge sat over the figures' legends; the page
+    # credits Solara and Mesa in its docs instead (docs/dashboard.md).
+    os.environ["SOLARA_THEME_SHOW_BANNER"] = "false"
     os.environ.setdefault("SERVER_NAME", host)
     os.environ.setdefault("SERVER_PORT", str(port))
 
@@ -66,13 +70,6 @@ def assets_warning() -> str | None:
     )
 
 
-def _warm_up() -> None:
-    """Run a tiny model once so the first visitor does not wait for numba to compile."""
-    from ..model import PeerLearningModel
-
-    PeerLearningModel(population=200).step()
-
-
 def serve(host: str = "127.0.0.1", port: int = 8765) -> None:
     """Serve the dashboard until Ctrl-C.
 
@@ -85,7 +82,9 @@ def serve(host: str = "127.0.0.1", port: int = 8765) -> None:
     if warning:
         print(warning, file=sys.stderr)
     sock = _bind(host, port)
-    _warm_up()
+    from .warmup import WARMUP
+
+    WARMUP.start(log=lambda line: print(line, flush=True))  # in the background: pages wait
 
     import solara.server.settings
     import uvicorn
@@ -97,6 +96,7 @@ def serve(host: str = "127.0.0.1", port: int = 8765) -> None:
     )
     solara.server.settings.main.mode = "production"
     solara.server.settings.telemetry.mixpanel_enable = False
+    solara.server.settings.theme.show_banner = False
     config = uvicorn.Config("solara.server.starlette:app", log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     print(f"PeerScale dashboard: {url(host, port)}  (Ctrl-C stops it)", flush=True)
