@@ -620,6 +620,16 @@ def test_page_shows_the_panels_and_steps_the_run(page):
         assert not any(leftover in t for t in texts)
 
 
+def test_page_gives_the_settings_drawer_its_breakpoint(page):
+    """The drawer's widget holds the page's 960 px breakpoint (a misspelt keyword is dropped).
+
+    ipyvuetify ignores a keyword it does not know, so `mobile_breakpoint=960` left the drawer
+    on Vuetify's 1264 px; the browser test of the drawer at 1100 px shows what that did.
+    """
+    drawer = page.find(v.NavigationDrawer).widget
+    assert drawer.mobile_break_point == app.DRAWER_BREAKPOINT == 960
+
+
 def test_page_marks_a_pending_change_until_reset(page):
     """A changed box is marked 'press Reset to apply'; Reset applies it and clears the mark."""
     _type(page, "run.seed", "9")

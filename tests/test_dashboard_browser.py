@@ -400,6 +400,27 @@ def test_on_a_phone_the_figures_fill_the_screen_and_the_settings_drawer_closes(o
     _week(page, 1)
 
 
+@pytest.mark.parametrize(("width", "beside"), [(940, False), (1100, True)])
+def test_the_settings_drawer_stands_beside_the_figures_from_960_px(open_page, width, beside):
+    """From 960 px the drawer starts open beside the figures; below, closed over them.
+
+    1100 px lies between the page's breakpoint (960 px) and Vuetify's own default (1264 px), so
+    a breakpoint the drawer ignores (a misspelt keyword once did) fails here at 1100 px.
+    """
+    page = open_page(width=width, height=900)
+    drawer = page.locator(".peerscale-drawer")
+    main = page.locator(".peerscale-main").bounding_box()  # the run bar and the figures
+    if beside:
+        expect(drawer).to_be_in_viewport()
+        box = drawer.bounding_box()
+        assert main["x"] >= box["x"] + box["width"]  # beside the drawer, not under it
+    else:
+        expect(drawer).not_to_be_in_viewport()
+        assert main["x"] == 0 and main["width"] > width - 30  # the whole width (a scrollbar)
+        page.locator(".peerscale-menu").click()
+        expect(drawer).to_be_in_viewport()
+
+
 def test_a_reload_restores_the_settings_and_the_week_from_the_address(open_page):
     """The address carries the applied settings and week; reloading shows the same run."""
     page = open_page()

@@ -34,6 +34,7 @@ import reacton.ipyvuetify as v
 import solara
 
 TITLE = "PeerScale dashboard"
+DRAWER_BREAKPOINT = 960  # px: the settings stand beside the figures from here, over them below
 
 CSS = """
 .peerscale-appbar .peerscale-subtitle { opacity: 0.85; margin-left: 12px; font-size: 0.9rem; }
@@ -534,8 +535,11 @@ def Dashboard(query: str | None):
                       children=[v.Html(tag="span", class_="peerscale-docs-label",
                                        children=["Docs"])],
                       attributes={"title": "The model's description (ODD protocol)"})
+    # ipyvuetify 1.x names Vuetify's mobile-breakpoint `mobile_break_point`: a keyword it does
+    # not know is dropped without a word, and the drawer falls back to Vuetify's 1264 px.
     with v.NavigationDrawer(app=True, clipped=True, v_model=drawer, on_v_model=set_drawer,
-                            width=360, mobile_breakpoint=960, class_="peerscale-drawer"):
+                            width=360, mobile_break_point=DRAWER_BREAKPOINT,
+                            class_="peerscale-drawer"):
         Sidebar(on_close=lambda: set_drawer(False))
     with v.Content():
         Main(on_width)
