@@ -1,8 +1,8 @@
-"""The dashboard without a browser: controls from the schema and the registry, figures, the
-session's state, and the page rendered in-process with `solara.render`.
+"""The dashboard without a browser, the page rendered in-process with `solara.render`.
 
-The browser tests (test_dashboard_browser.py) check the same page in Chromium; the exports are
-in test_dashboard_export.py.
+Checked here: the controls from the schema and the registry, the figures, the session's state
+and the page. The browser tests (test_dashboard_browser.py) check the same page in Chromium;
+the exports are in test_dashboard_export.py.
 """
 
 from __future__ import annotations
@@ -667,8 +667,10 @@ def test_page_shows_only_the_controls_that_apply(page):
 
 
 def test_page_more_parameters_are_controls_of_the_schema_too(page):
-    """Under "More parameters", opening a section shows its keys; a change is pending, then
-    applied by Reset like any other control."""
+    """Under "More parameters", opening a section shows its keys; a change applies on Reset.
+
+    The change is pending until Reset, which applies it like any other control's.
+    """
     panels_ = page.find(v.ExpansionPanels).widget
     sections = [c for c in controls.more_sections()
                 if any(k.section == c for k in controls.all_controls()[len(controls.MAIN):])]

@@ -1,11 +1,11 @@
-"""What the page shows: one model, or the models of a comparison, stepped together with their
-live figures, the week's numbers, and what can be exported.
+"""What the page shows: one model, or the models of a comparison, stepped together.
 
-Plain Python without Solara, so the tests and benchmarks/dashboard_step.py use exactly what the
-page uses. A Board is built from validated scenarios (controls.py) and never changes them; the
-page builds a new Board on Reset. Models of a comparison share the seed (run.seed), so they draw
-the same random numbers and differ only by mechanism (common random numbers, as
-`peerscale compare` does).
+With the models go their live figures, the week's numbers, and what can be exported. Plain
+Python without Solara, so the tests and benchmarks/dashboard_step.py use exactly what the page
+uses. A Board is built from validated scenarios (controls.py) and never changes them; the page
+builds a new Board on Reset. Models of a comparison share the seed (run.seed), so they draw the
+same random numbers and differ only by mechanism (common random numbers, as `peerscale compare`
+does).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from .charts import (
     EXPORT_DPI,
     LineChart,
     LinePanel,
-    LiveFigure,
     PyramidChart,
     PyramidPanel,
     Size,
@@ -99,10 +98,10 @@ class Board:
         """Lay the figures out for the current width and draw this week in full."""
         _, column = grid(self.width)
         size = panel_size(column)
-        self.charts: dict[str, LiveFigure] = {}
+        self.charts: dict[str, LineChart | PyramidChart] = {}
         self.scale = pyramid_width(self.models)
         for panel in self.panels:
-            if panel.kind == "pyramid":
+            if isinstance(panel, PyramidPanel):
                 self._pyramids(panel, size)
             else:
                 self.charts[panel.name] = LineChart(panel, self.models, self.names, size)
@@ -120,7 +119,7 @@ class Board:
             return
         _, width = pyramid_row(self.width, len(self.models))
         pyramid = Size(width, size.height)
-        for i, (model, name) in enumerate(zip(self.models, self.names)):
+        for i, (model, name) in enumerate(zip(self.models, self.names, strict=True)):
             title = name if len(name) <= 30 else name[:29] + "…"  # the legend lists it in full
             self.charts[f"{panel.name}-{i}"] = PyramidChart(
                 model, title, pyramid, self.scale, colour=self.colours[i]
@@ -203,7 +202,7 @@ class Board:
         """Every week so far, in the columns of `peerscale run`'s metrics (replicate 0)."""
         frames = []
         with self.lock:
-            for name, model in zip(self.names, self.models):
+            for name, model in zip(self.names, self.models, strict=True):
                 frame = model.metrics_frame().reset_index(drop=True)
                 frame.insert(0, "replicate", 0)
                 frame.insert(1, "seed", model.seed)
@@ -230,15 +229,15 @@ class Board:
         with self.lock:
             chart = self.charts[key]
             if isinstance(chart, PyramidChart):
-                copy = PyramidChart(chart.model, chart.title, chart.requested, self.scale,
-                                    colour=chart.colour, dpi=dpi, live=False,
-                                    legend_rows=chart.legend_rows)
-                copy.update(self.scale)
-            else:
-                copy = LineChart(chart.panel, self.models, self.names, chart.requested, dpi=dpi,
-                                 live=False, legend_rows=chart.legend_rows)
-                copy.update()
-            return copy.png()
+                pyramid = PyramidChart(chart.model, chart.title, chart.requested, self.scale,
+                                       colour=chart.colour, dpi=dpi, live=False,
+                                       legend_rows=chart.legend_rows)
+                pyramid.update(self.scale)
+                return pyramid.png()
+            lines = LineChart(chart.panel, self.models, self.names, chart.requested, dpi=dpi,
+                              live=False, legend_rows=chart.legend_rows)
+            lines.update()
+            return lines.png()
 
 
 def _metric(model: PeerLearningModel, key: str) -> float | None:

@@ -432,7 +432,7 @@ class StartingPoint:
         """What the menu shows."""
         if self.problem:
             return f"{self.name} (cannot be read)"
-        if self.note:
+        if self.note and self.scenario is not None:
             return f"{self.name} (scaled to {self.scenario.population.size:,} learners)"
         return self.name
 
