@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import ipyvuetify as v
-import ipywidgets
 import numpy as np
 import pytest
 import solara
@@ -39,7 +38,7 @@ from simulation.dashboard.board import Board, grid
 from simulation.structures import Structure
 from simulation.structures.peer_learning import PeerEngine, peer_memory
 
-from .helpers import SCENARIOS
+from .helpers import SCENARIOS, panel_images
 
 SMALL = 2000  # learners: every model built here is small
 
@@ -596,23 +595,14 @@ def _week(rc) -> str:
     return rc.find(v.Html, class_="peerscale-week").widget.children[0]
 
 
-def _images(rc) -> dict[str, bytes]:
-    shown = {}
-    for image in rc.find(ipywidgets.Image).widgets:
-        for name in image._dom_classes:
-            if name.startswith("peerscale-panel-"):
-                shown[name.removeprefix("peerscale-panel-")] = bytes(image.value)
-    return shown
-
-
 def test_page_shows_the_panels_and_steps_the_run(page):
     """Step moves the week and redraws every figure; nothing of Mesa's own layout is left."""
-    assert list(_images(page)) == [p.name for p in panels.panels_for("mixed")]
+    assert list(panel_images(page)) == [p.name for p in panels.panels_for("mixed")]
     assert _week(page) == "Week 0 of 26"
-    before = _images(page)
+    before = panel_images(page)
     _click(page, "step")
     assert _week(page) == "Week 1 of 26"
-    after = _images(page)
+    after = panel_images(page)
     assert all(after[k] != before[k] for k in ("pyramid", "skill", "gains"))
     texts = {str(w.children) for w in page.find(v.Html).widgets} | {
         str(w.label) for w in page.find(v.Slider).widgets}
@@ -689,7 +679,7 @@ def test_page_comparison_steps_three_configurations_together(page):
     """The comparison shows a pyramid per configuration and steps them together."""
     page.find(v.BtnToggle, class_="peerscale-view").widget.v_model = 1
     _idle()
-    shown = _images(page)
+    shown = panel_images(page)
     assert {"pyramid-0", "pyramid-1", "pyramid-2", "skill", "gains"} <= set(shown)
     assert page.find(v.SimpleTable, class_="peerscale-numbers").widgets
     _click(page, "step")

@@ -24,7 +24,7 @@ import solara
 import solara.lab
 
 from ..config.errors import ScenarioError
-from ..config.schema import LEVEL_NAMES, Scenario
+from ..config.schema import Scenario
 from ..structures import all_structures, get
 from . import address, controls
 from .board import DEFAULT_WIDTH, Board
@@ -150,32 +150,7 @@ def pending_configurations() -> bool:
 
 def summary(b: Board) -> str:
     """One line saying what the figures show."""
-    sc = b.scenarios[0]
-    p = sc.program
-    levels = ", ".join(
-        f"{name} {getattr(p, name)} {LEVEL_NAMES[name][getattr(p, name)]}" for name in LEVEL_NAMES
-    )
-    origin = applied.value.start if applied.value else SCHEMA_DEFAULTS
-    if b.compare:
-        return (
-            f"Comparing {', '.join(b.names)} from {origin}: {sc.population.size:,} learners each; "
-            f"{levels}; optimal gap {sc.learning.optimal_gap:g}; seed {sc.run.seed} (the same "
-            "random numbers for every configuration)."
-        )
-    model = b.models[0]
-    if "study_groups" in model.structure.sections:  # groups, led by members; no experts
-        g = sc.study_groups
-        teachers = (
-            f"{g.mode}: no groups" if g.mode == "solo" else f"{g.mode} groups of {g.group_size}"
-        )
-    elif model.arrangement.count:
-        teachers = f"{model.arrangement.count:,} experts ({sc.expert_format})"
-    else:
-        teachers = "no experts"
-    return (
-        f"{p.structure} from {origin}: {sc.population.size:,} learners; {levels}; "
-        f"optimal gap {sc.learning.optimal_gap:g}; {teachers}; seed {sc.run.seed}."
-    )
+    return b.summary(applied.value.start if applied.value else SCHEMA_DEFAULTS)
 
 
 def address_query() -> str | None:
