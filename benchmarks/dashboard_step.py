@@ -129,6 +129,7 @@ def browser(agents: int, steps: int) -> None:
 
 
 def main() -> None:
+    """Measure Step + redraw for each population size, three ways (see the module docstring)."""
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

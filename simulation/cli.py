@@ -389,11 +389,18 @@ def params(
 def dashboard(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port to listen on", min=1, max=65535)] = 8765,
+    mesa: Annotated[
+        bool,
+        typer.Option(
+            "--mesa",
+            help="serve Mesa's SolaraViz view instead: Mesa's standard controls, one model",
+        ),
+    ] = False,
 ) -> None:
     """Start the interactive dashboard (one run or a comparison, week by week) and print its URL."""
     from .dashboard.serve import serve
 
-    serve(host=host, port=port)
+    serve(host=host, port=port, mesa=mesa)
 
 
 def _check_target(target: Path) -> None:

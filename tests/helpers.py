@@ -30,3 +30,15 @@ def run_cli(*args: str, cwd: Path | None = None, env: dict | None = None, timeou
         [sys.executable, "-m", "simulation.cli", *args], cwd=cwd or ROOT, env=full_env,
         capture_output=True, text=True, timeout=timeout,
     )
+
+
+def panel_images(rc) -> dict[str, bytes]:
+    """The dashboard's figures in a page rendered in-process: panel name -> the PNG shown."""
+    import ipywidgets
+
+    shown = {}
+    for image in rc.find(ipywidgets.Image).widgets:
+        for name in image._dom_classes:
+            if name.startswith("peerscale-panel-"):
+                shown[name.removeprefix("peerscale-panel-")] = bytes(image.value)
+    return shown

@@ -1,8 +1,8 @@
-"""The dashboard without a browser: controls from the schema and the registry, figures, the
-session's state, and the page rendered in-process with `solara.render`.
+"""The dashboard without a browser, the page rendered in-process with `solara.render`.
 
-The browser tests (test_dashboard_browser.py) check the same page in Chromium; the exports are
-in test_dashboard_export.py.
+Checked here: the controls from the schema and the registry, the figures, the session's state
+and the page. The browser tests (test_dashboard_browser.py) check the same page in Chromium;
+the exports are in test_dashboard_export.py.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import time
 from pathlib import Path
 
 import ipyvuetify as v
-import ipywidgets
 import numpy as np
 import pytest
 import solara
@@ -39,7 +38,7 @@ from simulation.dashboard.board import Board, grid
 from simulation.structures import Structure
 from simulation.structures.peer_learning import PeerEngine, peer_memory
 
-from .helpers import SCENARIOS
+from .helpers import SCENARIOS, panel_images
 
 SMALL = 2000  # learners: every model built here is small
 
@@ -596,28 +595,29 @@ def _week(rc) -> str:
     return rc.find(v.Html, class_="peerscale-week").widget.children[0]
 
 
-def _images(rc) -> dict[str, bytes]:
-    shown = {}
-    for image in rc.find(ipywidgets.Image).widgets:
-        for name in image._dom_classes:
-            if name.startswith("peerscale-panel-"):
-                shown[name.removeprefix("peerscale-panel-")] = bytes(image.value)
-    return shown
-
-
 def test_page_shows_the_panels_and_steps_the_run(page):
     """Step moves the week and redraws every figure; nothing of Mesa's own layout is left."""
-    assert list(_images(page)) == [p.name for p in panels.panels_for("mixed")]
+    assert list(panel_images(page)) == [p.name for p in panels.panels_for("mixed")]
     assert _week(page) == "Week 0 of 26"
-    before = _images(page)
+    before = panel_images(page)
     _click(page, "step")
     assert _week(page) == "Week 1 of 26"
-    after = _images(page)
+    after = panel_images(page)
     assert all(after[k] != before[k] for k in ("pyramid", "skill", "gains"))
     texts = {str(w.children) for w in page.find(v.Html).widgets} | {
         str(w.label) for w in page.find(v.Slider).widgets}
     for leftover in ("Page 0", "Play Interval", "Render Interval", "Use Threads", "Step:"):
         assert not any(leftover in t for t in texts)
+
+
+def test_page_gives_the_settings_drawer_its_breakpoint(page):
+    """The drawer's widget holds the page's 960 px breakpoint (a misspelt keyword is dropped).
+
+    ipyvuetify ignores a keyword it does not know, so `mobile_breakpoint=960` left the drawer
+    on Vuetify's 1264 px; the browser test of the drawer at 1100 px shows what that did.
+    """
+    drawer = page.find(v.NavigationDrawer).widget
+    assert drawer.mobile_break_point == app.DRAWER_BREAKPOINT == 960
 
 
 def test_page_marks_a_pending_change_until_reset(page):
@@ -657,8 +657,10 @@ def test_page_shows_only_the_controls_that_apply(page):
 
 
 def test_page_more_parameters_are_controls_of_the_schema_too(page):
-    """Under "More parameters", opening a section shows its keys; a change is pending, then
-    applied by Reset like any other control."""
+    """Under "More parameters", opening a section shows its keys; a change applies on Reset.
+
+    The change is pending until Reset, which applies it like any other control's.
+    """
     panels_ = page.find(v.ExpansionPanels).widget
     sections = [c for c in controls.more_sections()
                 if any(k.section == c for k in controls.all_controls()[len(controls.MAIN):])]
@@ -677,7 +679,7 @@ def test_page_comparison_steps_three_configurations_together(page):
     """The comparison shows a pyramid per configuration and steps them together."""
     page.find(v.BtnToggle, class_="peerscale-view").widget.v_model = 1
     _idle()
-    shown = _images(page)
+    shown = panel_images(page)
     assert {"pyramid-0", "pyramid-1", "pyramid-2", "skill", "gains"} <= set(shown)
     assert page.find(v.SimpleTable, class_="peerscale-numbers").widgets
     _click(page, "step")

@@ -78,13 +78,14 @@ def _free_port() -> int:
 class Dashboard:
     """A `peerscale dashboard` process on 127.0.0.1 and what it printed."""
 
-    def __init__(self, scenarios: Path | None = None):
+    def __init__(self, scenarios: Path | None = None, mesa: bool = False):
         self.port = _free_port()
         env = os.environ | {"SOLARA_TELEMETRY_MIXPANEL_ENABLE": "false", "PYTHONUNBUFFERED": "1"}
         if scenarios is not None:
             env["PEERSCALE_SCENARIOS"] = str(scenarios)
+        command = ["dashboard", "--port", str(self.port)] + (["--mesa"] if mesa else [])
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "simulation.cli", "dashboard", "--port", str(self.port)],
+            [sys.executable, "-m", "simulation.cli", *command],
             cwd=ROOT,
             env=env,
             stdout=subprocess.PIPE,
@@ -400,6 +401,27 @@ def test_on_a_phone_the_figures_fill_the_screen_and_the_settings_drawer_closes(o
     _week(page, 1)
 
 
+@pytest.mark.parametrize(("width", "beside"), [(940, False), (1100, True)])
+def test_the_settings_drawer_stands_beside_the_figures_from_960_px(open_page, width, beside):
+    """From 960 px the drawer starts open beside the figures; below, closed over them.
+
+    1100 px lies between the page's breakpoint (960 px) and Vuetify's own default (1264 px), so
+    a breakpoint the drawer ignores (a misspelt keyword once did) fails here at 1100 px.
+    """
+    page = open_page(width=width, height=900)
+    drawer = page.locator(".peerscale-drawer")
+    main = page.locator(".peerscale-main").bounding_box()  # the run bar and the figures
+    if beside:
+        expect(drawer).to_be_in_viewport()
+        box = drawer.bounding_box()
+        assert main["x"] >= box["x"] + box["width"]  # beside the drawer, not under it
+    else:
+        expect(drawer).not_to_be_in_viewport()
+        assert main["x"] == 0 and main["width"] > width - 30  # the whole width (a scrollbar)
+        page.locator(".peerscale-menu").click()
+        expect(drawer).to_be_in_viewport()
+
+
 def test_a_reload_restores_the_settings_and_the_week_from_the_address(open_page):
     """The address carries the applied settings and week; reloading shows the same run."""
     page = open_page()
@@ -436,6 +458,48 @@ def test_the_docs_open_on_the_dashboard_s_own_server(browser, dashboard):
         assert outside == []
     finally:
         context.close()
+
+
+def test_the_mesa_view_steps_its_own_model_and_redraws_the_figures(browser):
+    """`peerscale dashboard --mesa`: Mesa's SolaraViz loads offline, Step redraws the figures.
+
+    A second browser session has a model of its own: the first one's Step leaves it at week 0.
+    """
+    server = Dashboard(mesa=True)
+    contexts = []
+    try:
+        server.wait_ready()
+        pages = []
+        for _ in range(2):
+            contexts.append(browser.new_context(viewport={"width": 1440, "height": 900}))
+            page = contexts[-1].new_page()
+            page.requests = []
+            page.on("request", lambda request, page=page: page.requests.append(request.url))
+            page.goto(server.url)
+            page.locator("img.peerscale-panel-skill").wait_for(timeout=WAIT_MS)
+            pages.append(page)
+        page, other = pages
+        expect(page.get_by_text("Step: 0")).to_be_visible()
+        pyramid = page.locator("img.peerscale-panel-pyramid")
+        before = pyramid.get_attribute("src")
+        page.get_by_role("button", name="Step").click()
+        expect(page.get_by_text("Step: 1")).to_be_visible(timeout=WAIT_MS)
+        expect(page.locator(".peerscale-summary")).to_contain_text("Week 1 of 26")
+        page.wait_for_function(
+            "src => document.querySelector('img.peerscale-panel-pyramid').src !== src",
+            arg=before,
+        )
+        expect(pyramid).to_be_visible()
+        _shot(page, "mesa-view")
+        expect(other.get_by_text("Step: 0")).to_be_visible()
+        outside = [u for u in page.requests
+                   if not u.startswith((server.url, "blob:", "data:"))]
+        assert outside == []
+        assert server.process.poll() is None
+    finally:
+        for context in contexts:
+            context.close()
+        server.stop()
 
 
 def test_ctrl_c_stops_the_dashboard_cleanly():

@@ -86,7 +86,7 @@ def test_a_comparison_exports_a_scenario_per_configuration_and_the_command(tmp_p
     archive = zipfile.ZipFile(__import__("io").BytesIO(data))
     files = [n for n in archive.namelist() if n.endswith(".toml")]
     assert len(files) == 3 and len(set(files)) == 3
-    for member, scenario in zip(files, board.scenarios):
+    for member, scenario in zip(files, board.scenarios, strict=True):
         (tmp_path / member).write_bytes(archive.read(member))
         assert load(tmp_path / member) == scenario
     assert board.scenarios[2].program.agency == 2

@@ -18,6 +18,7 @@ import time
 from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 import pandas as pd
@@ -111,8 +112,13 @@ def atomic_folder(target: Path):
         raise
 
 
-def write_parquet(frame: pd.DataFrame, path: Path, metadata: dict | None = None) -> None:
-    """Zstd Parquet with the types kept and deterministic bytes (no timestamps inside)."""
+def write_parquet(
+    frame: pd.DataFrame, path: Path | BinaryIO, metadata: dict | None = None
+) -> None:
+    """Zstd Parquet with the types kept and deterministic bytes (no timestamps inside).
+
+    `path` may be a binary file object instead (the dashboard writes its export into memory).
+    """
     table = pa.Table.from_pandas(frame, preserve_index=False)
     meta = dict(table.schema.metadata or {})
     meta.pop(b"pandas", None)  # pandas metadata carries library versions: keep bytes reproducible

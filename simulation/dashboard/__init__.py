@@ -7,6 +7,6 @@ screen, stepped together, and their figures), session.py (one browser session's 
 address.py (the settings in the page's address), export.py (scenario files and figures to
 download), explain.py (the introduction and the docs), widgets.py (two browser-side helpers),
 app.py (the page), warmup.py (compiling the kernels at start), serve.py (the server),
-offline_assets.py (the browser assets, fetched once from the npm registry). docs/dashboard.md
-describes the page.
+offline_assets.py (the browser assets, fetched once from the npm registry), mesa_view.py (Mesa's
+SolaraViz over one model: `peerscale dashboard --mesa`). docs/dashboard.md describes the page.
 """

@@ -34,6 +34,7 @@ import reacton.ipyvuetify as v
 import solara
 
 TITLE = "PeerScale dashboard"
+DRAWER_BREAKPOINT = 960  # px: the settings stand beside the figures from here, over them below
 
 CSS = """
 .peerscale-appbar .peerscale-subtitle { opacity: 0.85; margin-left: 12px; font-size: 0.9rem; }
@@ -130,9 +131,8 @@ def ControlField(control: controls.Control, text: str, shown: str | None, error:
 @solara.component
 def StartingPoint():
     """The scenario file the controls start from; a file that cannot be used is refused."""
-    session.refusals.value  # a refusal remounts the menu on the file that is shown
-    points = solara.use_memo(controls.starting_points, [session.start.value,
-                                                         session.refusals.value])
+    refusals = session.refusals.value  # a refusal remounts the menu on the file that is shown
+    points = solara.use_memo(controls.starting_points, [session.start.value, refusals])
     items = [{"text": p.label, "value": p.name} for p in points]
 
     def choose(name: str) -> None:
@@ -148,49 +148,64 @@ def StartingPoint():
             session.note.value or "Loads the file into the controls below and shows its run."
         ],
         error_messages=[refused] if refused else [],
-    ).key(f"start-{session.refusals.value}")
+    ).key(f"start-{refusals}")
 
 
 @solara.component
 def Configurations(by_configuration: dict[int, str]):
     """The comparison's configurations: a structure each, and what else it changes."""
     items = list(session.configurations.value)
-    names = [s.name for s in all_structures()]
     shown = session.applied.value.configurations if session.applied.value else ()
-    with v.Card(outlined=True, class_="peerscale-configurations"):
-        with v.CardText():
-            solara.Text("Compared configurations", classes=["peerscale-card-title"])
-            solara.Text("Every other setting is shared: the same learners, levels and seed.",
-                        style={"font-size": "0.85rem"})
-            for i, c in enumerate(items):
-                colour = CONFIGURATION_COLOURS[i % len(CONFIGURATION_COLOURS)]
-                pending = i >= len(shown) or shown[i] != c
-                with solara.Div(classes=["peerscale-configuration"] + (
-                        ["peerscale-pending"] if pending else [])):
-                    solara.HTML(tag="div", unsafe_innerHTML=(
-                        f'<span class="peerscale-swatch" style="background:{colour}"></span>'
-                        f"<b>Configuration {i + 1}</b>"
-                        + (" (changed: press Reset to apply)" if pending and shown else "")))
-                    v.Select(
-                        label="Structure", items=names, v_model=c.structure,
-                        on_v_model=lambda s, i=i: session.set_configuration(i, structure=s),
-                        messages=[get(c.structure).label] if c.structure in names else [],
-                        class_=f"peerscale-configuration-{i + 1}-structure",
-                    )
-                    solara.InputText(
-                        "Also set (key=value; ...)", value=c.changes,
-                        on_value=lambda t, i=i: session.set_configuration(i, changes=t),
-                        error=by_configuration.get(i) or False,
-                        message="optional, as `peerscale run --set` takes them: "
-                        "program.agency=2; experts.count=50",
-                        classes=[f"peerscale-configuration-{i + 1}-changes"],
-                    )
-                    if len(items) > 2:
-                        solara.Button("Remove", icon_name="mdi-close", text=True, small=True,
-                                      on_click=lambda i=i: session.remove_configuration(i))
-            if len(items) < len(CONFIGURATION_COLOURS):
-                solara.Button("Add a configuration", icon_name="mdi-plus", text=True,
-                              on_click=session.add_configuration)
+    with v.Card(outlined=True, class_="peerscale-configurations"), v.CardText():
+        solara.Text("Compared configurations", classes=["peerscale-card-title"])
+        solara.Text("Every other setting is shared: the same learners, levels and seed.",
+                    style={"font-size": "0.85rem"})
+        for i, c in enumerate(items):
+            pending = i >= len(shown) or shown[i] != c
+            ConfigurationCard(i, c, pending, bool(shown), by_configuration.get(i, ""),
+                              removable=len(items) > 2)
+        if len(items) < len(CONFIGURATION_COLOURS):
+            solara.Button("Add a configuration", icon_name="mdi-plus", text=True,
+                          on_click=session.add_configuration)
+
+
+@solara.component
+def ConfigurationCard(i: int, c: controls.Configuration, pending: bool, shown: bool,
+                      problem: str, removable: bool):
+    """Configuration i + 1 of the comparison: its colour, structure, changes, and Remove."""
+    colour = CONFIGURATION_COLOURS[i % len(CONFIGURATION_COLOURS)]
+    names = [s.name for s in all_structures()]
+
+    def set_structure(structure: str) -> None:
+        session.set_configuration(i, structure=structure)
+
+    def set_changes(text: str) -> None:
+        session.set_configuration(i, changes=text)
+
+    def remove() -> None:
+        session.remove_configuration(i)
+
+    with solara.Div(classes=["peerscale-configuration"] + (
+            ["peerscale-pending"] if pending else [])):
+        solara.HTML(tag="div", unsafe_innerHTML=(
+            f'<span class="peerscale-swatch" style="background:{colour}"></span>'
+            f"<b>Configuration {i + 1}</b>"
+            + (" (changed: press Reset to apply)" if pending and shown else "")))
+        v.Select(
+            label="Structure", items=names, v_model=c.structure, on_v_model=set_structure,
+            messages=[get(c.structure).label] if c.structure in names else [],
+            class_=f"peerscale-configuration-{i + 1}-structure",
+        )
+        solara.InputText(
+            "Also set (key=value; ...)", value=c.changes, on_value=set_changes,
+            error=problem or False,
+            message="optional, as `peerscale run --set` takes them: "
+            "program.agency=2; experts.count=50",
+            classes=[f"peerscale-configuration-{i + 1}-changes"],
+        )
+        if removable:
+            solara.Button("Remove", icon_name="mdi-close", text=True, small=True,
+                          on_click=remove)
 
 
 @solara.component
@@ -201,21 +216,20 @@ def Controls(by_key: dict[str, str]):
     structures = session.draft_structures()
     compare = session.view.value == "compare"
     scenario = session.start_scenario()
-    with v.Card(outlined=True, class_="peerscale-controls"):
-        with v.CardText():
-            solara.Text("Model settings", classes=["peerscale-card-title"])
-            for c in controls.MAIN:
-                if compare and c.key == "program.structure":
-                    continue  # each configuration chooses its own
-                if not controls.applies(c, structures):
-                    continue
-                text = texts.get(c.key, "")
-                help_ = controls.help_text(c, controls.parse(c, text), scenario)
-                if compare and c.section in controls.structure_sections():
-                    help_ += f" (read by {', '.join(controls.readers(c, structures))})"
-                ControlField(c, text, waiting.get(c.key), by_key.get(c.key, ""), help_)
-            if "" in by_key:
-                solara.Error(by_key[""], classes=["peerscale-problem"])
+    with v.Card(outlined=True, class_="peerscale-controls"), v.CardText():
+        solara.Text("Model settings", classes=["peerscale-card-title"])
+        for c in controls.MAIN:
+            if compare and c.key == "program.structure":
+                continue  # each configuration chooses its own
+            if not controls.applies(c, structures):
+                continue
+            text = texts.get(c.key, "")
+            help_ = controls.help_text(c, controls.parse(c, text), scenario)
+            if compare and c.section in controls.structure_sections():
+                help_ += f" (read by {', '.join(controls.readers(c, structures))})"
+            ControlField(c, text, waiting.get(c.key), by_key.get(c.key, ""), help_)
+        if "" in by_key:
+            solara.Error(by_key[""], classes=["peerscale-problem"])
 
 
 @solara.component
@@ -236,27 +250,26 @@ def MoreParameters(by_key: dict[str, str]):
         ]
         if members:
             sections.append((section, members))
-    with v.Card(outlined=True, class_="peerscale-more"):
-        with v.CardText():
-            solara.Text("More parameters", classes=["peerscale-card-title"])
-            solara.Text("Every parameter of the scenario schema (`peerscale params`), by section.",
-                        style={"font-size": "0.85rem"})
-            with v.ExpansionPanels(v_model=opened, on_v_model=set_opened, accordion=True,
-                                   flat=True):
-                for i, (section, members) in enumerate(sections):
-                    changed = sum(texts.get(c.key, "") != start_texts.get(c.key) for c in members)
-                    marked = sum(c.key in by_key for c in members)
-                    with v.ExpansionPanel(class_=f"peerscale-section-{section}"):
-                        words = f"{section}" + (f" ({changed} changed)" if changed else "")
-                        words += f" ({marked} to fix)" if marked else ""
-                        v.ExpansionPanelHeader(children=[words])
-                        with v.ExpansionPanelContent():
-                            if opened == i:  # only the open section's controls are built
-                                for c in members:
-                                    text = texts.get(c.key, "")
-                                    ControlField(c, text, waiting.get(c.key), by_key.get(c.key, ""),
-                                                 controls.help_text(c, controls.parse(c, text),
-                                                                    scenario))
+    with v.Card(outlined=True, class_="peerscale-more"), v.CardText():
+        solara.Text("More parameters", classes=["peerscale-card-title"])
+        solara.Text("Every parameter of the scenario schema (`peerscale params`), by section.",
+                    style={"font-size": "0.85rem"})
+        with v.ExpansionPanels(v_model=opened, on_v_model=set_opened, accordion=True,
+                               flat=True):
+            for i, (section, members) in enumerate(sections):
+                changed = sum(texts.get(c.key, "") != start_texts.get(c.key) for c in members)
+                marked = sum(c.key in by_key for c in members)
+                with v.ExpansionPanel(class_=f"peerscale-section-{section}"):
+                    words = f"{section}" + (f" ({changed} changed)" if changed else "")
+                    words += f" ({marked} to fix)" if marked else ""
+                    v.ExpansionPanelHeader(children=[words])
+                    with v.ExpansionPanelContent():
+                        if opened == i:  # only the open section's controls are built
+                            for c in members:
+                                text = texts.get(c.key, "")
+                                ControlField(c, text, waiting.get(c.key), by_key.get(c.key, ""),
+                                             controls.help_text(c, controls.parse(c, text),
+                                                                scenario))
 
 
 @solara.component
@@ -272,9 +285,8 @@ def Sidebar(on_close: Callable[[], None]):
                           attributes={"aria-label": "Close the settings", "title": "Close"})
         solara.Text("Changes apply when you press Reset (above the figures).",
                     style={"font-size": "0.85rem", "color": "#555"})
-        with v.Card(outlined=True):
-            with v.CardText():
-                StartingPoint()
+        with v.Card(outlined=True), v.CardText():
+            StartingPoint()
         if session.view.value == "compare":
             Configurations(by_configuration)
         Controls(by_key)
@@ -310,6 +322,7 @@ def RunBar(b: Board | None, week: int):
     configurations_waiting = session.pending_configurations()
     by_key, by_configuration = session.problems()
     idle = not busy and b is not None
+    finished = b is not None and b.finished
 
     def reset():
         session.in_background("Building the new run", session.apply)
@@ -322,10 +335,10 @@ def RunBar(b: Board | None, week: int):
             solara.Button("Pause" if playing else "Play",
                           icon_name="mdi-pause" if playing else "mdi-play",
                           on_click=session.toggle_play, color="primary",
-                          disabled=not idle or (b.finished and not playing),
+                          disabled=not idle or (finished and not playing),
                           classes=["peerscale-play"])
             solara.Button("Step", icon_name="mdi-debug-step-over", on_click=session.step,
-                          color="primary", disabled=not idle or playing or b.finished,
+                          color="primary", disabled=not idle or playing or finished,
                           classes=["peerscale-step"])
             v.Select(
                 label="Play speed, at most", dense=True, hide_details=True,
@@ -365,13 +378,12 @@ def RunBar(b: Board | None, week: int):
 def Numbers(b: Board, week: int):
     """This week's summary metrics, one column per configuration (`week` re-renders them)."""
     with v.SimpleTable(dense=True, class_="peerscale-numbers"):
-        with v.Html(tag="thead"):
-            with v.Html(tag="tr"):
-                v.Html(tag="th", children=[f"At week {week}"])
-                for name, colour in zip(b.names, b.colours):
-                    swatch = v.Html(tag="span", class_="peerscale-swatch",
-                                    style_=f"background: {colour}") if b.compare else None
-                    v.Html(tag="th", children=[c for c in (swatch, name) if c is not None])
+        with v.Html(tag="thead"), v.Html(tag="tr"):
+            v.Html(tag="th", children=[f"At week {week}"])
+            for name, colour in zip(b.names, b.colours, strict=True):
+                swatch = v.Html(tag="span", class_="peerscale-swatch",
+                                style_=f"background: {colour}") if b.compare else None
+                v.Html(tag="th", children=[c for c in (swatch, name) if c is not None])
         with v.Html(tag="tbody"):
             for label, values in b.numbers():
                 with v.Html(tag="tr"):
@@ -412,8 +424,11 @@ def Figures(b: Board, week: int):
 
 @solara.component
 def Results(b: Board | None, week: int):
-    """The figures and the week's numbers (in a comparison, between the pyramids and the
-    other figures: the differences at a glance)."""
+    """The figures and the week's numbers.
+
+    In a comparison the numbers stand between the pyramids and the other figures: the
+    differences at a glance.
+    """
     if b is None:
         solara.Text("The figures appear here once the first run is built.",
                     classes=["peerscale-placeholder"])
@@ -438,32 +453,30 @@ def Export(b: Board | None, week: int):
         return
     start = session.applied.value.start if session.applied.value else controls.SCHEMA_DEFAULTS
     name, _ = export.scenario_file(b, start)
-    with v.Card(outlined=True, class_="peerscale-export"):
-        with v.CardText():
-            solara.Text("Export", classes=["peerscale-card-title"])
-            solara.Text(
-                "The metrics of every week so far (the columns of `peerscale run`'s "
-                "metrics.parquet, replicate 0), every figure as a PNG file, and the settings as a "
-                "scenario file that `peerscale run` accepts unchanged: its replicate 0 reproduces "
-                "these numbers exactly.", style={"font-size": "0.85rem"})
-            with solara.Div(classes=["peerscale-export-buttons"]):
-                solara.FileDownload(b.metrics_csv, filename=f"{export.stem(b)}-metrics.csv",
-                                    label="Metrics (CSV)", mime_type="text/csv")
-                solara.FileDownload(b.metrics_parquet,
-                                    filename=f"{export.stem(b)}-metrics.parquet",
-                                    label="Metrics (Parquet)")
-                solara.FileDownload(lambda: export.scenario_file(b, start)[1], filename=name,
-                                    label="Scenario (TOML)" if not b.compare else
-                                    "Scenarios (TOML, zip)")
-                solara.FileDownload(lambda: export.figures_zip(b),
-                                    filename=f"{export.stem(b)}-figures.zip",
-                                    label="All figures (PNG, zip)")
+    with v.Card(outlined=True, class_="peerscale-export"), v.CardText():
+        solara.Text("Export", classes=["peerscale-card-title"])
+        solara.Text(
+            "The metrics of every week so far (the columns of `peerscale run`'s "
+            "metrics.parquet, replicate 0), every figure as a PNG file, and the settings as a "
+            "scenario file that `peerscale run` accepts unchanged: its replicate 0 reproduces "
+            "these numbers exactly.", style={"font-size": "0.85rem"})
+        with solara.Div(classes=["peerscale-export-buttons"]):
+            solara.FileDownload(b.metrics_csv, filename=f"{export.stem(b)}-metrics.csv",
+                                label="Metrics (CSV)", mime_type="text/csv")
+            solara.FileDownload(b.metrics_parquet,
+                                filename=f"{export.stem(b)}-metrics.parquet",
+                                label="Metrics (Parquet)")
+            solara.FileDownload(lambda: export.scenario_file(b, start)[1], filename=name,
+                                label="Scenario (TOML)" if not b.compare else
+                                "Scenarios (TOML, zip)")
+            solara.FileDownload(lambda: export.figures_zip(b),
+                                filename=f"{export.stem(b)}-figures.zip",
+                                label="All figures (PNG, zip)")
 
 
 @solara.component
 def Address(week: int):
-    """Keep the browser's address on the settings and week shown."""
-    session.applied.value
+    """Keep the browser's address on the settings and week shown (`week` re-renders it)."""
     widgets.AddressBar(session.address_query())
 
 
@@ -508,7 +521,15 @@ def Dashboard(query: str | None):
         session.in_background("Building the model", lambda: session.open_page(query))
 
     solara.use_effect(open_session, [])
-    drawer, set_drawer = solara.use_state(None)  # None: open on wide screens, closed on narrow
+    # None: open on wide screens, closed on narrow ones (the drawer's breakpoint), until toggled.
+    initial: bool | None = None
+    drawer, set_drawer = solara.use_state(initial)
+
+    def toggle_drawer() -> None:
+        set_drawer(not drawer)
+
+    def close_drawer() -> None:
+        set_drawer(False)
 
     def on_width(px: int):
         session.width_known.value = True
@@ -522,7 +543,7 @@ def Dashboard(query: str | None):
 
     with v.AppBar(app=True, clipped_left=True, dense=True, color="primary", dark=True,
                   class_="peerscale-appbar"):
-        solara.Button(icon_name="mdi-tune", icon=True, on_click=lambda: set_drawer(not drawer),
+        solara.Button(icon_name="mdi-tune", icon=True, on_click=toggle_drawer,
                       classes=["peerscale-menu"],
                       attributes={"aria-label": "Settings", "title": "Show or hide the settings"})
         v.ToolbarTitle(children=["PeerScale"])
@@ -534,18 +555,24 @@ def Dashboard(query: str | None):
                       children=[v.Html(tag="span", class_="peerscale-docs-label",
                                        children=["Docs"])],
                       attributes={"title": "The model's description (ODD protocol)"})
+    # ipyvuetify 1.x names Vuetify's mobile-breakpoint `mobile_break_point`: a keyword it does
+    # not know is dropped without a word, and the drawer falls back to Vuetify's 1264 px.
     with v.NavigationDrawer(app=True, clipped=True, v_model=drawer, on_v_model=set_drawer,
-                            width=360, mobile_breakpoint=960, class_="peerscale-drawer"):
-        Sidebar(on_close=lambda: set_drawer(False))
+                            width=360, mobile_break_point=DRAWER_BREAKPOINT,
+                            class_="peerscale-drawer"):
+        Sidebar(on_close=close_drawer)
     with v.Content():
         Main(on_width)
 
 
 @solara.component
 def Main(on_width: Callable[[int], None]):
-    """The main area. The one component that follows the weeks (`shown`): a Step re-renders
-    the page once, from here, instead of once for every part that shows the week."""
-    session.shown.value
+    """The main area, and the one component that follows the weeks.
+
+    It reads `shown`, which counts redraws: a Step re-renders the page once, from here, instead
+    of once for every part that shows the week.
+    """
+    session.shown.get()  # read for the subscription only (as Mesa reads its update_counter)
     b = session.board.value
     week = b.week if b is not None else 0
     Address(week)

@@ -1,11 +1,11 @@
-"""What the page shows: one model, or the models of a comparison, stepped together with their
-live figures, the week's numbers, and what can be exported.
+"""What the page shows: one model, or the models of a comparison, stepped together.
 
-Plain Python without Solara, so the tests and benchmarks/dashboard_step.py use exactly what the
-page uses. A Board is built from validated scenarios (controls.py) and never changes them; the
-page builds a new Board on Reset. Models of a comparison share the seed (run.seed), so they draw
-the same random numbers and differ only by mechanism (common random numbers, as
-`peerscale compare` does).
+With the models go their live figures, the week's numbers, and what can be exported. Plain
+Python without Solara, so the tests and benchmarks/dashboard_step.py use exactly what the page
+uses. A Board is built from validated scenarios (controls.py) and never changes them; the page
+builds a new Board on Reset. Models of a comparison share the seed (run.seed), so they draw the
+same random numbers and differ only by mechanism (common random numbers, as `peerscale compare`
+does).
 """
 
 from __future__ import annotations
@@ -18,14 +18,13 @@ import pandas as pd
 
 from ..analysis.results import write_parquet
 from ..analysis.runner import SUMMARY_METRICS
-from ..config.schema import Scenario
+from ..config.schema import LEVEL_NAMES, Scenario
 from ..model import PeerLearningModel
 from .charts import (
     CONFIGURATION_COLOURS,
     EXPORT_DPI,
     LineChart,
     LinePanel,
-    LiveFigure,
     PyramidChart,
     PyramidPanel,
     Size,
@@ -64,17 +63,25 @@ class Board:
         scenarios: validated scenarios, one per model.
         names: what the legends call each model (the structure, or a configuration).
         width: the width of the page's panel area in px (figures are drawn to fit it).
+        models: the models of these scenarios where they are built elsewhere (Mesa's SolaraViz
+            builds its own on Reset, and steps them itself: `redraw` then draws their week);
+            by default the board builds them.
     """
 
     def __init__(self, scenarios: Sequence[Scenario], names: Sequence[str],
-                 width: int = DEFAULT_WIDTH):
+                 width: int = DEFAULT_WIDTH, models: Sequence[PeerLearningModel] | None = None):
         if not scenarios or len(scenarios) != len(names):
             raise ValueError("a board needs one name per scenario, and at least one scenario")
+        if models is not None and [m.scenario for m in models] != list(scenarios):
+            raise ValueError("a board's models must be those of its scenarios, in order")
         self.scenarios, self.names = list(scenarios), list(names)
-        self.models = [PeerLearningModel(scenario=s) for s in scenarios]
+        if models is None:
+            models = [PeerLearningModel(scenario=s) for s in scenarios]
+        self.models = list(models)
         self.lock = threading.RLock()  # Play's thread and a click must not step at once
         self.width = int(width)
         self.images: dict[str, bytes] = {}
+        self.drawn = -1  # the week the images show
         self._build()
 
     @property
@@ -99,10 +106,10 @@ class Board:
         """Lay the figures out for the current width and draw this week in full."""
         _, column = grid(self.width)
         size = panel_size(column)
-        self.charts: dict[str, LiveFigure] = {}
+        self.charts: dict[str, LineChart | PyramidChart] = {}
         self.scale = pyramid_width(self.models)
         for panel in self.panels:
-            if panel.kind == "pyramid":
+            if isinstance(panel, PyramidPanel):
                 self._pyramids(panel, size)
             else:
                 self.charts[panel.name] = LineChart(panel, self.models, self.names, size)
@@ -120,7 +127,7 @@ class Board:
             return
         _, width = pyramid_row(self.width, len(self.models))
         pyramid = Size(width, size.height)
-        for i, (model, name) in enumerate(zip(self.models, self.names)):
+        for i, (model, name) in enumerate(zip(self.models, self.names, strict=True)):
             title = name if len(name) <= 30 else name[:29] + "…"  # the legend lists it in full
             self.charts[f"{panel.name}-{i}"] = PyramidChart(
                 model, title, pyramid, self.scale, colour=self.colours[i]
@@ -138,6 +145,19 @@ class Board:
                 chart.update()
             images[key] = chart.png()
         self.images = images
+        self.drawn = self.recorded
+
+    def redraw(self) -> bool:
+        """Draw the latest week the models have recorded, if it is not drawn yet; whether it drew.
+
+        For models stepped outside the board (Mesa's SolaraViz calls model.step() itself, and
+        with its "Use Threads" draws from another thread: such a model steps under `lock`).
+        """
+        with self.lock:
+            if self.drawn == self.recorded:
+                return False
+            self._redraw()
+            return True
 
     def resize(self, width: int) -> bool:
         """Redraw the figures for a panel area of another width; whether the layout changed."""
@@ -171,6 +191,11 @@ class Board:
         return max(m.steps for m in self.models)
 
     @property
+    def recorded(self) -> int:
+        """The latest week whose numbers the models have recorded (Mesa counts a step first)."""
+        return max(int(m.datacollector.model_vars["step"][-1]) for m in self.models)
+
+    @property
     def last_week(self) -> int:
         """The week the run ends with (run.steps; the longest, if configurations differ)."""
         return max(m.scenario.run.steps for m in self.models)
@@ -179,6 +204,35 @@ class Board:
     def finished(self) -> bool:
         """Whether every model has run all its weeks."""
         return not any(m.running for m in self.models)
+
+    def summary(self, origin: str) -> str:
+        """One line saying what the figures show; `origin` is the starting point's name."""
+        sc = self.scenarios[0]
+        p = sc.program
+        levels = ", ".join(
+            f"{name} {getattr(p, name)} {LEVEL_NAMES[name][getattr(p, name)]}"
+            for name in LEVEL_NAMES
+        )
+        if self.compare:
+            return (
+                f"Comparing {', '.join(self.names)} from {origin}: {sc.population.size:,} "
+                f"learners each; {levels}; optimal gap {sc.learning.optimal_gap:g}; seed "
+                f"{sc.run.seed} (the same random numbers for every configuration)."
+            )
+        model = self.models[0]
+        if "study_groups" in model.structure.sections:  # groups, led by members; no experts
+            g = sc.study_groups
+            teachers = (
+                f"{g.mode}: no groups" if g.mode == "solo" else f"{g.mode} groups of {g.group_size}"
+            )
+        elif model.arrangement.count:
+            teachers = f"{model.arrangement.count:,} experts ({sc.expert_format})"
+        else:
+            teachers = "no experts"
+        return (
+            f"{p.structure} from {origin}: {sc.population.size:,} learners; {levels}; "
+            f"optimal gap {sc.learning.optimal_gap:g}; {teachers}; seed {sc.run.seed}."
+        )
 
     def numbers(self) -> list[tuple[str, list[str]]]:
         """This week's summary metrics (as `peerscale run` reports them), one value per model.
@@ -203,7 +257,7 @@ class Board:
         """Every week so far, in the columns of `peerscale run`'s metrics (replicate 0)."""
         frames = []
         with self.lock:
-            for name, model in zip(self.names, self.models):
+            for name, model in zip(self.names, self.models, strict=True):
                 frame = model.metrics_frame().reset_index(drop=True)
                 frame.insert(0, "replicate", 0)
                 frame.insert(1, "seed", model.seed)
@@ -230,15 +284,15 @@ class Board:
         with self.lock:
             chart = self.charts[key]
             if isinstance(chart, PyramidChart):
-                copy = PyramidChart(chart.model, chart.title, chart.requested, self.scale,
-                                    colour=chart.colour, dpi=dpi, live=False,
-                                    legend_rows=chart.legend_rows)
-                copy.update(self.scale)
-            else:
-                copy = LineChart(chart.panel, self.models, self.names, chart.requested, dpi=dpi,
-                                 live=False, legend_rows=chart.legend_rows)
-                copy.update()
-            return copy.png()
+                pyramid = PyramidChart(chart.model, chart.title, chart.requested, self.scale,
+                                       colour=chart.colour, dpi=dpi, live=False,
+                                       legend_rows=chart.legend_rows)
+                pyramid.update(self.scale)
+                return pyramid.png()
+            lines = LineChart(chart.panel, self.models, self.names, chart.requested, dpi=dpi,
+                              live=False, legend_rows=chart.legend_rows)
+            lines.update()
+            return lines.png()
 
 
 def _metric(model: PeerLearningModel, key: str) -> float | None:

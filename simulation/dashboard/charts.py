@@ -26,6 +26,7 @@ import struct
 import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 from matplotlib import colormaps
@@ -38,6 +39,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator, ScalarFormatter
 from matplotlib.transforms import blended_transform_factory
+from matplotlib.typing import LineStyleType
 
 from ..model import PeerLearningModel
 
@@ -48,7 +50,8 @@ GREY = "0.35"
 # One colour per configuration in a comparison: Okabe & Ito's palette, distinct for the common
 # forms of colour blindness (Okabe & Ito 2008, "Color universal design").
 CONFIGURATION_COLOURS = ("#0072B2", "#D55E00", "#009E73")
-STYLES = ("-", "--", ":")  # in a comparison, a panel's second and third quantity
+# In a comparison, a panel's second and third quantity.
+STYLES: tuple[LineStyleType, ...] = ("-", "--", ":")
 HANDLE_LENGTH, COLUMN_SPACING = 2.2, 1.2  # legend geometry, in font sizes
 
 
@@ -103,6 +106,9 @@ def encode_png(canvas: FigureCanvasAgg, level: int = 1) -> bytes:
     )
 
 
+ArtistT = TypeVar("ArtistT", bound=Artist)
+
+
 class LiveFigure:
     """A matplotlib figure whose static parts are drawn once and whose data are blitted."""
 
@@ -123,7 +129,7 @@ class LiveFigure:
             self.size = _taller(self.figure, rows, self.requested)
             self._background = None  # drawn in full at the next update
 
-    def data(self, artist: Artist) -> Artist:
+    def data(self, artist: ArtistT) -> ArtistT:
         """Mark an artist as data: left out of the full draw, drawn again every week."""
         artist.set_animated(self.live)
         self.dynamic.append(artist)
@@ -249,7 +255,7 @@ def _note(ax: Axes, text: str) -> None:
     )
 
 
-def _legend(ax: Axes, handles: list[Artist], width_px: float) -> int:
+def _legend(ax: Axes, handles: Sequence[Artist], width_px: float, canvas: FigureCanvasAgg) -> int:
     """The legend between the title and the axes, outside the data; the rows it takes.
 
     As many columns as fit in `width_px` (CSS px), worked out from the width of each label as
@@ -259,11 +265,10 @@ def _legend(ax: Axes, handles: list[Artist], width_px: float) -> int:
     """
     if not handles:
         return 0
-    figure = ax.figure
-    renderer = figure.canvas.get_renderer()
+    renderer = canvas.get_renderer()
     font = FontProperties(size=LEGEND_SIZE)
     em = LEGEND_SIZE * DPI / 72  # px at the screen's resolution
-    scale = DPI / figure.dpi  # the renderer measures at the figure's resolution
+    scale = DPI / canvas.figure.dpi  # the renderer measures at the figure's resolution
     entries = [
         renderer.get_text_width_height_descent(h.get_label(), font, ismath=False)[0] * scale
         + (HANDLE_LENGTH + 0.8) * em  # the line sample and its pad (matplotlib's handletextpad)
@@ -319,7 +324,7 @@ class LineChart(LiveFigure):
         self.bands: list[tuple[PeerLearningModel, Band]] = []
         self._band_artists: list[Artist] = []
         handles: list[Artist] = []
-        styles: dict[str, str] = {}  # in a comparison: quantity label -> line style
+        styles: dict[str, LineStyleType] = {}  # in a comparison: quantity label -> line style
         self.absent = {}  # model index -> why this panel shows nothing for it
         drawn = []
         for i, model in enumerate(models):
@@ -329,7 +334,7 @@ class LineChart(LiveFigure):
                 continue
             drawn.append(i)
             shown = [s for s in panel.series(model) if s.in_comparison or not compare]
-            for k, series in enumerate(shown):
+            for series in shown:
                 if compare:
                     style = styles.setdefault(series.label, STYLES[len(styles) % len(STYLES)])
                     colour, label = CONFIGURATION_COLOURS[i % 3], f"{names[i]}: {series.label}"
@@ -366,7 +371,7 @@ class LineChart(LiveFigure):
             ] if len(styles) > 1 else []
             handles = configuration_handles + style_handles + handles
         # Rows of legend: at least `legend_rows`, so panels side by side are equally tall.
-        self.legend_rows = max(legend_rows, _legend(ax, handles, size.width - 90))
+        self.legend_rows = max(legend_rows, _legend(ax, handles, size.width - 90, self.canvas))
         self.size = _taller(fig, self.legend_rows, size)
         self.log = compare and panel.comparison_scale == "log"
         if not drawn:
@@ -522,12 +527,14 @@ class PyramidChart(LiveFigure):
         # Thresholds: lines drawn after the bars (so a wide bar never hides them), named in the
         # legend above the axes rather than by text over the bars.
         m = model.scenario.metrics
-        handles = [Patch(facecolor="none", edgecolor="0.2", linestyle="--", label="week 0")]
+        handles: list[Artist] = [
+            Patch(facecolor="none", edgecolor="0.2", linestyle="--", label="week 0")
+        ]
         for threshold, name, style in ((m.competent, "competent", ":"), (m.expert, "expert", "-.")):
             line = ax.axhline(threshold * bands - 0.5, color="0.2", linestyle=style, linewidth=1.0,
                               label=f"{name}: skill ≥ {threshold:g}")
             handles.append(self.data(line))
-        self.legend_rows = max(legend_rows, _legend(ax, handles, size.width - 80))
+        self.legend_rows = max(legend_rows, _legend(ax, handles, size.width - 80, self.canvas))
         self.size = _taller(fig, self.legend_rows, size)
         beside = blended_transform_factory(ax.transAxes, ax.transData)
         self.counts = [
@@ -560,7 +567,7 @@ class PyramidChart(LiveFigure):
         """Set this week's bars and counts; a new `scale` (shared in a comparison) redraws all."""
         counts = band_counts(self.model)
         total = counts.sum()
-        for bar, count, text in zip(self.bars, counts, self.counts):
+        for bar, count, text in zip(self.bars, counts, self.counts, strict=True):
             bar.set_width(count)
             bar.set_x(-count / 2)
             share = count / total if total else 0.0

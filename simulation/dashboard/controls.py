@@ -375,6 +375,28 @@ def check(start: Scenario, texts: Mapping[str, str]) -> tuple[Scenario | None, d
     return scenario, {}
 
 
+def check_leniently(
+    start: Scenario, texts: Mapping[str, str]
+) -> tuple[Scenario, dict[str, str]]:
+    """The scenario of the texts that are allowed, and one message per text left out.
+
+    For a view that must build a model whatever the controls hold (Mesa's SolaraViz builds it
+    on Reset and has no way to refuse): a control whose text is not allowed keeps the starting
+    point's value and is named in the messages. If the allowed texts still do not go together,
+    nothing is applied (the starting point itself).
+    """
+    scenario, problems = check(start, texts)
+    if scenario is not None:
+        return scenario, {}
+    if "" not in problems:
+        allowed = {key: text for key, text in texts.items() if key not in problems}
+        scenario, more = check(start, allowed)
+        if scenario is not None:
+            return scenario, problems
+        problems = {**problems, **more}
+    return start, problems
+
+
 def interactive_limit(scenario: Scenario) -> str:
     """Why a scenario is too large to redraw every week ('' if it is not; arrivals count)."""
     pop = scenario.population
@@ -432,7 +454,7 @@ class StartingPoint:
         """What the menu shows."""
         if self.problem:
             return f"{self.name} (cannot be read)"
-        if self.note:
+        if self.note and self.scenario is not None:
             return f"{self.name} (scaled to {self.scenario.population.size:,} learners)"
         return self.name
 

@@ -77,7 +77,7 @@ def doc_names() -> list[str]:
 
 def doc_html(name: str) -> tuple[str, str]:
     """A doc as (title, HTML); a doc that is not there says where it would be, in one line."""
-    import markdown  # solara's own dependency, used only here
+    import markdown  # a dependency of the project (pyproject.toml), used only here
 
     if name in GENERATED:
         text = GENERATED[name]()

@@ -51,7 +51,7 @@ def scenario_file(board: Board, start: str) -> tuple[str, bytes]:
     buffer = io.BytesIO()
     names = [f"{_safe(s.name)}.toml" for s in board.scenarios]
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for scenario, name in zip(board.scenarios, names):
+        for scenario, name in zip(board.scenarios, names, strict=True):
             archive.writestr(name, scenario_text(scenario, start, board))
         archive.writestr(
             "README.txt",

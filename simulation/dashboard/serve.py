@@ -1,9 +1,10 @@
-"""Start the dashboard's Solara server: `peerscale dashboard [--host H] [--port P]`.
+"""Start the dashboard's Solara server: `peerscale dashboard [--host H] [--port P] [--mesa]`.
 
 The server runs Solara's Starlette app under uvicorn with `simulation.dashboard.app:Page` as its
-page, in production mode (no reloader; errors stay out of the page). It binds the port before
-saying where it listens, so the printed URL works, and stops cleanly on Ctrl-C. The numba
-kernels are prepared meanwhile (warmup.py), and the terminal says so and how long it took.
+page (with --mesa, Mesa's SolaraViz view `simulation.dashboard.mesa_view:page`), in production
+mode (no reloader; errors stay out of the page). It binds the port before saying where it
+listens, so the printed URL works, and stops cleanly on Ctrl-C. The numba kernels are prepared
+meanwhile (warmup.py), and the terminal says so and how long it took.
 """
 
 from __future__ import annotations
@@ -14,13 +15,14 @@ import sys
 import warnings
 
 APP = "simulation.dashboard.app:Page"
+MESA_APP = "simulation.dashboard.mesa_view:page"  # Mesa's SolaraViz over one model
 
 
-def _prepare_environment(host: str, port: int) -> None:
+def _prepare_environment(host: str, port: int, app: str = APP) -> None:
     """Settings solara reads from the environment when it is first imported."""
     # No usage telemetry: the dashboard must not call out (and offline it cannot).
     os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "false"
-    os.environ["SOLARA_APP"] = APP
+    os.environ["SOLARA_APP"] = app
     os.environ["SOLARA_MODE"] = "production"
     # Solara's "This website runs on Solara" badge sat over the figures' legends; the page
     # credits Solara and Mesa in its docs instead (docs/dashboard.md).
@@ -70,14 +72,15 @@ def assets_warning() -> str | None:
     )
 
 
-def serve(host: str = "127.0.0.1", port: int = 8765) -> None:
+def serve(host: str = "127.0.0.1", port: int = 8765, mesa: bool = False) -> None:
     """Serve the dashboard until Ctrl-C.
 
     Args:
         host: address to listen on (127.0.0.1: this machine only).
         port: TCP port to listen on.
+        mesa: serve Mesa's SolaraViz view (mesa_view.py) instead of the default page.
     """
-    _prepare_environment(host, port)
+    _prepare_environment(host, port, MESA_APP if mesa else APP)
     warning = assets_warning()
     if warning:
         print(warning, file=sys.stderr)
@@ -118,8 +121,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--mesa", action="store_true", help="Mesa's SolaraViz view of one model")
     args = parser.parse_args(argv)
-    serve(args.host, args.port)
+    serve(args.host, args.port, args.mesa)
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ task, with `busy` saying what it is doing; bad input never replaces the run on s
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import traceback
@@ -23,7 +24,7 @@ import solara
 import solara.lab
 
 from ..config.errors import ScenarioError
-from ..config.schema import LEVEL_NAMES, Scenario
+from ..config.schema import Scenario
 from ..structures import all_structures, get
 from . import address, controls
 from .board import DEFAULT_WIDTH, Board
@@ -96,10 +97,8 @@ def draft_structures() -> list:
     ]
     found = []
     for name in names:
-        try:
+        with contextlib.suppress(KeyError):  # the structure's control says what is wrong
             found.append(get(name))
-        except KeyError:
-            pass  # the structure's control says what is wrong
     return found
 
 
@@ -151,32 +150,7 @@ def pending_configurations() -> bool:
 
 def summary(b: Board) -> str:
     """One line saying what the figures show."""
-    sc = b.scenarios[0]
-    p = sc.program
-    levels = ", ".join(
-        f"{name} {getattr(p, name)} {LEVEL_NAMES[name][getattr(p, name)]}" for name in LEVEL_NAMES
-    )
-    origin = applied.value.start if applied.value else SCHEMA_DEFAULTS
-    if b.compare:
-        return (
-            f"Comparing {', '.join(b.names)} from {origin}: {sc.population.size:,} learners each; "
-            f"{levels}; optimal gap {sc.learning.optimal_gap:g}; seed {sc.run.seed} (the same "
-            "random numbers for every configuration)."
-        )
-    model = b.models[0]
-    if "study_groups" in model.structure.sections:  # groups, led by members; no experts
-        g = sc.study_groups
-        teachers = (
-            f"{g.mode}: no groups" if g.mode == "solo" else f"{g.mode} groups of {g.group_size}"
-        )
-    elif model.arrangement.count:
-        teachers = f"{model.arrangement.count:,} experts ({sc.expert_format})"
-    else:
-        teachers = "no experts"
-    return (
-        f"{p.structure} from {origin}: {sc.population.size:,} learners; {levels}; "
-        f"optimal gap {sc.learning.optimal_gap:g}; {teachers}; seed {sc.run.seed}."
-    )
+    return b.summary(applied.value.start if applied.value else SCHEMA_DEFAULTS)
 
 
 def address_query() -> str | None:
@@ -196,21 +170,26 @@ def address_query() -> str | None:
 # Building what is shown
 
 
+def _start(name: str) -> Scenario:
+    """The scenario of a starting point; ScenarioError (one line) if its file cannot be used."""
+    point = controls.starting_point(name)
+    if point.scenario is None:
+        raise ScenarioError("Scenario file", point.problem)
+    return point.scenario
+
+
 def _scenarios(
     view_: str, start_: str, texts_: dict, configurations_: tuple[Configuration, ...]
 ) -> tuple[list[Scenario], list[str]]:
     """(scenarios, names) for a view; ScenarioError (one line naming the control) if bad."""
-    point = controls.starting_point(start_)
-    if point.scenario is None:
-        raise ScenarioError("Scenario file", point.problem)
-    base, by_key = controls.check(point.scenario, texts_)
+    base, by_key = controls.check(_start(start_), texts_)
     if base is None:
         raise ScenarioError("Not applied", controls.headline(by_key))
     if view_ != "compare":
         return [base], [base.program.structure]
     names = controls.configuration_names(configurations_)
     scenarios, taken = [], set()
-    for c, name in zip(configurations_, names):
+    for c in configurations_:
         scenario = controls.configuration_scenario(base, c)
         label, k = c.structure, 2
         while label in taken:  # scenario names must differ to be compared (`peerscale compare`)
@@ -226,7 +205,7 @@ def _show(
     """Build and show a board for these settings; they become what the figures show."""
     scenarios, names = _scenarios(view_, start_, texts_, configurations_)
     built = Board(scenarios, names, width.value)
-    point_texts = controls.texts_of(controls.starting_point(start_).scenario)
+    point_texts = controls.texts_of(_start(start_))
     settings = Applied(
         view_, start_, tuple(sorted(texts_.items())),
         tuple((k, t) for k, t in sorted(texts_.items()) if not _same(k, t, point_texts.get(k, t))),
@@ -246,8 +225,11 @@ def apply() -> None:
 
 
 def choose_start(name: str) -> bool:
-    """Load a starting point into the controls and show it; a file that cannot be read is
-    refused with a message, and the menu stays on the file that is shown."""
+    """Load a starting point into the controls and show it; whether it was loaded.
+
+    A file that cannot be read is refused with a message, and the menu stays on the file that
+    is shown.
+    """
     point = controls.starting_point(name)
     if point.scenario is None:
         message.value = f"{name} was not loaded: {point.problem}"
@@ -309,7 +291,7 @@ def open_page(query: str | None) -> None:
         notes.append(f"{settings.start} was not loaded: {point.problem}")
         point = controls.starting_point(SCHEMA_DEFAULTS)
     start.value, note.value = point.name, point.note
-    start_texts = controls.texts_of(point.scenario)
+    start_texts = controls.texts_of(point.scenario or Scenario())  # the defaults always load
     texts.value = {**start_texts, **dict(settings.changes)}
     configurations.value = settings.configurations or controls.default_configurations()
     view.value = settings.view
@@ -344,10 +326,10 @@ def open_page(query: str | None) -> None:
 
 
 @solara.lab.task
-def _work(what: str, action: Callable[[], object]) -> None:
-    # One piece of work at a time per session: a call made while another runs (a resize while
-    # the first run is built) waits for it rather than racing it.
-    with _serial.value:
+def _work(lock: threading.Lock, what: str, action: Callable[[], object]) -> None:
+    # One piece of work at a time per session (`lock` is the session's): a call made while
+    # another runs (a resize while the first run is built) waits for it rather than racing it.
+    with lock:
         _run(what, action)
 
 
@@ -366,9 +348,10 @@ def _run(what: str, action: Callable[[], object]) -> None:
 
 def in_background(what: str, action: Callable[[], object]) -> None:
     """Run `action` in a background task; `busy` says `what` until it is done."""
-    if _serial.value is None:  # made here, in the caller's thread, before any task runs
-        _serial.value = threading.Lock()
-    _work(what, action)
+    lock = _serial.value
+    if lock is None:  # made here, in the caller's thread, before any task runs
+        lock = _serial.value = threading.Lock()
+    _work(lock, what, action)
 
 
 @solara.lab.task

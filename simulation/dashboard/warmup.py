@@ -64,15 +64,17 @@ class Warmup:
         """Compile in a child process, then load the cached kernels here; log both ends."""
         if self.started is not None:
             return
-        self.started = time.monotonic()
+        self.started = started = time.monotonic()
         log(
             "PeerScale dashboard: preparing the simulation kernels in the background (numba "
             "compiles them once after an install, 1-2 minutes on 2 cores; later starts load "
             "them from its cache in seconds)"
         )
-        threading.Thread(target=self._run, args=(log,), name="kernel-warmup", daemon=True).start()
+        threading.Thread(
+            target=self._run, args=(log, started), name="kernel-warmup", daemon=True
+        ).start()
 
-    def _run(self, log: Callable[[str], None]) -> None:
+    def _run(self, log: Callable[[str], None], started: float) -> None:
         try:
             child = subprocess.run(
                 [sys.executable, "-m", "simulation.dashboard.warmup"],
@@ -85,7 +87,7 @@ class Warmup:
         except Exception as exc:  # the page still works: each session compiles what it needs
             self.problem = self.problem or f"preparing the kernels failed: {exc}"
         finally:
-            self.seconds = time.monotonic() - self.started
+            self.seconds = time.monotonic() - started
             self._done.set()
         if self.problem:
             log(f"PeerScale dashboard: {self.problem}; models compile as they are first built")
