@@ -269,10 +269,15 @@ class Checkpoints:
         try:
             request = json.loads((folder / REQUEST).read_text(encoding="utf-8"))
         except FileNotFoundError:
+            finished = (Path(results) / "metrics.parquet").is_file()
             raise CheckpointError(
-                source, f"holds no checkpoint ({FOLDER}/{REQUEST} is missing); allowed: the "
+                source, "holds the results of a finished run: nothing to resume" if finished
+                else f"holds no checkpoint ({FOLDER}/{REQUEST} is missing); allowed: the "
                 "results folder of a run started with --checkpoint-every",
             ) from None
+        except NotADirectoryError:
+            raise CheckpointError(source, "is not a folder; allowed: the results folder of a "
+                                  "run started with --checkpoint-every") from None
         except (OSError, ValueError) as error:
             raise CheckpointError(source, f"unreadable {REQUEST}: {_reason(error)}") from None
         if not isinstance(request, dict) or request.get("format") != FORMAT:
