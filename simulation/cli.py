@@ -327,10 +327,12 @@ def run(
     if checkpoint_every:
         from .scale.checkpoint import FOLDER, Checkpoints
 
-        _prepare_in_place(target, need)
+        results.prepare_in_place(target, need)
+        _current.update(checkpoints=None, target=target, made=True)
         checkpoints = Checkpoints.create(target / FOLDER, request)
-        _current.update(checkpoints=checkpoints, target=target, made=True)
-        note(f"checkpoints every {checkpoint_every} weeks in {target / FOLDER} "
+        _current.update(checkpoints=checkpoints)
+        weeks = "every week" if checkpoint_every == 1 else f"every {checkpoint_every} weeks"
+        note(f"checkpoints {weeks} in {target / FOLDER} "
              f"(if the run stops: peerscale resume {target})")
         _finish_checkpointed(sc, request, target, checkpoints, resumed=None)
         return
@@ -343,25 +345,6 @@ def run(
             (runset,) = _run_with_progress([sc], reps, first_seed, None, shards, client)
         _write_run(tmp, runset, request, time.perf_counter() - start)
     _report([runset], target)
-
-
-def _prepare_in_place(target: Path, need: int) -> None:
-    """Check and make the folder a checkpointed run writes into (checkpoints, then results)."""
-    from .analysis import results
-
-    results.check_target(target)
-    try:
-        if os.path.ismount(target):
-            raise results.OutputError(str(target), "is a mount point; allowed: a new folder "
-                                      "inside it (--out DIR/run)")
-        parent = target.absolute().parent
-        while not parent.exists():
-            parent = parent.parent
-        results.check_room(target, parent, need, "the results and checkpoints")
-        results.make_folder(target)
-    except OSError as error:
-        raise results.OutputError(str(target), f"cannot be written: {error.strerror or error} "
-                                  "(choose another --out)") from None
 
 
 def _finish_checkpointed(sc: Scenario, request: dict[str, Any], target: Path,
@@ -686,17 +669,20 @@ def _is_usage_error(error: BaseException) -> bool:
 
 def _resume_hint() -> str:
     """What to do after a checkpointed run stopped: resume it, or nothing was left behind."""
+    import shutil
+
     checkpoints = _current.get("checkpoints")
     target = _current.get("target")
+    made = bool(_current.get("made"))
     if checkpoints is None:
+        if made:  # the folder was made, its checkpoints were not
+            shutil.rmtree(str(target), ignore_errors=True)
         return "nothing was written"
     try:
         saved = checkpoints.latest()
     except ScenarioError:
         return f"no results written; no usable checkpoint in {target}"
-    if _current.get("made") and saved.replicate == 0 and not saved.started:
-        import shutil
-
+    if made and saved.replicate == 0 and not saved.started:
         shutil.rmtree(str(target), ignore_errors=True)  # stopped before anything worth keeping
         return "nothing was written"
     where = (f"week {saved.week} of replicate {saved.replicate + 1}" if saved.started

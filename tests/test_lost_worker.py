@@ -125,13 +125,19 @@ def workers_of(pid: int) -> list[int]:
     return found
 
 
-def test_cli_sharded_run_survives_a_killed_worker_with_the_same_bytes(tmp_path):
-    """`peerscale run --shards 2`: a worker killed mid-run, one note line, the same bytes."""
+def sharded_run(tmp_path: Path, week: int) -> tuple[subprocess.Popen[str], Path]:
+    """A reference run here, then `run --shards 2` in a process, up to its checkpoint of `week`."""
     main(["run", *RUN, "--out", str(tmp_path / "reference")])
     out = tmp_path / "sharded"
     run = start("run", *RUN, "--shards", "2", "--checkpoint-every", "2", "--out", str(out),
                 cwd=tmp_path)
-    wait_for((out / FOLDER / "r000000-w000002").exists, run)
+    wait_for((out / FOLDER / f"r000000-w{week:06d}").exists, run)
+    return run, out
+
+
+def test_cli_sharded_run_survives_a_killed_worker_with_the_same_bytes(tmp_path):
+    """`peerscale run --shards 2`: a worker killed mid-run, one note line, the same bytes."""
+    run, out = sharded_run(tmp_path, 2)
     workers = workers_of(run.pid)
     assert len(workers) == 2
     os.kill(workers[1], signal.SIGKILL)
@@ -145,11 +151,7 @@ def test_cli_sharded_run_survives_a_killed_worker_with_the_same_bytes(tmp_path):
 @pytest.mark.slow  # with the benchmarks: sharded resume is checked in this process in CI
 def test_cli_sharded_run_killed_outright_resumes_to_the_same_bytes(tmp_path):
     """The whole sharded run killed (its workers too), then resumed: the same bytes."""
-    main(["run", *RUN, "--out", str(tmp_path / "reference")])
-    out = tmp_path / "sharded"
-    run = start("run", *RUN, "--shards", "2", "--checkpoint-every", "2", "--out", str(out),
-                cwd=tmp_path)
-    wait_for((out / FOLDER / "r000000-w000006").exists, run)
+    run, out = sharded_run(tmp_path, 6)
     os.killpg(run.pid, signal.SIGKILL)
     finish(run)
     time.sleep(0.5)

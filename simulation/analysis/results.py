@@ -31,7 +31,7 @@ import subprocess
 import sys
 import time
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -297,16 +297,15 @@ def remove_marker(folder: Path) -> None:
         (folder / MARKER).unlink()
 
 
-def prepare(target: Path, need: int = 0) -> tuple[Path, list[str]]:
-    """Check `target` and make its marked partial folder beside it, before anything is computed.
+def _checked(target: Path, need: int, what: str, renamed: bool) -> Path:
+    """Check that `target` can become a results folder; return the nearest existing folder.
 
-    Returns the partial folder and notes about stale partial folders removed beside it. Raises
-    ResultsExistError or OutputError (one line) if the target cannot be written.
+    Not taken, not below a file, room for `need` bytes; not a mount point if the folder is to
+    be renamed into place (a rename onto one fails with EBUSY, after the whole run).
     """
-    target = Path(target)
     check_target(target)
     try:
-        if os.path.ismount(target):
+        if renamed and os.path.ismount(target):
             raise OutputError(
                 str(target), "is a mount point; a results folder is renamed into place, so "
                 "allowed: a new folder inside it (--out DIR/run)",
@@ -314,11 +313,22 @@ def prepare(target: Path, need: int = 0) -> tuple[Path, list[str]]:
         base = _nearest_existing(target)
         if not base.is_dir():
             raise OutputError(str(target), f"{base} is a file, not a folder")
-        check_room(target, base, need)
+        check_room(target, base, need, what)
     except ScenarioError:
         raise
     except (OSError, ValueError) as error:
         raise OutputError(str(target), _describe(error)) from None
+    return base
+
+
+def prepare(target: Path, need: int = 0) -> tuple[Path, list[str]]:
+    """Check `target` and make its marked partial folder beside it, before anything is computed.
+
+    Returns the partial folder and notes about stale partial folders removed beside it. Raises
+    ResultsExistError or OutputError (one line) if the target cannot be written.
+    """
+    target = Path(target)
+    base = _checked(target, need, "the results", renamed=True)
     try:
         make_folder(target.parent)
         notes = sweep_partials(target.parent)
@@ -327,6 +337,20 @@ def prepare(target: Path, need: int = 0) -> tuple[Path, list[str]]:
         _unmake(target.parent.absolute(), base)
         raise OutputError(str(target), _describe(error)) from None
     return partial, notes
+
+
+def prepare_in_place(target: Path, need: int = 0) -> None:
+    """Check and make `target`, a folder a run writes into as it goes (checkpoints, then results).
+
+    Raises ResultsExistError or OutputError (one line) if it cannot be written.
+    """
+    target = Path(target)
+    base = _checked(target, need, "the results and checkpoints", renamed=False)
+    try:
+        make_folder(target)
+    except OSError as error:
+        _unmake(target.absolute(), base)
+        raise OutputError(str(target), _describe(error)) from None
 
 
 def _unmake(folder: Path, base: Path) -> None:
@@ -360,19 +384,8 @@ def atomic_folder(target: Path, need: int = 0, notes: list[str] | None = None) -
     tmp, swept = prepare(target, need)
     if notes is not None:
         notes.extend(swept)
-    try:
-        yield tmp
-        commit(tmp, target)
-    except OSError as error:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if isinstance(error, ResultsExistError):
-            raise
-        raise OutputError(
-            str(target), f"writing the results failed: {_why(error)}; nothing was written"
-        ) from None
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    with _filled(tmp, target, lambda: commit(tmp, target), "; nothing was written") as folder:
+        yield folder
 
 
 @contextmanager
@@ -389,17 +402,33 @@ def atomic_files(target: Path) -> Iterator[Path]:
         tmp = new_partial(target, "results")
     except OSError as error:
         raise OutputError(str(target), _describe(error)) from None
-    try:
-        yield tmp
+
+    def move_up() -> None:
         remove_marker(tmp)
         for path in sorted(tmp.iterdir()):
             os.replace(path, target / path.name)
         tmp.rmdir()
+
+    with _filled(tmp, target, move_up, "") as folder:
+        yield folder
+
+
+@contextmanager
+def _filled(tmp: Path, target: Path, place: Callable[[], None], after: str) -> Iterator[Path]:
+    """Yield `tmp` to be filled, then `place()` it; on any failure remove it.
+
+    An OSError (a full disk) becomes an OutputError: one line naming `target`, then `after`.
+    """
+    try:
+        yield tmp
+        place()
+    except ResultsExistError:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     except OSError as error:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise OutputError(
-            str(target), f"writing the results failed: {_why(error)}"
-        ) from None
+        message = f"writing the results failed: {_why(error)}{after}"
+        raise OutputError(str(target), message) from None
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
