@@ -382,6 +382,7 @@ def resume(
     from .scale.checkpoint import Checkpoints
 
     checkpoints = Checkpoints.open(folder)
+    checkpoints.claim()
     request = dict(checkpoints.request)
     if scheduler is not None:
         request["scheduler"] = scheduler

@@ -248,7 +248,8 @@ RUN = [PEER, "--set", "population.size=150000", "--steps", "20", "--replicates",
 def test_a_run_killed_at_a_random_week_resumes_to_the_same_bytes(tmp_path):
     """SIGKILL after a random week, then `peerscale resume`: the uninterrupted run's bytes.
 
-    metrics.parquet and summary.json are byte-identical to those of a run never stopped.
+    metrics.parquet and summary.json are byte-identical to those of a run never stopped; a
+    resume while the run is still going on is refused.
     """
     expected = reference(tmp_path, RUN)
     replicate, week = random.randrange(2), random.randrange(2, 20, 2)
@@ -256,7 +257,10 @@ def test_a_run_killed_at_a_random_week_resumes_to_the_same_bytes(tmp_path):
     run = start("run", *RUN, "--checkpoint-every", "2", "--out", str(out), cwd=tmp_path)
     mark = out / FOLDER / f"r{replicate:06d}-w{week:06d}"
     wait_for(mark.exists, run)
+    with pytest.raises(SystemExit) as refused:  # not while the run is still going on
+        main(["resume", str(out)])
     os.killpg(run.pid, signal.SIGKILL)
+    assert refused.value.code == 2
     assert finish(run)[0] == -signal.SIGKILL
     assert not (out / "metrics.parquet").exists()
     main(["resume", str(out)])

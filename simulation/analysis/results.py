@@ -224,14 +224,15 @@ def _process_start(pid: int) -> str | None:
     return stat.rsplit(")", 1)[1].split()[19]
 
 
-def _marker() -> dict[str, Any]:
+def process_marker() -> dict[str, Any]:
+    """Who this process is: pid, start time and host (to tell later whether it still runs)."""
     return {
         "pid": os.getpid(), "started": _process_start(os.getpid()), "host": socket.gethostname(),
         "created_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
 
 
-def _alive(marker: dict[str, Any]) -> bool:
+def marker_alive(marker: dict[str, Any]) -> bool:
     """Whether the process that wrote `marker` (on this host) still runs."""
     pid = marker.get("pid")
     if not isinstance(pid, int) or pid <= 0:
@@ -269,7 +270,7 @@ def sweep_partials(folder: Path) -> list[str]:
                 f"left {path}: an unfinished results folder of host {marker.get('host')!r} "
                 "(remove it by hand if that run is over)"
             )
-        elif not _alive(marker):
+        elif not marker_alive(marker):
             shutil.rmtree(path, ignore_errors=True)
             notes.append(
                 f"removed {path}: unfinished results of a run that was killed "
@@ -287,7 +288,7 @@ def new_partial(parent: Path, name: str) -> Path:
             break
         except FileExistsError:
             continue
-    (path / MARKER).write_text(json.dumps(_marker()) + "\n", encoding="utf-8")
+    (path / MARKER).write_text(json.dumps(process_marker()) + "\n", encoding="utf-8")
     return path
 
 

@@ -35,6 +35,7 @@ import os
 import re
 import secrets
 import shutil
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,6 +46,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ..analysis.results import marker_alive, process_marker
 from ..config.errors import ScenarioError
 from ..core.state import StateValue, number
 from . import memory
@@ -56,6 +58,7 @@ FORMAT = "peerscale-checkpoint"
 VERSION = 1
 FOLDER = "checkpoint"  # inside the results folder
 REQUEST = "run.json"
+OWNER = "owner.json"  # the process writing the checkpoints (results.process_marker)
 INDEX = "checkpoint.json"
 PART_INDEX = "part.json"
 RECORDS = "records.parquet"
@@ -258,8 +261,30 @@ class Checkpoints:
         _fsync(tmp)
         os.replace(tmp, folder / REQUEST)
         made = cls(folder, request)
+        made.claim()
         made.save(0, 0, int(request["seed"]), pd.DataFrame())  # the run's start: week 0
         return made
+
+    def claim(self) -> None:
+        """Mark the checkpoints as this process's; refuse those a live process still writes.
+
+        Two processes resuming one run would overwrite each other's checkpoints. A process on
+        another host (a shared filesystem) cannot be checked from here and is not refused.
+        """
+        path = self.folder / OWNER
+        try:
+            owner = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            owner = None
+        if (isinstance(owner, dict) and owner.get("pid") != os.getpid()
+                and owner.get("host") == socket.gethostname() and marker_alive(owner)):
+            raise CheckpointError(
+                str(self.folder.parent), f"its run is still going on in process {owner['pid']}; "
+                "allowed: resume once that process has ended (or stop it first)",
+            )
+        tmp = self.folder / f".{OWNER}.{secrets.token_hex(4)}.partial"
+        tmp.write_text(json.dumps(process_marker()) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
 
     @classmethod
     def open(cls, results: Path) -> Checkpoints:

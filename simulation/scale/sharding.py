@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import time
 from collections.abc import Callable
 from contextlib import contextmanager
@@ -507,6 +508,11 @@ def cluster(workers: int, scheduler: str | None = None):
     quiet = logging.getLogger("distributed")
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)
+    # multiprocessing's resource tracker (a process of its own, started with the cluster's first
+    # semaphore) outlives a coordinator killed with SIGKILL and warns about the semaphores it
+    # frees; it takes its warning filters from the -W options of this interpreter.
+    tracker = "ignore:resource_tracker:UserWarning"
+    sys.warnoptions.append(tracker)
     try:
         with (
             dask.config.set(environ),
@@ -519,6 +525,7 @@ def cluster(workers: int, scheduler: str | None = None):
             yield client
     finally:
         quiet.setLevel(level)
+        sys.warnoptions.remove(tracker)
 
 
 def local_workers(shards: int) -> int:
