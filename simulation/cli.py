@@ -237,8 +237,9 @@ def _cluster(shards: int, scheduler: str | None):
 # run and resume
 
 
-# The run in progress, for the message if it stops: its checkpoints and whether this process
-# made its folder (then a run stopped before its first checkpoint leaves nothing behind).
+# The checkpointed run in progress, for the message if it stops: its folder, its checkpoints,
+# whether this process started it ("fresh": then a run stopped before its first checkpoint
+# leaves nothing behind) and whether it made the folder ("made") or found it empty.
 _current: dict[str, Any] = {}
 
 
@@ -252,7 +253,20 @@ def _request(scenario: Scenario, scenario_file: Path, seed: int, replicates: int
         "seed": seed, "replicates": replicates, "steps": scenario.run.steps, "shards": shards,
         "scheduler": scheduler, "every": every, "command": sys.argv,
         "peerscale_version": results.citation_version(),
+        "git_commit": results.provenance()["git"]["commit"],
     }
+
+
+def _same_code(request: dict[str, Any]) -> None:
+    """Say so if the checkpoints were written by other code (its numbers may differ)."""
+    from .analysis import results
+
+    then = (request.get("peerscale_version"), request.get("git_commit"))
+    now = (results.citation_version(), results.provenance()["git"]["commit"])
+    if then != now:
+        note(f"the checkpoints were written by PeerScale {then[0]} (commit {then[1]}), this is "
+             f"{now[0]} (commit {now[1]}): the numbers equal an uninterrupted run's only if the "
+             "model did not change in between")
 
 
 def _write_run(folder: Path, runset: RunSet, request: dict[str, Any], wall: float,
@@ -327,14 +341,17 @@ def run(
     if checkpoint_every:
         from .scale.checkpoint import FOLDER, Checkpoints
 
+        existed = target.is_dir()
         results.prepare_in_place(target, need)
-        _current.update(checkpoints=None, target=target, made=True)
+        _current.update(checkpoints=None, target=target, fresh=True, made=not existed)
         checkpoints = Checkpoints.create(target / FOLDER, request)
         _current.update(checkpoints=checkpoints)
         weeks = "every week" if checkpoint_every == 1 else f"every {checkpoint_every} weeks"
-        note(f"checkpoints {weeks} in {target / FOLDER} "
-             f"(if the run stops: peerscale resume {target})")
-        _finish_checkpointed(sc, request, target, checkpoints, resumed=None)
+        _finish_checkpointed(
+            sc, request, target, checkpoints, None,
+            f"checkpoints {weeks} in {target / FOLDER} (if the run stops: peerscale resume "
+            f"{target})",
+        )
         return
     start = time.perf_counter()
     notes: list[str] = []
@@ -348,13 +365,18 @@ def run(
 
 
 def _finish_checkpointed(sc: Scenario, request: dict[str, Any], target: Path,
-                         checkpoints: Checkpoints, resumed: dict[str, Any] | None) -> None:
-    """Run (or go on with) a checkpointed run; write its results, then drop the checkpoints."""
+                         checkpoints: Checkpoints, resumed: dict[str, Any] | None,
+                         started: str) -> None:
+    """Run (or go on with) a checkpointed run; write its results, then drop the checkpoints.
+
+    `started` is said once the run is under way (after the cluster is reached).
+    """
     from .analysis import results
 
     start = time.perf_counter()
     shards, scheduler = int(request["shards"]), request["scheduler"]
     with _cluster(shards, scheduler) as client:
+        note(started)
         (runset,) = _run_with_progress(
             [sc], int(request["replicates"]), int(request["seed"]), None, shards, client,
             checkpoints,
@@ -391,17 +413,21 @@ def resume(
         fail(f"{folder}: the checkpoint's scenario is not a table")
     sc = validate(scenario_data, f"{folder}/checkpoint/run.json")
     saved = checkpoints.latest()
+    checkpoints.check(saved)
+    _memory_first(sc, int(request["shards"]), request["scheduler"])
     for line in results.sweep_partials(folder):
         note(line)
-    _memory_first(sc, int(request["shards"]), request["scheduler"])
-    _current.update(checkpoints=checkpoints, target=folder, made=False)
-    note(f"resuming {folder} at week {saved.week} of replicate {saved.replicate + 1} of "
-         f"{request['replicates']}")
+    _current.update(checkpoints=checkpoints, target=folder, fresh=False, made=False)
+    _same_code(request)
     resumed = {
         "from_replicate": saved.replicate, "from_week": saved.week, "command": sys.argv,
         "resumed_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
     }
-    _finish_checkpointed(sc, request, folder, checkpoints, resumed)
+    _finish_checkpointed(
+        sc, request, folder, checkpoints, resumed,
+        f"resuming {folder} at week {saved.week} of replicate {saved.replicate + 1} of "
+        f"{request['replicates']}",
+    )
 
 
 @app.command()
@@ -672,20 +698,25 @@ def _resume_hint() -> str:
     """What to do after a checkpointed run stopped: resume it, or nothing was left behind."""
     import shutil
 
+    from .scale.checkpoint import FOLDER
+
     checkpoints = _current.get("checkpoints")
     target = _current.get("target")
-    made = bool(_current.get("made"))
-    if checkpoints is None:
-        if made:  # the folder was made, its checkpoints were not
-            shutil.rmtree(str(target), ignore_errors=True)
+    if target is None:
         return "nothing was written"
+
+    def undo() -> str:  # stopped before anything worth keeping: leave the folder as it was
+        shutil.rmtree(str(target if _current.get("made") else target / FOLDER), ignore_errors=True)
+        return "nothing was written"
+
+    if checkpoints is None:
+        return undo() if _current.get("fresh") else "nothing was written"
     try:
         saved = checkpoints.latest()
     except ScenarioError:
         return f"no results written; no usable checkpoint in {target}"
-    if made and saved.replicate == 0 and not saved.started:
-        shutil.rmtree(str(target), ignore_errors=True)  # stopped before anything worth keeping
-        return "nothing was written"
+    if _current.get("fresh") and saved.replicate == 0 and not saved.started:
+        return undo()
     where = (f"week {saved.week} of replicate {saved.replicate + 1}" if saved.started
              else f"the start of replicate {saved.replicate + 1}")
     return (f"no results written; resume from the checkpoint of {where}: "

@@ -134,6 +134,7 @@ def write_part(folder: str | Path, state: dict[str, StateValue]) -> None:
 def read_part(folder: str | Path) -> dict[str, StateValue]:
     """Read what `write_part` wrote; CheckpointError (one line) if anything is missing or off."""
     folder = Path(folder)
+    check_part(folder)
     try:
         index = json.loads((folder / PART_INDEX).read_text())
         state: dict[str, StateValue] = {
@@ -141,9 +142,6 @@ def read_part(folder: str | Path) -> dict[str, StateValue]:
         }
         for name, spec in index["arrays"].items():
             path = folder / f"{name}.npy"
-            size = path.stat().st_size
-            if size != spec["bytes"]:
-                raise ValueError(f"{path.name} has {size} bytes, not {spec['bytes']}")
             array = np.load(path, allow_pickle=False)
             if array.dtype.str != spec["dtype"] or list(array.shape) != spec["shape"]:
                 raise ValueError(f"{path.name} is not the {spec['dtype']}{spec['shape']} saved")
@@ -152,6 +150,20 @@ def read_part(folder: str | Path) -> dict[str, StateValue]:
         message = f"unreadable checkpoint part: {_reason(error)}"
         raise CheckpointError(str(folder), message) from None
     return state
+
+
+def check_part(folder: str | Path) -> None:
+    """Check a part without loading it: its index, and every array file at its recorded size."""
+    folder = Path(folder)
+    try:
+        index = json.loads((folder / PART_INDEX).read_text())
+        for name, spec in index["arrays"].items():
+            size = (folder / f"{name}.npy").stat().st_size
+            if size != spec["bytes"]:
+                raise ValueError(f"{name}.npy has {size} bytes, not {spec['bytes']}")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as error:
+        message = f"unreadable checkpoint part: {_reason(error)}"
+        raise CheckpointError(str(folder), message) from None
 
 
 def _reason(error: BaseException) -> str:
@@ -344,6 +356,11 @@ class Checkpoints:
                          tuple(index["parts"]), records)
         except (OSError, ValueError, KeyError, TypeError, pa.ArrowException) as error:
             raise CheckpointError(str(path), f"unreadable checkpoint: {_reason(error)}") from None
+
+    def check(self, saved: Saved) -> None:
+        """Check every part of a checkpoint before a run is resumed from it (one line if off)."""
+        for part in saved.parts:
+            check_part(saved.folder / part)
 
     # -- writing ------------------------------------------------------------------------------
     def due(self, week: int, steps: int) -> bool:
