@@ -22,6 +22,7 @@ import pandas as pd
 import pytest
 
 from simulation import structures
+from simulation.analysis.results import MARKER
 from simulation.analysis.runner import run_scenario
 from simulation.cli import main
 from simulation.scale.checkpoint import (
@@ -284,15 +285,22 @@ def test_a_signal_stops_a_run_with_one_line_and_leaves_nothing(sig, code, tmp_pa
 
 
 def test_a_folder_left_by_sigkill_is_removed_by_the_next_run_beside_it(tmp_path):
-    """SIGKILL leaves a marked .partial folder; the next run writing there removes it, says so."""
+    """SIGKILL leaves a marked .partial folder; the next run writing there removes it, says so.
+
+    Folders that are not ours (another name, or not empty without a marker) stay.
+    """
     run = start("run", *RUN, "--out", "out", cwd=tmp_path)
-    wait_for(lambda: any(p.name.endswith(".partial") for p in tmp_path.iterdir()), run)
+    wait_for(lambda: any((p / MARKER).is_file() for p in tmp_path.iterdir()), run)
     os.killpg(run.pid, signal.SIGKILL)
     finish(run)
     (left,) = tmp_path.iterdir()
-    assert left.name.startswith(".out.") and (left / ".peerscale-partial.json").is_file()
+    assert left.name.startswith(".out.")
     unmarked = tmp_path / ".someone-else.partial"
     unmarked.mkdir()
+    old_but_not_empty = tmp_path / ".x.0123abcd.partial"
+    old_but_not_empty.mkdir()
+    (old_but_not_empty / "data").write_text("kept")
+    os.utime(old_but_not_empty, (0, 0))
     again = subprocess.run(
         [sys.executable, "-m", "simulation.cli", "run", PEER, "--set", "population.size=2000",
          "--steps", "2", "--replicates", "1", "--out", "next"],
@@ -302,7 +310,22 @@ def test_a_folder_left_by_sigkill_is_removed_by_the_next_run_beside_it(tmp_path)
     (line,) = again.stderr.strip().splitlines()
     assert line.startswith(f"note: removed {left.name}: unfinished results of a run that was "
                            f"killed (pid {run.pid}, ")
-    assert sorted(p.name for p in tmp_path.iterdir()) == [".someone-else.partial", "next"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        ".someone-else.partial", ".x.0123abcd.partial", "next"
+    ]
+
+
+def test_an_empty_unmarked_folder_of_a_run_killed_as_it_started_is_removed_later(tmp_path):
+    """Killed between making its folder and marking it: removed once older than a minute."""
+    from simulation.analysis.results import UNMARKED_SECONDS, sweep_partials
+
+    young, old = tmp_path / ".run-a.0123abcd.partial", tmp_path / ".run-b.4567cdef.partial"
+    young.mkdir()
+    old.mkdir()
+    os.utime(old, (time.time() - UNMARKED_SECONDS - 1,) * 2)
+    (line,) = sweep_partials(tmp_path)
+    assert line.startswith(f"removed {old}: an empty folder of a run killed as it started")
+    assert [p.name for p in tmp_path.iterdir()] == [young.name]
 
 
 def test_a_checkpointed_run_stopped_by_sigterm_says_how_to_resume(tmp_path):

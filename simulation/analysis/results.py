@@ -247,23 +247,34 @@ def marker_alive(marker: dict[str, Any]) -> bool:
     return started is None or started == marker.get("started")
 
 
+# A partial folder of ours: `.<name>.<8 hex digits>.partial` (new_partial).
+_PARTIAL = re.compile(r"^\..+\.[0-9a-f]{8}\.partial$")
+# A partial folder has its marker within microseconds of being made; one still unmarked and empty
+# after this long belongs to a process killed in between.
+UNMARKED_SECONDS = 60.0
+
+
 def sweep_partials(folder: Path) -> list[str]:
-    """Remove marked partial folders in `folder` whose process is gone; say what was done.
+    """Remove partial folders in `folder` whose process is gone; say what was done.
 
     Returns one line per folder removed, or left because it was made on another host (a shared
-    filesystem: its process cannot be checked from here). Unmarked folders are never touched.
+    filesystem: its process cannot be checked from here). A folder without a marker is removed
+    only if it has our name pattern, is empty and is older than UNMARKED_SECONDS (its process
+    was killed between making it and marking it); other folders are never touched.
     """
     notes: list[str] = []
     try:
-        candidates = [p for p in folder.iterdir() if p.name.endswith(".partial") and p.is_dir()]
+        candidates = [p for p in folder.iterdir() if _PARTIAL.match(p.name) and p.is_dir()]
     except OSError:
         return notes
     for path in candidates:
         try:
             marker = json.loads((path / MARKER).read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            continue
+            marker = None
         if not isinstance(marker, dict):
+            if _stale_and_empty(path):
+                notes.append(f"removed {path}: an empty folder of a run killed as it started")
             continue
         if marker.get("host") != socket.gethostname():
             notes.append(
@@ -277,6 +288,17 @@ def sweep_partials(folder: Path) -> list[str]:
                 f"(pid {marker.get('pid')}, {marker.get('created_utc')})"
             )
     return notes
+
+
+def _stale_and_empty(path: Path) -> bool:
+    """Remove `path` if it is empty and older than UNMARKED_SECONDS; whether it was removed."""
+    try:
+        if time.time() - path.stat().st_mtime < UNMARKED_SECONDS:
+            return False
+        path.rmdir()  # only an empty folder goes
+    except OSError:
+        return False
+    return True
 
 
 def new_partial(parent: Path, name: str) -> Path:
