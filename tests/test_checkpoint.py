@@ -268,6 +268,11 @@ def test_a_run_killed_at_a_random_week_resumes_to_the_same_bytes(tmp_path):
     assert digest(out / "summary.json") == digest(tmp_path / "reference" / "summary.json")
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["resumed"]["from_replicate"] >= replicate
+    uninterrupted = json.loads((tmp_path / "reference" / "manifest.json").read_text())
+    differs = {k for k in manifest.keys() | uninterrupted.keys()
+               if manifest.get(k) != uninterrupted.get(k)}
+    # Timing, the command (argv of this test for the reference) and how the run went on.
+    assert differs <= {"created_utc", "wall_time_s", "command", "checkpoint_every", "resumed"}
     assert not (out / FOLDER).exists()  # the checkpoints go once the results are written
 
 

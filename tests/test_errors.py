@@ -252,6 +252,46 @@ def test_every_bad_trial_file_is_one_line_with_exit_2(case, tmp_path, monkeypatc
     assert_one_line_error(outcome, "t.toml", fragment)
 
 
+def test_an_unreadable_scenario_file_is_one_line(tmp_path, monkeypatch, capsys):
+    """A scenario file that cannot be read (EACCES): one line naming it, exit 2."""
+    monkeypatch.chdir(tmp_path)
+    Path("locked.toml").write_text("[run]\nsteps = 2\n")
+    real = Path.read_text
+
+    def locked(self, *args, **kwargs):
+        if self.name == "locked.toml":
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", locked)
+    outcome = peerscale(["run", "locked.toml", "--out", "out"], tmp_path, capsys)
+    assert_one_line_error(outcome, "locked.toml: cannot be read: Permission denied")
+
+
+def test_too_many_shards_are_reduced_in_one_line(tmp_path, monkeypatch, capsys):
+    """--shards 1000 on 20,000 agents: one note, 8 shards, a cluster asked for 8, not 1000."""
+    from contextlib import contextmanager
+
+    monkeypatch.chdir(tmp_path)
+    asked: list[int] = []
+
+    @contextmanager
+    def in_process(workers, scheduler=None):  # the shards as plain objects here
+        asked.append(workers)
+        yield None
+
+    monkeypatch.setattr(sharding, "cluster", in_process)
+    outcome = peerscale(["run", PEER, "--set", "population.size=20000", "--steps", "1",
+                         "--replicates", "1", "--shards", "1000", "--out", "out"], tmp_path, capsys)
+    assert outcome.code == 0 and asked == [8]
+    assert outcome.lines[0] == (
+        "note: --shards 1000 reduced to 8: a shard holds whole blocks of communities, and this "
+        "population has 8"
+    )
+    workers = "(one per core)" in " ".join(outcome.lines)
+    assert workers == ((os.cpu_count() or 1) < 8)
+
+
 def test_shards_are_capped_at_the_blocks_and_workers_at_the_cores():
     """--shards 1000 on 20,000 agents gives 8 shards, on no more worker processes than cores."""
     from .helpers import small
