@@ -196,7 +196,7 @@ def _run_with_progress(
 # Checking before computing
 
 
-def _memory_first(scenario: Scenario, shards: int, scheduler: str | None) -> None:
+def _memory_first(scenario: Scenario, scheduler: str | None = None) -> None:
     """Refuse, before any folder is made, a run this machine cannot hold (one line)."""
     from .scale import memory
 
@@ -335,7 +335,7 @@ def run(
     reps = replicates or sc.run.replicates
     first_seed = sc.run.seed if seed is None else seed
     request = _request(sc, scenario, first_seed, reps, shards, scheduler, checkpoint_every or 0)
-    _memory_first(sc, shards, scheduler)
+    _memory_first(sc, scheduler)
     target = out_dir or results.default_folder("run", sc.name)
     need = _need_bytes(sc, reps, checkpoint_every or 0)
     if checkpoint_every:
@@ -414,7 +414,7 @@ def resume(
     sc = validate(scenario_data, f"{folder}/checkpoint/run.json")
     saved = checkpoints.latest()
     checkpoints.check(saved)
-    _memory_first(sc, int(request["shards"]), request["scheduler"])
+    _memory_first(sc, request["scheduler"])
     for line in results.sweep_partials(folder):
         note(line)
     _current.update(checkpoints=checkpoints, target=folder, fresh=False, made=False)
@@ -454,7 +454,7 @@ def compare(
             "(set `name` in the files)"
         )
     for s in loaded:
-        _memory_first(s, 1, None)
+        _memory_first(s)
     target = out_dir or results.default_folder("compare", "-vs-".join(names))
     reps = replicates or max(s.run.replicates for s in loaded)
     need = sum(_need_bytes(s, replicates or s.run.replicates, 0) for s in loaded)
@@ -498,7 +498,7 @@ def trial_command(
 
     spec = load_trial(trial_file)
     for arm in ("control", "treatment"):
-        _memory_first(spec.arm(arm), 1, None)
+        _memory_first(spec.arm(arm))
     target = out_dir or results.default_folder("trial", spec.name)
     reps = replicates or spec.replicates
     work = 2 * spec.control.population.size * spec.weeks
