@@ -18,7 +18,8 @@ vector width), `reference` (plain-Mesa implementations of the rules), `dashboard
 
 from importlib.metadata import PackageNotFoundError, version
 
-from .scale import vector_width  # noqa: F401  (first: it must run before numba is imported)
+from .scale import environment  # noqa: F401  # isort: skip  (first: the variables numba reads)
+from .scale import vector_width  # noqa: F401  # isort: skip  (before numba is imported)
 
 from . import structures  # isort: skip
 from .analysis.runner import RunSet, compare, run_scenario  # isort: skip

@@ -1,14 +1,23 @@
-"""The `peerscale` command line: run scenarios, compare them, list parameters.
+"""The `peerscale` command line: run scenarios, compare them, resume runs, list parameters.
 
-Bad input (a missing or malformed scenario file, an unknown key, a wrong type or an out-of-range
-value) is reported in one line naming the file, the key and what is allowed, with exit code 2
-and no traceback; results folders are written atomically and never overwritten.
+Every error a user can cause (a bad flag or scenario file, an unwritable results folder, a bad
+environment variable, an unreachable or lost cluster) is one line on stderr naming what was
+wrong and what is allowed, with exit code 2, no traceback and nothing written; `--debug` (or
+PEERSCALE_DEBUG=1) shows the traceback instead. Ctrl-C (SIGINT) and SIGTERM stop a run, remove
+its unfinished results and exit with 130 and 143. Results folders are checked before the first
+week runs, written atomically and never overwritten; a run with --checkpoint-every can be
+resumed (`peerscale resume DIR`) to the same bytes.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import signal
 import sys
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
@@ -26,15 +35,17 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from .config.errors import ScenarioError
+from .config.errors import ScenarioError, one_line
 from .config.loading import load
 from .config.parameters import parameter_rows
+from .config.schema import describe_bounds, numeric_bounds
 
 if TYPE_CHECKING:
     from rich.progress import Task
 
     from .analysis.runner import RunSet
     from .config.schema import Scenario
+    from .scale.checkpoint import Checkpoints
 
 app = typer.Typer(
     add_completion=False,
@@ -46,6 +57,37 @@ app = typer.Typer(
 err = Console(stderr=True)
 out = Console()
 
+DEBUG_ENV = "PEERSCALE_DEBUG"
+
+
+# ----------------------------------------------------------------------------------------------
+# Whole numbers on the command line, with their bounds written once (most in the schema)
+
+
+def whole_number(low: int, high: int | None, allowed: str) -> Callable[[str], int]:
+    """A parser of a whole number from `low` to `high` whose error says what is allowed."""
+
+    def parse(text: str | int) -> int:
+        if isinstance(text, int):  # a default, already a number
+            return text
+        try:
+            value: int | None = int(text.strip().replace("_", ""))
+        except ValueError:
+            value = None
+        if value is None or value < low or (high is not None and value > high):
+            raise typer.BadParameter(f"invalid value {text!r}: allowed {allowed}")
+        return value
+
+    return parse
+
+
+def schema_number(key: str) -> Callable[[str], int]:
+    """A parser for a flag that sets the integer parameter `key` (its bounds from the schema)."""
+    bounds = numeric_bounds(key)
+    assert bounds is not None and bounds.kind is int, key
+    return whole_number(bounds.low, bounds.high, describe_bounds(key))
+
+
 SetOption = Annotated[
     list[str] | None,
     typer.Option(
@@ -53,22 +95,40 @@ SetOption = Annotated[
         help="override a parameter: section.key=value (repeatable; see `peerscale params`)",
     ),
 ]
-SeedOption = Annotated[
-    int | None, typer.Option(help="seed; replicate r uses seed + r (default: run.seed)", min=0)
-]
-StepsOption = Annotated[
-    int | None, typer.Option(help="weeks to simulate (default: run.steps)", min=1)
-]
-ReplicatesOption = Annotated[
-    int | None, typer.Option(help="replicates (default: run.replicates)", min=1)
-]
+SeedOption = Annotated[int | None, typer.Option(
+    help="seed; replicate r uses seed + r (default: run.seed)", parser=schema_number("run.seed"),
+    metavar="INTEGER",
+)]
+StepsOption = Annotated[int | None, typer.Option(
+    help="weeks to simulate (default: run.steps)", parser=schema_number("run.steps"),
+    metavar="INTEGER",
+)]
+ReplicatesOption = Annotated[int | None, typer.Option(
+    help="replicates (default: run.replicates)", parser=schema_number("run.replicates"),
+    metavar="INTEGER",
+)]
 OutOption = Annotated[
     Path | None, typer.Option("--out", help="results folder (must not exist or be empty)")
 ]
+SchedulerOption = Annotated[str | None, typer.Option(
+    help="address of a running dask.distributed scheduler for the shards "
+    "(default: a local cluster)",
+)]
+
+
+# ----------------------------------------------------------------------------------------------
+# One-line messages
 
 
 def _print_error(message: str) -> None:
-    err.print(Text("error: ", style="bold red") + Text(message), highlight=False, soft_wrap=True)
+    err.print(Text("error: ", style="bold red") + Text(one_line(message)), highlight=False,
+              soft_wrap=True)
+
+
+def note(message: str) -> None:
+    """One informational line on stderr (a capped flag, a restarted shard, a removed folder)."""
+    err.print(Text("note: ", style="bold") + Text(one_line(message)), highlight=False,
+              soft_wrap=True)
 
 
 def fail(message: str) -> NoReturn:
@@ -96,10 +156,6 @@ def progress_bar() -> Progress:
     )
 
 
-def _load_all(paths: list[Path], overrides: list[str] | None) -> list[Scenario]:
-    return [load(path, overrides) for path in paths]
-
-
 def _work(scenario: Scenario, replicates: int | None, steps: int | None) -> int:
     steps = steps or scenario.run.steps
     reps = replicates or scenario.run.replicates
@@ -113,6 +169,7 @@ def _run_with_progress(
     steps: int | None,
     shards: int = 1,
     client: Any = None,
+    checkpoints: Checkpoints | None = None,
 ) -> list[RunSet]:
     from .analysis.runner import run_scenario
 
@@ -130,9 +187,122 @@ def _run_with_progress(
                 bar.update(task, advance=agents, weeks=done_weeks)
 
             results.append(run_scenario(
-                scenario, replicates, seed, steps, progress=tick, shards=shards, client=client
+                scenario, replicates, seed, steps, progress=tick, shards=shards, client=client,
+                checkpoints=checkpoints,
             ))
     return results
+
+
+# ----------------------------------------------------------------------------------------------
+# Checking before computing
+
+
+def _memory_first(scenario: Scenario, scheduler: str | None = None) -> None:
+    """Refuse, before any folder is made, a run this machine cannot hold (one line)."""
+    from .scale import memory
+
+    if scheduler is None:  # every shard on this machine: the whole population must fit
+        memory.check(scenario)
+
+
+def _shards_for(scenario: Scenario, shards: int, scheduler: str | None, source: str) -> int:
+    """The shards a run gets: capped at the population's blocks, said in one line."""
+    if shards <= 1 and scheduler is None:
+        return 1
+    if not scenario.structure.shardable:
+        fail(
+            f"{source}: program.structure: {scenario.program.structure} cannot be sharded yet "
+            "(drop --shards/--scheduler)"
+        )
+    from .scale.sharding import local_workers, shard_count
+
+    possible = shard_count(scenario, shards)
+    if possible < shards:
+        note(f"--shards {shards} reduced to {possible}: a shard holds whole blocks of "
+             f"communities, and this population has {possible}")
+    if scheduler is None and local_workers(possible) < possible:
+        note(f"{possible} shards share {local_workers(possible)} local worker processes "
+             "(one per core)")
+    return possible
+
+
+def _cluster(shards: int, scheduler: str | None):
+    if shards <= 1 and scheduler is None:
+        return nullcontext()
+    from .scale.sharding import cluster
+
+    return cluster(shards, scheduler)
+
+
+# ----------------------------------------------------------------------------------------------
+# run and resume
+
+
+# The checkpointed run in progress, for the message if it stops: its folder, its checkpoints,
+# whether this process started it ("fresh": then a run stopped before its first checkpoint
+# leaves nothing behind) and whether it made the folder ("made") or found it empty.
+_current: dict[str, Any] = {}
+
+
+def _request(scenario: Scenario, scenario_file: Path, seed: int, replicates: int, shards: int,
+             scheduler: str | None, every: int) -> dict[str, Any]:
+    """What a checkpointed run records to be resumed (scale/checkpoint.py, run.json)."""
+    from .analysis import results
+
+    return {
+        "scenario": scenario.model_dump(mode="json"), "scenario_file": str(scenario_file),
+        "seed": seed, "replicates": replicates, "steps": scenario.run.steps, "shards": shards,
+        "scheduler": scheduler, "every": every, "command": sys.argv,
+        "peerscale_version": results.citation_version(),
+        "git_commit": results.provenance()["git"]["commit"],
+    }
+
+
+def _same_code(request: dict[str, Any]) -> None:
+    """Say so if the checkpoints were written by other code (its numbers may differ)."""
+    from .analysis import results
+
+    then = (request.get("peerscale_version"), request.get("git_commit"))
+    now = (results.citation_version(), results.provenance()["git"]["commit"])
+    if then != now:
+        note(f"the checkpoints were written by PeerScale {then[0]} (commit {then[1]}), this is "
+             f"{now[0]} (commit {now[1]}): the numbers equal an uninterrupted run's only if the "
+             "model did not change in between")
+
+
+def _write_run(folder: Path, runset: RunSet, request: dict[str, Any], wall: float,
+               resumed: dict[str, Any] | None = None) -> None:
+    """metrics.parquet, summary.json, the figure and manifest.json of a run, into `folder`."""
+    from .analysis import figures, results
+
+    resolved = runset.scenario
+    meta = {"scenario": resolved.model_dump(mode="json"), "seeds": runset.seeds}
+    results.write_parquet(runset.frame, folder / "metrics.parquet", meta)
+    summary = {"scenario": resolved.name, "seeds": runset.seeds, "steps": resolved.run.steps,
+               "final": runset.summary()}
+    results.write_json(summary, folder / "summary.json")
+    figures.plot_runs([runset], folder / "figure", f"PeerScale: {resolved.name}")
+    manifest = results.provenance() | {
+        "kind": "run", "scenario_file": request["scenario_file"],
+        "scenario": resolved.model_dump(mode="json"), "seeds": runset.seeds,
+        "wall_time_s": round(wall, 3),
+        "shards": request["shards"], "scheduler": request["scheduler"],
+    }
+    if request["every"]:
+        manifest["checkpoint_every"] = request["every"]
+    if resumed is not None:  # the command is the one that started the run; how it went on
+        manifest["command"] = request["command"]
+        manifest["resumed"] = resumed
+    results.write_json(manifest, folder / "manifest.json")
+
+
+def _need_bytes(scenario: Scenario, replicates: int, every: int) -> int:
+    """What a run writes at most: results, and two checkpoints at once while one is written."""
+    from .analysis import results
+    from .scale.checkpoint import checkpoint_bytes
+
+    need = results.results_bytes(replicates * (scenario.run.steps + 1))
+    return need + (2 * checkpoint_bytes(scenario) if every else 0)
 
 
 @app.command()
@@ -145,49 +315,120 @@ def run(
     out_dir: OutOption = None,
     shards: Annotated[int, typer.Option(
         help="split the population into this many shards of whole communities "
-        "(Dask workers; same numbers)",
-        min=1,
+        "(Dask workers; same numbers; at most one per block)",
+        parser=whole_number(1, None, "a whole number, 1 or more"), metavar="INTEGER",
     )] = 1,
-    scheduler: Annotated[str | None, typer.Option(
-        help="address of a running dask.distributed scheduler for the shards "
-        "(default: a local cluster)",
+    scheduler: SchedulerOption = None,
+    checkpoint_every: Annotated[int | None, typer.Option(
+        "--checkpoint-every",
+        help="save the whole state every K weeks in the results folder, so that "
+        "`peerscale resume` can finish the run after a crash (same numbers)",
+        parser=schema_number("run.steps"), metavar="K",
     )] = None,
 ) -> None:
     """Run one scenario; write metrics.parquet, summary.json, manifest.json and a figure."""
-    from contextlib import nullcontext
-
-    from .analysis import figures, results
+    from .analysis import results
 
     sc = load(scenario, set_)
-    if (shards > 1 or scheduler) and not sc.structure.shardable:
-        fail(
-            f"{scenario}: program.structure: {sc.program.structure} cannot be sharded yet "
-            "(drop --shards/--scheduler)"
+    if steps is not None:
+        sc = sc.with_overrides({"run.steps": steps}, source="--steps")
+    shards = _shards_for(sc, shards, scheduler, str(scenario))
+    reps = replicates or sc.run.replicates
+    first_seed = sc.run.seed if seed is None else seed
+    request = _request(sc, scenario, first_seed, reps, shards, scheduler, checkpoint_every or 0)
+    _memory_first(sc, scheduler)
+    target = out_dir or results.default_folder("run", sc.name)
+    need = _need_bytes(sc, reps, checkpoint_every or 0)
+    if checkpoint_every:
+        from .scale.checkpoint import FOLDER, Checkpoints
+
+        existed = target.is_dir()
+        results.prepare_in_place(target, need)
+        _current.update(checkpoints=None, target=target, fresh=True, made=not existed)
+        checkpoints = Checkpoints.create(target / FOLDER, request)
+        _current.update(checkpoints=checkpoints)
+        weeks = "every week" if checkpoint_every == 1 else f"every {checkpoint_every} weeks"
+        _finish_checkpointed(
+            sc, request, target, checkpoints, None,
+            f"checkpoints {weeks} in {target / FOLDER} (if the run stops: peerscale resume "
+            f"{target})",
         )
-    target = out_dir or results.free_folder(Path("results") / f"run-{sc.name}")
-    _check_target(target)
+        return
     start = time.perf_counter()
-    distributed = shards > 1 or scheduler is not None
-    if distributed:
-        from .scale.sharding import cluster
-    with cluster(shards, scheduler) if distributed else nullcontext() as client:
-        (runset,) = _run_with_progress([sc], replicates, seed, steps, shards, client)
-    resolved = runset.scenario
-    meta = {"scenario": resolved.model_dump(mode="json"), "seeds": runset.seeds}
-    with results.atomic_folder(target) as tmp:
-        results.write_parquet(runset.frame, tmp / "metrics.parquet", meta)
-        summary = {"scenario": resolved.name, "seeds": runset.seeds, "steps": resolved.run.steps,
-                   "final": runset.summary()}
-        results.write_json(summary, tmp / "summary.json")
-        figures.plot_runs([runset], tmp / "figure", f"PeerScale: {resolved.name}")
-        manifest = results.provenance() | {
-            "kind": "run", "scenario_file": str(scenario),
-            "scenario": resolved.model_dump(mode="json"), "seeds": runset.seeds,
-            "wall_time_s": round(time.perf_counter() - start, 3),
-            "shards": shards, "scheduler": scheduler,
-        }
-        results.write_json(manifest, tmp / "manifest.json")
+    notes: list[str] = []
+    with results.atomic_folder(target, need, notes) as tmp:
+        for line in notes:
+            note(line)
+        with _cluster(shards, scheduler) as client:
+            (runset,) = _run_with_progress([sc], reps, first_seed, None, shards, client)
+        _write_run(tmp, runset, request, time.perf_counter() - start)
     _report([runset], target)
+
+
+def _finish_checkpointed(sc: Scenario, request: dict[str, Any], target: Path,
+                         checkpoints: Checkpoints, resumed: dict[str, Any] | None,
+                         started: str) -> None:
+    """Run (or go on with) a checkpointed run; write its results, then drop the checkpoints.
+
+    `started` is said once the run is under way (after the cluster is reached).
+    """
+    from .analysis import results
+
+    start = time.perf_counter()
+    shards, scheduler = int(request["shards"]), request["scheduler"]
+    with _cluster(shards, scheduler) as client:
+        note(started)
+        (runset,) = _run_with_progress(
+            [sc], int(request["replicates"]), int(request["seed"]), None, shards, client,
+            checkpoints,
+        )
+    with results.atomic_files(target) as tmp:
+        _write_run(tmp, runset, request, time.perf_counter() - start, resumed)
+    checkpoints.remove()
+    _current.clear()
+    _report([runset], target)
+
+
+@app.command()
+def resume(
+    folder: Annotated[Path, typer.Argument(
+        help="results folder of a run started with --checkpoint-every"
+    )],
+    scheduler: Annotated[str | None, typer.Option(
+        help="address of a dask.distributed scheduler for a sharded run (default: the one it "
+        "was started with, or a local cluster)",
+    )] = None,
+) -> None:
+    """Finish a run from its last checkpoint; the results equal an uninterrupted run's."""
+    from .analysis import results
+    from .config.schema import validate
+    from .scale.checkpoint import Checkpoints
+
+    checkpoints = Checkpoints.open(folder)
+    checkpoints.claim()
+    request = dict(checkpoints.request)
+    if scheduler is not None:
+        request["scheduler"] = scheduler
+    scenario_data = request["scenario"]
+    if not isinstance(scenario_data, dict):
+        fail(f"{folder}: the checkpoint's scenario is not a table")
+    sc = validate(scenario_data, f"{folder}/checkpoint/run.json")
+    saved = checkpoints.latest()
+    checkpoints.check(saved)
+    _memory_first(sc, request["scheduler"])
+    for line in results.sweep_partials(folder):
+        note(line)
+    _current.update(checkpoints=checkpoints, target=folder, fresh=False, made=False)
+    _same_code(request)
+    resumed = {
+        "from_replicate": saved.replicate, "from_week": saved.week, "command": sys.argv,
+        "resumed_utc": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    _finish_checkpointed(
+        sc, request, folder, checkpoints, resumed,
+        f"resuming {folder} at week {saved.week} of replicate {saved.replicate + 1} of "
+        f"{request['replicates']}",
+    )
 
 
 @app.command()
@@ -204,22 +445,30 @@ def compare(
 
     if len(scenarios) < 2:
         fail("compare needs at least two scenario files")
-    loaded = _load_all(scenarios, set_)
+    loaded = [load(path, set_) for path in scenarios]
+    if steps is not None:
+        loaded = [s.with_overrides({"run.steps": steps}, source="--steps") for s in loaded]
     names = [s.name for s in loaded]
     if len(set(names)) != len(names):
         fail(
             f"scenario names must differ to be compared: {', '.join(names)} "
             "(set `name` in the files)"
         )
-    target = out_dir or results.free_folder(Path("results") / ("compare-" + "-vs-".join(names)))
-    _check_target(target)
+    for s in loaded:
+        _memory_first(s)
+    target = out_dir or results.default_folder("compare", "-vs-".join(names))
+    reps = replicates or max(s.run.replicates for s in loaded)
+    need = sum(_need_bytes(s, replicates or s.run.replicates, 0) for s in loaded)
     start = time.perf_counter()
-    runs = _run_with_progress(loaded, replicates, seed, steps)
-    table = runner.comparison_table(runs)
-    import pandas as pd
+    notes: list[str] = []
+    with results.atomic_folder(target, need, notes) as tmp:
+        for line in notes:
+            note(line)
+        runs = _run_with_progress(loaded, replicates, seed, None)
+        table = runner.comparison_table(runs)
+        import pandas as pd
 
-    frame = pd.concat([r.frame for r in runs], ignore_index=True)
-    with results.atomic_folder(target) as tmp:
+        frame = pd.concat([r.frame for r in runs], ignore_index=True)
         dumped = [r.scenario.model_dump(mode="json") for r in runs]
         meta = {"scenarios": dumped, "seeds": runs[0].seeds}
         results.write_parquet(frame, tmp / "metrics.parquet", meta)
@@ -228,7 +477,7 @@ def compare(
         figures.plot_runs(runs, tmp / "comparison", "PeerScale: " + " vs ".join(names))
         manifest = results.provenance() | {
             "kind": "compare", "scenario_files": [str(p) for p in scenarios],
-            "scenarios": dumped, "seeds": runs[0].seeds,
+            "scenarios": dumped, "seeds": runs[0].seeds, "replicates": reps,
             "wall_time_s": round(time.perf_counter() - start, 3),
         }
         results.write_json(manifest, tmp / "manifest.json")
@@ -249,18 +498,22 @@ def trial_command(
     from .analysis.trial import load_trial, run_trial
 
     spec = load_trial(trial_file)
-    target = out_dir or results.free_folder(Path("results") / f"trial-{spec.name}")
-    _check_target(target)
+    for arm in ("control", "treatment"):
+        _memory_first(spec.arm(arm))
+    target = out_dir or results.default_folder("trial", spec.name)
     reps = replicates or spec.replicates
     work = 2 * spec.control.population.size * spec.weeks
-    with progress_bar() as bar:
-        task = bar.add_task(spec.name, total=reps * work, weeks=spec.weeks)
+    notes: list[str] = []
+    with results.atomic_folder(target, results.results_bytes(reps), notes) as tmp:
+        for line in notes:
+            note(line)
+        with progress_bar() as bar:
+            task = bar.add_task(spec.name, total=reps * work, weeks=spec.weeks)
 
-        def advance(_replicate: int) -> None:
-            bar.update(task, advance=work)
+            def advance(_replicate: int) -> None:
+                bar.update(task, advance=work)
 
-        result = run_trial(spec, replicates, seed, progress=advance)
-    with results.atomic_folder(target) as tmp:
+            result = run_trial(spec, replicates, seed, progress=advance)
         result.replicates.to_csv(tmp / "replicates.csv", index=False)
         results.write_json(result.to_dict(), tmp / "trial.json")
         (tmp / "report.txt").write_text(result.report() + "\n", encoding="utf-8")
@@ -388,7 +641,10 @@ def params(
 @app.command()
 def dashboard(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="port to listen on", min=1, max=65535)] = 8765,
+    port: Annotated[int, typer.Option(
+        help="port to listen on", parser=whole_number(1, 65535, "a port number, 1 to 65535"),
+        metavar="INTEGER",
+    )] = 8765,
     mesa: Annotated[
         bool,
         typer.Option(
@@ -400,15 +656,24 @@ def dashboard(
     """Start the interactive dashboard (one run or a comparison, week by week) and print its URL."""
     from .dashboard.serve import serve
 
-    serve(host=host, port=port, mesa=mesa)
+    # The server handles Ctrl-C and SIGTERM itself (and hands them on to Python's own handlers
+    # once it has stopped): there is no run to clean up, so those handlers are the defaults.
+    previous = {s: signal.signal(s, h) for s, h in
+                ((signal.SIGINT, signal.default_int_handler), (signal.SIGTERM, signal.SIG_DFL))}
+    try:
+        serve(host=host, port=port, mesa=mesa)
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
 
 
-def _check_target(target: Path) -> None:
-    if target.exists() and (not target.is_dir() or any(target.iterdir())):
-        fail(
-            f"{target}: results folder exists and is not empty; nothing was written "
-            "(choose another --out)"
-        )
+@app.callback()
+def _options(
+    debug: Annotated[bool, typer.Option(
+        "--debug", help=f"show the traceback of an error instead of one line (or {DEBUG_ENV}=1)",
+    )] = False,
+) -> None:
+    """Options of every command (the group's help is the Typer's)."""
 
 
 def _report(runs: list[RunSet], target: Path) -> None:
@@ -432,33 +697,216 @@ def _report(runs: list[RunSet], target: Path) -> None:
     out.print(f"results written to {target}")
 
 
-def main(argv: list[str] | None = None) -> None:
-    """Entry point: one-line errors for bad input, exit code 2, never a traceback."""
+# ----------------------------------------------------------------------------------------------
+# The error path: every failure a user can cause as one line
+
+
+class Stopped(BaseException):
+    """SIGINT or SIGTERM arrived: stop, clean up (context managers run), exit 128 + signal.
+
+    Not a KeyboardInterrupt: typer turns that into a bare exit code 130 (and loses which signal
+    it was); not an Exception, so that no `except Exception` on the way swallows it.
+    """
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextmanager
+def _signals() -> Iterator[None]:
+    """SIGTERM (and SIGINT) raise Stopped in the main thread; later ones wait for the cleanup."""
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def stop(signum: int, _frame: Any) -> None:
+        for s in (signal.SIGINT, signal.SIGTERM):  # the cleanup itself is not interrupted
+            signal.signal(s, lambda *_: None)
+        raise Stopped(signum)
+
+    previous = {s: signal.signal(s, stop) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _click_message(error: Exception) -> str:
+    """One line for a usage error of the click inside typer (or of click itself)."""
+    ctx = getattr(error, "ctx", None)
+    command = getattr(ctx, "command_path", "peerscale") or "peerscale"
+    kinds = {cls.__name__ for cls in type(error).__mro__}
+    help_hint = f"see `{command} --help`"
+    if "NoArgsIsHelpError" in kinds:
+        names = ", ".join(_commands(ctx))
+        return f"{command}: no command given: allowed {names} ({help_hint})"
+    message = error.format_message() if hasattr(error, "format_message") else str(error)
+    message = message.strip().rstrip(".")
+    if "NoSuchOption" in kinds:
+        options = ", ".join(_options_of(ctx))
+        return f"{command}: {message}; allowed {options} ({help_hint})"
+    if "BadParameter" in kinds and "MissingParameter" not in kinds:
+        param = getattr(error, "param", None)
+        hint = "/".join(getattr(param, "opts", None) or []) or getattr(param, "name", "") or ""
+        text = getattr(error, "message", message)
+        return f"{command}: {hint}: {text}" if hint else f"{command}: {message}"
+    if "MissingParameter" in kinds:
+        described = getattr(getattr(error, "param", None), "help", None)
+        return f"{command}: {message}" + (f": {described}" if described else "") + f" ({help_hint})"
+    if "UsageError" in kinds and message.startswith("No such command"):
+        return f"{command}: {message}; allowed {', '.join(_commands(ctx))} ({help_hint})"
+    return f"{command}: {message} ({help_hint})"
+
+
+def _commands(ctx: Any) -> list[str]:
+    command = getattr(ctx, "command", None)
+    lister = getattr(command, "list_commands", None)
+    return list(lister(ctx)) if lister is not None else []
+
+
+def _options_of(ctx: Any) -> list[str]:
+    command = getattr(ctx, "command", None)
+    found: list[str] = []
+    for param in getattr(command, "params", []):
+        found += [o for o in getattr(param, "opts", []) if o.startswith("-")]
+    return [*found, "--help"]
+
+
+def _is_usage_error(error: BaseException) -> bool:
+    """A usage error of whichever click typer uses: its own (typer._click) or the click package.
+
+    Typer 0.29 carries a copy of click as `typer._click` whose exceptions derive from
+    typer.exceptions.TyperException, not from click's; earlier releases raise click's own.
+    """
+    bases: list[type] = []
+    for module, name in (("typer.exceptions", "TyperException"),
+                         ("typer._click.exceptions", "ClickException"),
+                         ("click.exceptions", "ClickException")):
+        try:
+            bases.append(getattr(__import__(module, fromlist=[name]), name))
+        except (ImportError, AttributeError):
+            continue
+    return isinstance(error, tuple(bases))
+
+
+def _resume_hint() -> str:
+    """What to do after a checkpointed run stopped: resume it, or nothing was left behind."""
+    import shutil
+
+    from .scale.checkpoint import FOLDER
+
+    checkpoints = _current.get("checkpoints")
+    target = _current.get("target")
+    if target is None:
+        return "nothing was written"
+
+    def undo() -> str:  # stopped before anything worth keeping: leave the folder as it was
+        shutil.rmtree(str(target if _current.get("made") else target / FOLDER), ignore_errors=True)
+        return "nothing was written"
+
+    if checkpoints is None:
+        return undo() if _current.get("fresh") else "nothing was written"
+    try:
+        saved = checkpoints.latest()
+    except ScenarioError:
+        return f"no results written; no usable checkpoint in {target}"
+    if _current.get("fresh") and saved.replicate == 0 and not saved.started:
+        return undo()
+    where = (f"week {saved.week} of replicate {saved.replicate + 1}" if saved.started
+             else f"the start of replicate {saved.replicate + 1}")
+    return (f"no results written; resume from the checkpoint of {where}: "
+            f"peerscale resume {target}")
+
+
+def _one_line(error: BaseException) -> str | None:
+    """The one-line message of an error a user can cause; None for a bug (keep the traceback)."""
     from .analysis.results import ResultsExistError
 
-    try:
-        code = app(args=argv, prog_name="peerscale", standalone_mode=False)
-        # Not standalone, click returns the code of a typer.Exit instead of exiting.
-        if isinstance(code, int) and code != 0:
-            sys.exit(code)
-    except (ScenarioError, ResultsExistError) as exc:
-        _print_error(str(exc))
-        sys.exit(2)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        err.print("aborted")
-        sys.exit(130)
-    except KeyboardInterrupt:
-        err.print("interrupted; nothing was written")
-        sys.exit(130)
-    except Exception as exc:  # click usage errors and the like
-        import click
+    if isinstance(error, ScenarioError):
+        text = str(error)
+        if _current.get("checkpoints") is not None:
+            text += f"; {_resume_hint()}"
+        return text
+    if isinstance(error, ResultsExistError):
+        return str(error)
+    if _is_usage_error(error):
+        return _click_message(error)  # type: ignore[arg-type]
+    if isinstance(error, OSError):
+        where = f"{error.filename}: " if error.filename else ""
+        return f"{where}{error.strerror or error}; {_resume_hint()}"
+    if isinstance(error, MemoryError):
+        return (f"out of memory; {_resume_hint()} (lower population.size, or set "
+                "PEERSCALE_MEMORY_AVAILABLE to what this machine can give)")
+    return None
 
-        if isinstance(exc, click.exceptions.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+
+def _debug_requested(argv: list[str]) -> bool:
+    return "--debug" in argv or os.environ.get(DEBUG_ENV, "").strip().lower() in (
+        "1", "true", "yes", "on",
+    )
+
+
+class _NoteHandler(logging.Handler):
+    """Warnings of the package's own modules (a restarted shard) as one `note:` line each."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        note(record.getMessage())
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: one-line errors, exit code 2 (130/143 when stopped), never a traceback."""
+    args = sys.argv[1:] if argv is None else list(argv)
+    debug = _debug_requested(args)
+    _current.clear()
+    package_log = logging.getLogger("simulation")
+    handler = _NoteHandler(logging.WARNING)
+    package_log.addHandler(handler)
+    try:
+        with _signals():
+            try:
+                _check_environment(args)
+                code = app(args=args, prog_name="peerscale", standalone_mode=False)
+            except typer.Exit as exc:
+                code = exc.exit_code
+            except typer.Abort:
+                code = _stopped(signal.SIGINT)
+            except Stopped as exc:
+                code = _stopped(exc.signum)
+            except KeyboardInterrupt:
+                code = _stopped(signal.SIGINT)
+            except BrokenPipeError:  # `peerscale params | head`: the reader left; say nothing
+                sys.stdout = open(os.devnull, "w")  # noqa: SIM115 (flushed at exit)
+                code = 1
+            except Exception as exc:
+                message = None if debug else _one_line(exc)
+                if message is None:
+                    raise
+                _print_error(message)
+                code = 2
+    finally:
+        package_log.removeHandler(handler)
+    # Not standalone, click returns the code of a typer.Exit instead of exiting.
+    if isinstance(code, int) and code != 0:
+        sys.exit(code)
+
+
+def _check_environment(args: list[str]) -> None:
+    """Refuse bad environment variables found at import (scale/environment.py); help is shown."""
+    from .scale.environment import PROBLEMS
+
+    if PROBLEMS and "--help" not in args:
+        variable, problem = PROBLEMS[0]
+        raise ScenarioError(variable, problem)
+
+
+def _stopped(signum: int) -> int:
+    name = signal.Signals(signum).name
+    _print_error(f"interrupted by {name}; {_resume_hint()}")
+    return 128 + signum
 
 
 if __name__ == "__main__":

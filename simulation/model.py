@@ -8,8 +8,9 @@ work with it as with any Mesa model.
 
 from __future__ import annotations
 
+from os import PathLike
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import mesa
 
@@ -19,7 +20,12 @@ from .config.schema import Scenario
 from .core.aggregates import METRIC_NAMES
 from .core.blocks import block_arrays, block_layout
 from .core.population import allocate, arrive, initialise
-from .scale import memory
+from .core.state import StateValue, number, restore_array
+from .scale import environment, memory
+from .scale.checkpoint import prefixed, read_part, write_part
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 def _coerce_seed(seed: Any) -> int | None:
@@ -67,8 +73,13 @@ class PeerLearningModel(mesa.Model):
     ):
         if scenario is None:
             scenario = Scenario()
-        elif not isinstance(scenario, Scenario):
+        elif isinstance(scenario, (str, PathLike)):
             scenario = load(scenario)
+        elif not isinstance(scenario, Scenario):
+            raise ScenarioError(
+                "scenario", f"invalid value {scenario!r}: allowed a Scenario, the path of a "
+                "scenario file (TOML), or None for the defaults",
+            )
         named = {
             "program.structure": structure,
             "population.size": population,
@@ -82,6 +93,8 @@ class PeerLearningModel(mesa.Model):
         changes.update(overrides or {})
         if changes:
             scenario = scenario.with_overrides(changes, source="model parameters")
+        for variable, problem in environment.PROBLEMS:  # found at import (scale/environment.py)
+            raise ScenarioError(variable, problem)
         seed_value = _coerce_seed(seed)
         if seed_value is None:
             seed_value = scenario.run.seed
@@ -138,6 +151,52 @@ class PeerLearningModel(mesa.Model):
     def metrics_frame(self):
         """Per-week aggregates as a DataFrame (one row per step, from step 0)."""
         return self.datacollector.get_model_vars_dataframe()
+
+    # ------------------------------------------------------------------------------------------
+    # Checkpoints (scale/checkpoint.py): the population's arrays, the per-block sums, the week,
+    # the arrivals and the engine's own state; the metrics recorded so far travel beside them.
+    def state(self) -> dict[str, StateValue]:
+        """Everything the next week reads, as named arrays (not copied) and numbers."""
+        out: dict[str, StateValue] = {
+            f"population.{k}": v for k, v in self.population.state().items()
+        }
+        out |= {"blocks.stats": self._stats, "blocks.histogram": self._histogram,
+                "model.steps": int(self.steps), "model.arrivals": int(self.arrivals)}
+        return out | {f"engine.{k}": v for k, v in self.engine.state().items()}
+
+    def restore(self, state: dict[str, StateValue], records: pd.DataFrame) -> None:
+        """Take back a `state()` and the weekly metrics recorded until then (weeks 0 to now).
+
+        Raises ValueError if they do not fit this model (another scenario or layout).
+        """
+        steps = int(number("model.steps", state["model.steps"]))
+        if list(records.get("step", [])) != list(range(steps + 1)):
+            raise ValueError(f"the recorded metrics are not those of weeks 0 to {steps}")
+        self.population.restore(prefixed(state, "population."))
+        restore_array(self._stats, state["blocks.stats"], "blocks.stats")
+        restore_array(self._histogram, state["blocks.histogram"], "blocks.histogram")
+        self.engine.restore(prefixed(state, "engine."))
+        self.steps = steps
+        self.arrivals = int(number("model.arrivals", state["model.arrivals"]))
+        # The DataCollector's columns, as collect() built them (plain ints and floats).
+        self.datacollector.model_vars = {
+            name: records[name].tolist() for name in self.datacollector.model_vars
+        }
+        self.metrics = {name: values[-1] for name, values in
+                        self.datacollector.model_vars.items()}
+        self.running = self.steps < self.scenario.run.steps
+
+    def write_checkpoint(self, folder: Path) -> list[str]:
+        """Write the state as one part, `model/`, of a checkpoint folder."""
+        write_part(Path(folder) / "model", self.state())
+        return ["model"]
+
+    def read_checkpoint(self, folder: Path, records: pd.DataFrame) -> None:
+        """Restore the part written by `write_checkpoint` and the metrics recorded so far."""
+        self.restore(read_part(Path(folder) / "model"), records)
+
+    def checkpointed(self, folder: Path, week: int) -> None:
+        """Nothing to note: a model in one process has no shard to restart."""
 
 
 def _reporter(name: str):

@@ -61,17 +61,20 @@ def test_existing_results_are_never_overwritten(tmp_path):
     assert (out / "metrics.parquet").read_bytes() == b"precious"
 
 
-def test_failed_run_leaves_no_partial_folder(tmp_path, monkeypatch):
-    """If writing fails midway, nothing appears at the target and no temporary folder is left."""
+def test_failed_run_leaves_no_partial_folder(tmp_path, monkeypatch, capsys):
+    """If writing fails midway (a full disk): one line, exit 2, no target, no temporary folder."""
+    import errno
+
     from simulation.analysis import figures
 
     def boom(*args, **kwargs):
-        raise OSError("disk full")
+        raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(figures, "plot_runs", boom)
     out = tmp_path / "never"
-    with pytest.raises(OSError, match="disk full"):
-        main(["run", str(SCENARIOS / "peer_only.toml"), *FAST, "--out", str(out)])
+    assert _exit_code(["run", str(SCENARIOS / "peer_only.toml"), *FAST, "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert "\n" not in err and "No space left on device" in err and "nothing was written" in err
     assert list(tmp_path.iterdir()) == []
 
 

@@ -129,13 +129,16 @@ def scenario_data(draw: st.DrawFn) -> dict[str, Any]:
         ))
         if table:
             data[section] = table
-    # The one rule across keys (schema.validate): initial_min must not exceed initial_max.
-    motivation = data.get("motivation", {})
-    defaults = Scenario().motivation
-    low = motivation.get("initial_min", defaults.initial_min)
-    high = motivation.get("initial_max", defaults.initial_max)
-    if low > high:
-        data["motivation"] = motivation | {"initial_min": high, "initial_max": low}
+    # The rules across keys (schema.validate): motivation.initial_min must not exceed
+    # initial_max, and metrics.competent must not exceed metrics.expert.
+    defaults = Scenario()
+    for section, low_key, high_key in (("motivation", "initial_min", "initial_max"),
+                                       ("metrics", "competent", "expert")):
+        table = data.get(section, {})
+        low = table.get(low_key, getattr(getattr(defaults, section), low_key))
+        high = table.get(high_key, getattr(getattr(defaults, section), high_key))
+        if low > high:
+            data[section] = table | {low_key: high, high_key: low}
     return data
 
 

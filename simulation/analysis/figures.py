@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from ..config.errors import one_line
 from .runner import RunSet, t_critical
 
 PANELS = (
@@ -26,6 +28,23 @@ PANELS = (
 
 # Flows within a week (gains, efficacy, expert output) have no value before the first week.
 FLOWS = {"mean_tutee_gain", "mean_tutor_gain", "gain_per_expert_hour", "mean_partner_efficacy"}
+
+
+# Longest name shown in a legend or title: longer ones leave no room for the panels.
+LABEL_CHARACTERS = 60
+
+
+def literal(text: str, limit: int = LABEL_CHARACTERS) -> str:
+    """A scenario name or title as matplotlib should show it: literally, on one line, short.
+
+    Control characters are escaped (config/errors.py, one_line), '$' is escaped so a name such
+    as 'cost $5' is not parsed as mathematics (where an unbalanced '$' is an error), and text
+    beyond `limit` characters is cut with '...' (the full name is in the results files).
+    """
+    text = one_line(text)
+    if len(text) > limit:
+        text = text[: limit - 3] + "..."
+    return text.replace("$", r"\$")
 
 
 def _band(
@@ -52,7 +71,7 @@ def _pyramid(ax, runs: Sequence[RunSet]) -> None:
         counts = np.array([last[f"band_{b}"].mean() for b in range(bands)])
         share = counts / max(counts.sum(), 1)
         y = np.arange(bands) - 0.4 + height * (k + 0.5)
-        ax.barh(y, share, height=height, label=run.scenario.name, color=f"C{k}")
+        ax.barh(y, share, height=height, label=literal(run.scenario.name), color=f"C{k}")
     ax.set_yticks(range(bands), [f"{b / bands:.1f}-{(b + 1) / bands:.1f}" for b in range(bands)])
     ax.set_xlabel("share of active learners")
     ax.set_ylabel("skill band")
@@ -65,7 +84,8 @@ def _structure_row(axes, runs: Sequence[RunSet], panels) -> None:
         for k, run in enumerate(runs):
             if panel.column not in run.frame:
                 continue
-            lines: list[tuple[str, str, str | None]] = [(panel.column, "-", run.scenario.name)]
+            name = literal(run.scenario.name)
+            lines: list[tuple[str, str, str | None]] = [(panel.column, "-", name)]
             if panel.companion:
                 lines.append((panel.companion, "--", None))
             for name, style, label in lines:
@@ -91,7 +111,7 @@ def plot_runs(runs: Sequence[RunSet], stem: Path, title: str) -> list[Path]:
     for ax, (column, panel_title, ylabel) in zip(flat, PANELS, strict=False):  # 6 of 8 or 12
         for k, run in enumerate(runs):
             x, mean, lo, hi = _band(run.frame, column)
-            ax.plot(x, mean, color=f"C{k}", label=run.scenario.name)
+            ax.plot(x, mean, color=f"C{k}", label=literal(run.scenario.name))
             if len(run.seeds) > 1:
                 ax.fill_between(x, lo, hi, color=f"C{k}", alpha=0.25, linewidth=0)
         ax.set_title(panel_title)
@@ -101,7 +121,7 @@ def plot_runs(runs: Sequence[RunSet], stem: Path, title: str) -> list[Path]:
     ax = flat[7]
     for k, run in enumerate(runs):
         x, mean, lo, hi = _band(run.frame, "mean_partner_efficacy")
-        ax.plot(x, mean, color=f"C{k}", label=run.scenario.name)
+        ax.plot(x, mean, color=f"C{k}", label=literal(run.scenario.name))
     ax.set_title("Fit of the chosen peer")
     ax.set_xlabel("week")
     ax.set_ylabel("mean efficacy (1 = at the optimal gap)")
@@ -109,9 +129,15 @@ def plot_runs(runs: Sequence[RunSet], stem: Path, title: str) -> list[Path]:
         _structure_row(flat[8:], runs, extra)
     flat[0].legend(loc="best", fontsize="small")
     replicates = len(runs[0].seeds)
-    fig.suptitle(f"{title} ({replicates} replicate{'s' if replicates > 1 else ''}; bands: 95% CI)")
+    plural = "s" if replicates > 1 else ""
+    fig.suptitle(
+        f"{literal(title, 2 * LABEL_CHARACTERS)} ({replicates} replicate{plural}; bands: 95% CI)"
+    )
     paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
-    for path in paths:
-        fig.savefig(path, dpi=120)
+    with warnings.catch_warnings():
+        # A name in a script the font lacks is drawn as boxes; the name is in the results files.
+        warnings.filterwarnings("ignore", message="Glyph .* missing", category=UserWarning)
+        for path in paths:
+            fig.savefig(path, dpi=120)
     plt.close(fig)
     return paths

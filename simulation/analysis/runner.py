@@ -22,6 +22,7 @@ from ..config.schema import Scenario
 from ..model import PeerLearningModel
 
 if TYPE_CHECKING:
+    from ..scale.checkpoint import Checkpoints
     from ..scale.sharding import ShardedRun
 
 # Final-week aggregates reported in summaries and comparison tables, with their labels.
@@ -104,13 +105,6 @@ class RunSet:
         return out
 
 
-def _agent_updates(
-    model: PeerLearningModel | ShardedRun, progress: Callable[[int], None]
-) -> Callable[[int], None]:
-    """A weekly callback that reports the agents updated that week (those present) to progress."""
-    return lambda _week: progress(model.metrics["present"])
-
-
 def run_scenario(
     scenario: Scenario,
     replicates: int | None = None,
@@ -120,11 +114,16 @@ def run_scenario(
     keep_models: bool = False,
     shards: int = 1,
     client=None,
+    checkpoints: Checkpoints | None = None,
 ) -> RunSet:
     """Run replicates of one scenario; progress(agent_updates) is called after every week.
 
     With shards > 1 (or a dask.distributed `client`) each replicate is a sharding.ShardedRun:
     the same numbers, the population split into shards (on the client's workers, if given).
+
+    With `checkpoints` (scale/checkpoint.py) the run continues from their newest checkpoint
+    (finished replicates are not run again) and writes one every `checkpoints.every` weeks and
+    at the start of each replicate; the metrics are those of an uninterrupted run, bit for bit.
     """
     replicates = replicates or scenario.run.replicates
     seed = scenario.run.seed if seed is None else seed
@@ -134,7 +133,12 @@ def run_scenario(
     frames: list[pd.DataFrame] = []
     models: list[PeerLearningModel | ShardedRun] = []
     seeds = [seed + r for r in range(replicates)]
-    for r, s in enumerate(seeds):
+    saved = checkpoints.latest() if checkpoints is not None else None
+    first = 0
+    if saved is not None:
+        frames, first = saved.completed(), saved.replicate
+    for r in range(first, replicates):
+        s = seeds[r]
         if shards > 1 or client is not None:
             from ..scale.sharding import ShardedRun
 
@@ -143,11 +147,12 @@ def run_scenario(
             )
         else:
             model = PeerLearningModel(scenario, seed=s)
-        model.run(progress=_agent_updates(model, progress) if progress else None)
-        frame = model.metrics_frame().reset_index(drop=True)
-        frame.insert(0, "replicate", r)
-        frame.insert(1, "seed", s)
-        frames.append(frame)
+        if saved is not None and saved.replicate == r and saved.started:
+            model.read_checkpoint(saved.folder, saved.current())
+        model.run(progress=_weekly(model, r, s, frames, progress, checkpoints))
+        frames.append(_replicate_frame(model, r, s))
+        if checkpoints is not None:  # this replicate is done: the next starts from here
+            checkpoints.save(r + 1, 0, s + 1, pd.concat(frames, ignore_index=True))
         if keep_models:
             models.append(model)
         # Let this replicate's arrays go before the next is allocated: at 10^9 agents two
@@ -158,6 +163,36 @@ def run_scenario(
     frame = pd.concat(frames, ignore_index=True)
     frame.insert(0, "scenario", scenario.name)
     return RunSet(scenario, seeds, frame, time.perf_counter() - start, models)
+
+
+def _replicate_frame(model: PeerLearningModel | ShardedRun, r: int, seed: int) -> pd.DataFrame:
+    """The weekly metrics of replicate `r` so far, with its replicate number and seed."""
+    frame = model.metrics_frame().reset_index(drop=True)
+    frame.insert(0, "replicate", r)
+    frame.insert(1, "seed", seed)
+    return frame
+
+
+def _weekly(
+    model: PeerLearningModel | ShardedRun, r: int, seed: int, frames: list[pd.DataFrame],
+    progress: Callable[[int], None] | None, checkpoints: Checkpoints | None,
+) -> Callable[[int], None] | None:
+    """What runs after each week: the progress report (agents updated), and a checkpoint when due.
+
+    Returns None if there is nothing to do.
+    """
+    if progress is None and checkpoints is None:
+        return None
+    steps = model.scenario.run.steps
+
+    def after(week: int) -> None:
+        if progress is not None:
+            progress(model.metrics["present"])
+        if checkpoints is not None and checkpoints.due(week, steps):
+            records = pd.concat([*frames, _replicate_frame(model, r, seed)], ignore_index=True)
+            checkpoints.save(r, week, seed, records, model)
+
+    return after
 
 
 def compare(

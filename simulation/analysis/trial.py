@@ -55,11 +55,11 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator
 
 from ..config.errors import ScenarioError
 from ..config.loading import load, read_toml
-from ..config.schema import Scenario, _sections
+from ..config.schema import Scenario, _sections, refuse_booleans
 from ..core.encoding import (
     ACTIVE,
     IN_PROGRAMME,
@@ -226,7 +226,14 @@ class Trial:
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Unknown keys are errors; numbers must be finite (a target of nan would be "inside" no band
+    # and is not JSON); true/false is not a number (`weeks = true` is not 1 week).
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans(cls, value: Any) -> Any:
+        return refuse_booleans(value)
 
 
 def _arm_model():
@@ -336,8 +343,11 @@ def load_trial(path: str | Path) -> Trial:
     target = None
     if spec.target is not None:
         t = spec.target
-        if not t.low <= t.high:
-            raise TrialError(source, "target.low must not exceed target.high", key="target.low")
+        if not t.low <= t.value <= t.high:
+            raise TrialError(
+                source, f"target.value ({t.value}) must lie in its band, target.low ({t.low}) to "
+                f"target.high ({t.high})", key="target.value",
+            )
         target = Target(t.statistic, t.value, t.low, t.high, t.source, t.setting)
     return Trial(
         control=build("control"), treatment=build("treatment"), weeks=spec.weeks, group=spec.group,

@@ -33,7 +33,11 @@ def read_toml(
 ) -> dict[str, Any]:
     """The TOML data of a file, or a one-line `error` for a missing, non-text or malformed file."""
     source = str(path)
-    if not path.is_file():
+    try:
+        is_file = path.is_file()
+    except (OSError, ValueError) as exc:  # a name too long, a folder we may not enter, a NUL
+        raise error(source, f"cannot be read: {getattr(exc, 'strerror', None) or exc}") from None
+    if not is_file:
         raise error(source, f"no such {kind} file")
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))

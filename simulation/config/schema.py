@@ -54,6 +54,23 @@ class Section(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True, frozen=False)
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans(cls, value: Any) -> Any:
+        return refuse_booleans(value)
+
+
+def refuse_booleans(value: Any) -> Any:
+    """`value`, unless it is (or holds) true or false: ValueError.
+
+    pydantic takes true/false as 1/0 for a number; no parameter here is a yes/no, so
+    `agency = true` is a mistake to report, not a level to run.
+    """
+    values = value if isinstance(value, (list, tuple)) else (value,)
+    if any(isinstance(v, bool) for v in values):
+        raise ValueError("a number or text, not true or false")
+    return value
+
 
 class RunParams(Section):
     """How long and how often a scenario is simulated."""
@@ -609,6 +626,12 @@ def validate(data: dict[str, Any], source: str) -> Scenario:
         raise ScenarioError(
             source, "motivation.initial_min must not exceed motivation.initial_max",
             key="motivation.initial_min",
+        )
+    if scenario.metrics.competent > scenario.metrics.expert:
+        raise ScenarioError(
+            source, f"metrics.competent ({scenario.metrics.competent}) must not exceed "
+            f"metrics.expert ({scenario.metrics.expert}): an expert is also competent",
+            key="metrics.competent",
         )
     return scenario
 

@@ -17,7 +17,7 @@ novices arrive without reallocation (docs/ODD.md, section 3: arrivals).
 from __future__ import annotations
 
 import mmap
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -37,6 +37,7 @@ from .counter_rng import (
 )
 from .encoding import ACTIVE, IN_PROGRAMME, MOTIVATION_SCALE, PRESENT
 from .pyramid import SHAPE_EXPONENTIAL, SHAPE_LAYERS, layer_cumulative, novice_skill, pyramid_skill
+from .state import restore_array
 
 if TYPE_CHECKING:
     from ..config.schema import Scenario
@@ -82,6 +83,38 @@ class Population:
     def mask(self, bit: int) -> np.ndarray:
         """Per slot: whether the flag `bit` (core.encoding) is set."""
         return (self.flags & bit) != 0
+
+    # Checkpoints (scale/checkpoint.py) save every array of the population except the `*_next`
+    # buffers: the weekly kernels write next week's value of every filled slot, and both buffers
+    # hold the same value in a slot not yet filled, so a buffer restored as a copy of its array
+    # gives the same next week. An array added here is saved with no other change.
+    LAYOUT = ("community_start", "community_initial")  # fixed by the scenario: checked, not copied
+
+    def _arrays(self) -> dict[str, np.ndarray]:
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if isinstance(getattr(self, f.name), np.ndarray)}
+
+    def state(self) -> dict[str, np.ndarray]:
+        """The arrays a checkpoint saves (not copied), by name."""
+        return {k: v for k, v in self._arrays().items() if not k.endswith("_next")}
+
+    def restore(self, state: dict) -> None:
+        """Copy saved arrays back in place, rebuild the `*_next` buffers; ValueError if off."""
+        arrays = self._arrays()
+        for name, current in arrays.items():
+            if name.endswith("_next"):
+                continue
+            if name not in state:
+                raise ValueError(f"population.{name}: not in the checkpoint")
+            if name in self.LAYOUT:
+                if not np.array_equal(current, state[name]):
+                    raise ValueError(f"population.{name}: another community layout")
+                continue
+            restore_array(current, state[name], f"population.{name}")
+        for name, buffer in arrays.items():
+            base = name.removesuffix("_next")
+            if name.endswith("_next") and base in arrays:
+                np.copyto(buffer, arrays[base])
 
 
 def community_layout(size: int, community_size: int, arrival_rate: float, steps: int):

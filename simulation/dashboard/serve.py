@@ -13,6 +13,7 @@ import os
 import socket
 import sys
 import warnings
+from typing import NoReturn
 
 APP = "simulation.dashboard.app:Page"
 MESA_APP = "simulation.dashboard.mesa_view:page"  # Mesa's SolaraViz over one model
@@ -38,10 +39,13 @@ def _bind(host: str, port: int) -> socket.socket:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
-    except OSError as exc:
+    except (OSError, ValueError, UnicodeError, OverflowError) as exc:
         sock.close()
+        reason = getattr(exc, "strerror", None) or str(exc)
+        shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in f"{host}:{port}")
         print(
-            f"error: cannot listen on {host}:{port}: {exc.strerror} (choose another --port)",
+            f"error: cannot listen on {shown}: {reason} (allowed: an address of this machine "
+            "and a free port from 1 to 65535; choose another --host or --port)",
             file=sys.stderr,
         )
         raise SystemExit(2) from None
@@ -116,11 +120,24 @@ def main(argv: list[str] | None = None) -> None:
     """`python -m simulation.dashboard.serve [--host H] [--port P]` (the tests use this)."""
     import argparse
 
-    parser = argparse.ArgumentParser(
-        prog="python -m simulation.dashboard.serve", description=__doc__
-    )
+    class OneLineParser(argparse.ArgumentParser):
+        """argparse's usage errors as one line on stderr, exit code 2 (as the CLI's)."""
+
+        def error(self, message: str) -> NoReturn:
+            self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
+
+    def port(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = 0
+        if not 1 <= value <= 65535:
+            raise argparse.ArgumentTypeError(f"invalid value {text!r}: allowed 1 to 65535")
+        return value
+
+    parser = OneLineParser(prog="python -m simulation.dashboard.serve", description=__doc__)
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8765)
+    parser.add_argument("--port", type=port, default=8765)
     parser.add_argument("--mesa", action="store_true", help="Mesa's SolaraViz view of one model")
     args = parser.parse_args(argv)
     serve(args.host, args.port, args.mesa)

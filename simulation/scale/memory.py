@@ -193,13 +193,20 @@ def _meminfo_available() -> int | None:
 
 
 def parse_bytes(text: str) -> int:
-    """'8G', '512M', '1.5e9' or '1000000' as bytes (K, M, G, T are powers of 1024)."""
+    """'8G', '512M', '1.5e9' or '1000000' as bytes (K, M, G, T are powers of 1024).
+
+    Raises ValueError for anything else, including nan, inf, negative amounts and amounts beyond
+    2**63 bytes (no machine has them; int(float('inf')) would raise OverflowError instead).
+    """
     text = text.strip().upper().removesuffix("B").removesuffix("I")
     units = {"K": 1024, "M": 1024**2, "G": 1024**3, "T": 1024**4}
     scale = 1
     if text and text[-1] in units:
         scale, text = units[text[-1]], text[:-1]
-    return int(float(text) * scale)
+    value = float(text) * scale
+    if not 0 <= value < 2**63:  # also false for nan
+        raise ValueError(f"{text!r} is not an amount of bytes")
+    return int(value)
 
 
 def available_bytes() -> tuple[int | None, str]:
@@ -211,7 +218,8 @@ def available_bytes() -> tuple[int | None, str]:
             sources.append((parse_bytes(override), ENV_AVAILABLE))
         except ValueError:
             raise ScenarioError(
-                ENV_AVAILABLE, f"invalid value {override!r}: allowed bytes such as 8G or 8000000000"
+                ENV_AVAILABLE, f"invalid value {override!r}: allowed a number of bytes from 0 to "
+                "2**63, such as 8G, 512M or 8000000000"
             ) from None
     meminfo = _meminfo_available()
     if meminfo is not None:

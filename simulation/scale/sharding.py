@@ -22,15 +22,25 @@ sums and histograms: the pool is 2 float32 per community (8 MB at 10^9 agents in
 small runs) or as Dask actors (`dask.distributed`), one per worker process, so a population
 larger than one machine's memory can be spread over the workers of a cluster. Study groups
 (their own kernel, kernels/study_groups.py) are not sharded yet.
+
+A worker process can die (killed, out of memory, its machine lost); its shards die with it. The
+coordinator notices when a call to a shard fails, finds which shards no longer answer, starts
+them again on a live (or the nanny's restarted) worker, puts every shard back to the last
+checkpoint (scale/checkpoint.py; without one, to week 0, which the seed alone determines) and
+runs the lost weeks again: the same numbers, since every random number is keyed by global ids and
+the week. It gives up after `retries` restarts (WorkerLostError, one line).
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import sys
+import time
 from collections.abc import Callable
 from contextlib import contextmanager
 from itertools import pairwise
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -43,12 +53,48 @@ from ..core.blocks import N_EXPERT, block_arrays, block_layout
 from ..core.counter_rng import STREAM_STEP, key_for
 from ..core.efficacy import EFFICACY_TABLE
 from ..core.population import allocate, arrive, community_layout, initialise
+from ..core.state import StateValue, number, restore_array
 from ..kernels import peer_week
 from ..kernels.experts import class_partials
 from ..kernels.pool import ordered_pool, pool_part
 from ..structures.expert_arrangement import ExpertArrangement
 from ..structures.peer_learning import sort_pool, step_rules, summarise, week_metrics
 from . import memory
+from .checkpoint import CheckpointError, prefixed, read_part, write_part
+
+log = logging.getLogger(__name__)
+
+# Seconds a shard has to answer "are you there?" after a call to some shard failed, and how long
+# the scheduler gets to notice a dead worker before silent shards count as lost.
+PING_SECONDS = 2.0
+LOST_SECONDS = 30.0
+# Seconds to wait for a live worker before a lost shard is started again.
+WORKER_WAIT_SECONDS = 60.0
+
+
+def _worker_addresses(dask_scheduler: Any) -> list[str]:
+    """The addresses of the workers the scheduler knows to be alive (run on the scheduler)."""
+    return list(dask_scheduler.workers)
+
+
+def _answers(shard: Any) -> bool:
+    """Whether a shard (a Dask actor) answers within PING_SECONDS."""
+    try:
+        return bool(shard.alive().result(timeout=PING_SECONDS))
+    except Exception:  # a lost actor raises at once or its call never comes back
+        return False
+
+
+class WorkerLostError(ScenarioError):
+    """Shards were lost more often than the run may restart them (or could not be restarted).
+
+    `week` and `folder` say where a resumed run would start: the last checkpoint (folder) or,
+    without one, week 0 (folder None).
+    """
+
+    def __init__(self, message: str, week: int, folder: Path | None):
+        super().__init__("sharded run", message)
+        self.week, self.folder = week, folder
 
 
 def shard_blocks(scenario: Scenario, shards: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
@@ -135,6 +181,34 @@ class Shard:
         p = self.population
         return {"skill": p.skill.copy(), "motivation": p.motivation.copy(), "flags": p.flags.copy()}
 
+    # -- checkpoints and restarts (the coordinator calls these; scale/checkpoint.py) ----------
+    def alive(self) -> bool:
+        """Answer the coordinator's check after a failed call (a lost shard cannot)."""
+        return True
+
+    def save(self, folder: str) -> None:
+        """Write this shard's state (population arrays, per-block sums) as a checkpoint part."""
+        state: dict[str, StateValue] = {
+            f"population.{k}": v for k, v in self.population.state().items()
+        }
+        write_part(folder, state | {"blocks.stats": self.stats, "blocks.histogram": self.histogram})
+
+    def load(self, folder: str) -> None:
+        """Take back the state `save` wrote (CheckpointError, one line, if it does not fit)."""
+        state = read_part(folder)
+        try:
+            self.population.restore(prefixed(state, "population."))
+            restore_array(self.stats, state["blocks.stats"], "blocks.stats")
+            restore_array(self.histogram, state["blocks.histogram"], "blocks.histogram")
+        except (KeyError, ValueError) as error:
+            raise CheckpointError(str(folder), f"does not fit this shard: {error}") from None
+
+    def reset(self) -> None:
+        """Back to week 0: the initial state, which the seed alone determines."""
+        p = self.population
+        p.community_present[:] = p.community_initial
+        initialise(p, self.scenario, self.seed)
+
 
 class ShardedRun:
     """A scenario run over `shards` shards: PeerLearningModel's weekly metrics, bit for bit.
@@ -145,10 +219,13 @@ class ShardedRun:
         shards: number of shards (at most the number of blocks).
         client: a dask.distributed Client: each shard becomes an actor on its workers. Without
             one the shards are plain objects in this process (the same numbers, no distribution).
+        retries: how often shards lost with their worker are started again before the run
+            gives up (WorkerLostError).
     """
 
     def __init__(
-        self, scenario: Scenario, seed: int | None = None, shards: int = 2, client: Any = None
+        self, scenario: Scenario, seed: int | None = None, shards: int = 2, client: Any = None,
+        retries: int = 3,
     ):
         if not scenario.structure.shardable:
             raise ScenarioError(
@@ -166,6 +243,8 @@ class ShardedRun:
         self.first_slots = [int(start[self.blocks[b0]]) for b0, _ in self.ranges]
         self.arrangement = ExpertArrangement.for_scenario(scenario, self.capacity)
         self.client = client
+        self.retries, self.recoveries = int(retries), 0
+        self.shards: list[Any]  # Shard objects, or Dask actors of them (calls return futures)
         if client is None:
             memory.check(scenario)  # all shards in this process
             self.shards = [
@@ -179,10 +258,15 @@ class ShardedRun:
         self.arrivals = 0
         self.metrics = week_metrics(scenario, self.arrangement, *self._gather("summary"), 0, 0.0)
         self.records = [self.metrics]
+        # Where lost shards restart: (week, arrivals until then, checkpoint folder or None).
+        self._restart: tuple[int, int, Path | None] = (0, 0, None)
 
     # -- calling every shard (in parallel when they are actors) -------------------------------
     def _call_all(self, method: str, *args) -> list:
-        calls = [getattr(shard, method)(*args) for shard in self.shards]
+        return self._wait([getattr(shard, method)(*args) for shard in self.shards])
+
+    def _wait(self, calls: list) -> list:
+        """The results of calls made to every shard at once (futures, when shards are actors)."""
         return [c.result() for c in calls] if self.client is not None else calls
 
     def _gather(self, method: str, *args) -> tuple[np.ndarray, np.ndarray]:
@@ -213,10 +297,31 @@ class ShardedRun:
 
     # -- one week --------------------------------------------------------------------------------
     def step(self) -> None:
+        """One week; if a worker was lost, its shards restart and the lost weeks run again."""
+        target = self.steps + 1
+        while self.steps < target:
+            try:
+                self._week()
+            except Exception as error:
+                if self.client is None or not self._recover(error):
+                    raise
+
+    def _at_this_week(self, action: Callable[[], Any]) -> Any:
+        """Run `action` on the shards at this week, restarting lost shards and weeks if need be."""
+        week = self.steps
+        while True:
+            try:
+                return action()
+            except Exception as error:
+                if self.client is None or not self._recover(error):
+                    raise
+                while self.steps < week:
+                    self.step()
+
+    def _week(self) -> None:
         """One week: arrivals, the pool, class summaries, the weekly kernel on every shard."""
-        self.steps += 1
-        t, sc, arr = self.steps, self.scenario, self.arrangement
-        self.arrivals += sum(self._call_all("arrive", t))
+        t, sc, arr = self.steps + 1, self.scenario, self.arrangement
+        arrivals = self.arrivals + sum(self._call_all("arrive", t))
         pool = np.concatenate(self._call_all("pool", t))
         ordered = ordered_pool(pool, sort=sort_pool(sc))
         classes_taught = 0
@@ -228,8 +333,130 @@ class ShardedRun:
         stats, histogram = self._gather("week", t, pool, ordered, class_mean, class_count, rules)
         sessions = float(stats[:, N_EXPERT].sum())
         hours = arr.hours(classes_taught, sessions)
+        # Only a week every shard completed counts (a failed one is run again from a checkpoint).
+        self.steps, self.arrivals = t, arrivals
         self.metrics = week_metrics(sc, arr, stats, histogram, t, hours)
         self.records.append(self.metrics)
+
+    # -- lost workers -------------------------------------------------------------------------
+    def _lost(self) -> list[int]:
+        """The shards whose worker is gone (none if the failure was of another kind).
+
+        The scheduler's list of live workers says which workers died (the nanny reports a dead
+        process at once); a shard that does not answer a short question within PING_SECONDS is
+        counted as lost too, but only after the scheduler had time to notice (LOST_SECONDS).
+        """
+        deadline = time.monotonic() + LOST_SECONDS
+        while True:
+            try:
+                live = set(self.client.run_on_scheduler(_worker_addresses))
+            except Exception:
+                live = None  # the scheduler itself is out of reach: ask the shards
+            gone = [k for k, shard in enumerate(self.shards)
+                    if live is not None and getattr(shard, "_address", None) not in live]
+            if gone:
+                return gone
+            silent = [k for k, shard in enumerate(self.shards) if not _answers(shard)]
+            if not silent or time.monotonic() > deadline:
+                return silent
+            time.sleep(0.5)
+
+    def _recover(self, error: Exception) -> bool:
+        """Restart lost shards and rewind every shard to the restart point.
+
+        Returns False if no shard was lost: then `error` is not a lost worker's, and is raised.
+        """
+        lost = self._lost()
+        if not lost:
+            return False
+        week, arrivals, folder = self._restart
+        failed_week = self.steps + 1
+        while True:
+            self.recoveries += 1
+            where = f"the checkpoint of week {week}" if folder else "week 0 (no checkpoint yet)"
+            cause = (str(error).strip() or type(error).__name__).splitlines()[0]
+            if self.recoveries > self.retries:
+                raise WorkerLostError(
+                    f"a Dask worker was lost at week {failed_week} ({cause}) after "
+                    f"{self.retries} restart(s) already; stopped",
+                    week, folder,
+                )
+            log.warning(
+                "a Dask worker was lost at week %d (shard %s of %d: %s); restarting from %s "
+                "(retry %d of %d)", failed_week, ", ".join(str(k + 1) for k in lost),
+                len(self.shards), cause, where, self.recoveries, self.retries,
+            )
+            try:
+                self._restart_shards(lost, folder)
+                break
+            except (CheckpointError, ScenarioError):
+                raise
+            except Exception as again:
+                lost = self._lost()
+                if not lost:
+                    raise
+                error = again
+        self.steps, self.arrivals = week, arrivals
+        del self.records[week + 1:]
+        self.metrics = self.records[-1]
+        return True
+
+    def _restart_shards(self, lost: list[int], folder: Path | None) -> None:
+        """New actors for the lost shards; every shard back to the checkpoint (or week 0)."""
+        self.client.wait_for_workers(1, timeout=WORKER_WAIT_SECONDS)
+        fresh = {
+            k: self.client.submit(Shard, self.scenario, self.seed, *self.ranges[k], actor=True,
+                                  pure=False)
+            for k in lost
+        }
+        for k, future in fresh.items():
+            self.shards[k] = future.result()
+        if folder is not None:
+            self._wait([shard.load(str(folder / f"shard-{k}"))
+                        for k, shard in enumerate(self.shards)])
+        else:  # new shards start at week 0; the others go back to it
+            self._wait([shard.reset() for k, shard in enumerate(self.shards) if k not in fresh])
+
+    # -- checkpoints (scale/checkpoint.py) ----------------------------------------------------
+    def write_checkpoint(self, folder: Path) -> list[str]:
+        """Each shard writes its part (on its worker); the coordinator writes the week.
+
+        Returns the parts' names. The folder must be on a filesystem every worker sees.
+        """
+        folder = Path(folder)
+        names = [f"shard-{k}" for k in range(len(self.shards))]
+        self._at_this_week(lambda: self._wait([
+            shard.save(str(folder / name)) for shard, name in zip(self.shards, names, strict=True)
+        ]))
+        for name in names:
+            if not (folder / name / "part.json").is_file():
+                raise CheckpointError(
+                    str(folder), f"{name} was written by a worker but is not visible here; "
+                    "allowed: an --out folder on a filesystem every worker mounts at the same path",
+                )
+        write_part(folder / "coordinator", {"steps": self.steps, "arrivals": self.arrivals})
+        return [*names, "coordinator"]
+
+    def read_checkpoint(self, folder: Path, records: pd.DataFrame) -> None:
+        """Every shard takes back its part; the coordinator its week and the records so far."""
+        folder = Path(folder)
+        coordinator = read_part(folder / "coordinator")
+        steps = int(number("steps", coordinator["steps"]))
+        if list(records.get("step", [])) != list(range(steps + 1)):
+            raise CheckpointError(str(folder), f"the records are not those of weeks 0 to {steps}")
+        self._wait([shard.load(str(folder / f"shard-{k}")) for k, shard in enumerate(self.shards)])
+        self.steps = steps
+        self.arrivals = int(number("arrivals", coordinator["arrivals"]))
+        self.records = [
+            {name: records[name].iloc[i].item() for name in records.columns}
+            for i in range(len(records))
+        ]
+        self.metrics = self.records[-1]
+        self._restart = (self.steps, self.arrivals, folder)
+
+    def checkpointed(self, folder: Path, week: int) -> None:
+        """Lost shards restart from here from now on."""
+        self._restart = (week, self.arrivals, Path(folder))
 
     def run(self, steps: int | None = None, progress: Callable[[int], None] | None = None) -> None:
         """Run `steps` weeks (default: the rest of run.steps), calling progress(week) after each."""
@@ -253,9 +480,11 @@ class ShardedRun:
 def cluster(workers: int, scheduler: str | None = None):
     """A dask.distributed Client: of the cluster at `scheduler`, or of a local one of `workers`.
 
-    A local cluster runs one single-threaded worker process per shard, each with an equal share
-    of this machine's cores for numba (NUMBA_NUM_THREADS; docs/environment.md: numba ignores
-    OMP_NUM_THREADS). Raises ScenarioError (one line in the CLI) if the scheduler cannot be reached.
+    A local cluster runs one single-threaded worker process per shard, but no more processes
+    than this machine has cores (shards then share a worker), each with an equal share of the
+    cores for numba (NUMBA_NUM_THREADS; docs/environment.md: numba ignores OMP_NUM_THREADS).
+    Raises ScenarioError (one line in the CLI) if the scheduler cannot be reached. Dask's own log
+    lines are silenced (a lost worker is reported by ShardedRun in one line).
     """
     import dask
     from distributed import Client, LocalCluster
@@ -269,14 +498,41 @@ def cluster(workers: int, scheduler: str | None = None):
         with client:
             yield client
         return
-    threads = max(1, (os.cpu_count() or 1) // max(1, workers))
-    environ = {"distributed.nanny.pre-spawn-environ": {"NUMBA_NUM_THREADS": str(threads)}}
-    with (
-        dask.config.set(environ),
-        LocalCluster(
-            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
-            silence_logs=logging.ERROR,
-        ) as local,
-        Client(local) as client,
-    ):
-        yield client
+    workers = local_workers(workers)
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    # Workers print Python warnings to this terminal (a restarted worker warns that a port is
+    # taken): the run reports what matters in one line, so they stay quiet.
+    environ = {"distributed.nanny.pre-spawn-environ": {
+        "NUMBA_NUM_THREADS": str(threads), "PYTHONWARNINGS": "ignore",
+    }}
+    quiet = logging.getLogger("distributed")
+    level = quiet.level
+    quiet.setLevel(logging.CRITICAL)
+    # multiprocessing's resource tracker (a process of its own, started with the cluster's first
+    # semaphore) outlives a coordinator killed with SIGKILL and warns about the semaphores it
+    # frees; it takes its warning filters from the -W options of this interpreter.
+    tracker = "ignore:resource_tracker:UserWarning"
+    sys.warnoptions.append(tracker)
+    try:
+        with (
+            dask.config.set(environ),
+            LocalCluster(
+                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                silence_logs=logging.CRITICAL,
+            ) as local,
+            Client(local) as client,
+        ):
+            yield client
+    finally:
+        quiet.setLevel(level)
+        sys.warnoptions.remove(tracker)
+
+
+def local_workers(shards: int) -> int:
+    """Worker processes of a local cluster for `shards` shards: at most one per core."""
+    return max(1, min(int(shards), os.cpu_count() or 1))
+
+
+def shard_count(scenario: Scenario, shards: int) -> int:
+    """The shards a population can have: at most one per block of whole communities."""
+    return len(shard_blocks(scenario, shards)[1])

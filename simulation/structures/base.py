@@ -15,7 +15,11 @@ registry (simulation/structures/__init__.py) finds it. What a new structure must
 - whether it has peer teaching (`peers`), designated experts (`experts`, with the format `auto`
   resolves to) and which schema sections it reads (`sections`: the dashboard shows their controls
   only for this structure);
-- whether it can be sharded (`shardable`).
+- whether it can be sharded (`shardable`);
+- its state for checkpoints: the engine's `state()` and `restore()`. An engine declares the
+  attributes that carry over from week to week in `STATE` (`EngineState` below saves and
+  restores them), so new engine state is checkpointed by naming it there, with no change to the
+  checkpoint code (simulation/scale/checkpoint.py).
 """
 
 from __future__ import annotations
@@ -25,6 +29,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import numpy as np
+
+from ..core.state import StateValue, number, restore_array
 
 if TYPE_CHECKING:
     from ..config.schema import Scenario
@@ -77,6 +83,51 @@ class Engine(Protocol):
     def completed(self) -> np.ndarray | None:
         """Per agent slot: whether the agent completed the structure's course (None: no course)."""
         ...
+
+    def state(self) -> dict[str, StateValue]:
+        """Everything the next week reads that the population's arrays do not hold, by name."""
+        ...
+
+    def restore(self, state: dict[str, StateValue]) -> None:
+        """Take back what `state()` gave (of an engine made for the same scenario and seed)."""
+        ...
+
+
+class EngineState:
+    """`state()` and `restore()` from a declaration: the attributes named in `STATE`.
+
+    An attribute holding a numpy array is saved as the array and restored in place (its dtype
+    and shape must match: the engine was made for the same scenario); one holding a number is
+    saved as the number. After a restore, `restored()` rebuilds anything derived from the state
+    (e.g. rules computed from a restored number). Arrays rebuilt every week before they are read
+    (scratch space) need not be declared.
+    """
+
+    STATE: tuple[str, ...] = ()
+
+    def state(self) -> dict[str, StateValue]:
+        """The declared attributes by name; arrays are not copied (save them before next week)."""
+        out: dict[str, StateValue] = {}
+        for name in self.STATE:
+            value = getattr(self, name)
+            out[name] = value if isinstance(value, np.ndarray) else number(name, value)
+        return out
+
+    def restore(self, state: dict[str, StateValue]) -> None:
+        """Copy the saved values back (arrays in place), then rebuild what derives from them."""
+        missing = [name for name in self.STATE if name not in state]
+        if missing:
+            raise ValueError(f"no saved value of {', '.join(missing)}")
+        for name in self.STATE:
+            current, saved = getattr(self, name), state[name]
+            if isinstance(current, np.ndarray):
+                restore_array(current, saved, name)
+            else:
+                setattr(self, name, type(current)(number(name, saved)))
+        self.restored()
+
+    def restored(self) -> None:
+        """Rebuild what derives from the restored state (nothing by default)."""
 
 
 def no_memory(scenario: Scenario, layout: Layout) -> dict[str, int]:

@@ -20,7 +20,7 @@ from ..core.efficacy import EFFICACY_TABLE, combined_narrowing
 from ..kernels import peer_week
 from ..kernels.experts import class_summary
 from ..kernels.pool import gather_pool
-from .base import Layout
+from .base import EngineState, Layout, StateValue
 from .expert_arrangement import ExpertArrangement, expert_count
 
 if TYPE_CHECKING:
@@ -87,8 +87,15 @@ def sort_pool(scenario: Scenario) -> bool:
     return scenario.program.connectivity == 2
 
 
-class PeerEngine:
-    """The weekly peer step, with experts where the structure has them (see the module doc)."""
+class PeerEngine(EngineState):
+    """The weekly peer step, with experts where the structure has them (see the module doc).
+
+    Its state between weeks (checkpoints): the expert hours and the last week's metrics (next
+    week's rules read the active count and mean skill); the class summaries are recomputed
+    every week before they are read.
+    """
+
+    STATE = ("expert_hours",)
 
     def __init__(self, population: Population, scenario: Scenario, seed: int, blocks: np.ndarray,
                  stats: np.ndarray, histogram: np.ndarray):
@@ -135,6 +142,15 @@ class PeerEngine:
     def completed(self) -> None:
         """The peer structures have no course to complete."""
         return None
+
+    def state(self) -> dict[str, StateValue]:
+        """The expert hours, and last week's metrics as `last.<name>`."""
+        return super().state() | {f"last.{k}": v for k, v in self.last.items()}
+
+    def restore(self, state: dict[str, StateValue]) -> None:
+        """Take back the expert hours and last week's metrics."""
+        self.last = {k.removeprefix("last."): v for k, v in state.items() if k.startswith("last.")}
+        super().restore(state)
 
 
 def summarise(

@@ -43,7 +43,7 @@ from ..kernels.study_groups import (
     course_week,
     form_groups,
 )
-from .base import FigurePanel, Layout, Structure
+from .base import EngineState, FigurePanel, Layout, Structure
 from .expert_arrangement import ExpertArrangement
 from .peer_learning import summarise, week_metrics
 
@@ -118,12 +118,18 @@ def goal_code(scenario: Scenario) -> int:
     return int(np.ceil(scenario.study_groups.goal * PROGRESS_SCALE - 1e-9))
 
 
-class StudyGroupEngine:
+class StudyGroupEngine(EngineState):
     """The study groups of one population: their compact state, weekly kernel and metrics.
 
     Forming the groups and recording week 0 (the state at registration, from which the course
-    is pitched at the registrants' mean skill) happen on creation.
+    is pitched at the registrants' mean skill) happen on creation. `STATE` names what carries
+    over from week to week (checkpoints); the group layout follows from the population's.
     """
+
+    STATE = (
+        "group_state", "group_organiser", "group_rotation", "sessions_led", "progress",
+        "group_stats", "_net_gain", "course_pitch",
+    )
 
     def __init__(self, population: Population, scenario: Scenario, seed: int, blocks: np.ndarray,
                  stats: np.ndarray, histogram: np.ndarray):
@@ -154,6 +160,10 @@ class StudyGroupEngine:
         total = sum(float(stats[k, SUM_SKILL]) for k in range(stats.shape[0]))
         self.course_pitch = total / active if active > 0 else 0.0
         self.rules = group_rules(scenario, self.course_pitch)
+
+    def restored(self) -> None:
+        """The kernel's rules follow from the restored course pitch."""
+        self.rules = group_rules(self.scenario, self.course_pitch)
 
     @property
     def groups(self) -> int:
