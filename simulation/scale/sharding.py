@@ -40,13 +40,13 @@ from ..config.schema import Scenario
 from ..core.aggregates import METRIC_NAMES
 from ..core.blocks import N_EXPERT, block_arrays, block_layout
 from ..core.counter_rng import STREAM_STEP, key_for
-from ..core.efficacy import EFFICACY_TABLE
 from ..core.population import allocate, arrive, community_layout, initialise
 from ..kernels import peer_week
-from ..kernels.experts import class_partials
-from ..kernels.pool import ordered_pool, pool_part
+from ..kernels.bundles import BlockSums
+from ..kernels.experts import Classes, class_partials
+from ..kernels.pool import Pool, ordered_pool, pool_part
 from ..structures.expert_arrangement import ExpertArrangement
-from ..structures.peer_learning import sort_pool, step_rules, summarise, week_metrics
+from ..structures.peer_learning import run_week, sort_pool, step_rules, summarise, week_metrics
 from . import memory
 
 
@@ -101,13 +101,12 @@ class Shard:
         return class_partials(p.skill, p.flags, np.int64(p.slot_offset), np.int64(class_span), np.int64(capacity),
                               float(carry_total), np.int64(carry_count))
 
-    def week(self, step: int, pool: np.ndarray, ordered: np.ndarray, class_mean: np.ndarray,
-             class_count: np.ndarray, rules: peer_week.StepRules) -> tuple[np.ndarray, np.ndarray]:
+    def week(self, step: int, pool: Pool, classes: Classes,
+             rules: peer_week.StepRules) -> tuple[np.ndarray, np.ndarray]:
         """One week of the weekly kernel on this shard; its per-block sums and histograms."""
         p = self.population
-        peer_week.week(p.skill, p.skill_next, p.motivation, p.flags, p.flags_next, p.community_start, p.community_present,
-               self.blocks, pool, ordered, class_mean, class_count, key_for(self.seed, STREAM_STEP, step), rules,
-               EFFICACY_TABLE, self.stats, self.histogram, np.int64(p.slot_offset))
+        run_week(p, self.blocks, pool, classes, key_for(self.seed, STREAM_STEP, step), rules,
+                 BlockSums(self.stats, self.histogram))
         p.swap()
         return self.stats.copy(), self.histogram.copy()
 
@@ -187,15 +186,15 @@ class ShardedRun:
         self.steps += 1
         t, sc, arr = self.steps, self.scenario, self.arrangement
         self.arrivals += sum(self._call_all("arrive", t))
-        pool = np.concatenate(self._call_all("pool", t))
-        ordered = ordered_pool(pool, sort=sort_pool(sc))
+        members = np.concatenate(self._call_all("pool", t))
+        pool = Pool(members, ordered_pool(members, sort=sort_pool(sc)))
         classes_taught = 0
         class_mean, class_count = np.zeros(arr.classes), np.zeros(arr.classes, dtype=np.int64)
         if arr.mode == peer_week.EXPERTS_CLASS:
             class_mean, class_count = self._class_summary()
             classes_taught = int(np.count_nonzero(class_count))
         rules = step_rules(sc, arr, self.metrics["active"], self.metrics["mean_skill"])
-        stats, histogram = self._gather("week", t, pool, ordered, class_mean, class_count, rules)
+        stats, histogram = self._gather("week", t, pool, Classes(class_mean, class_count), rules)
         sessions = float(stats[:, N_EXPERT].sum())
         self.metrics = week_metrics(sc, arr, stats, histogram, t, arr.hours(classes_taught, sessions))
         self.records.append(self.metrics)

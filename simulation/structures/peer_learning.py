@@ -18,8 +18,9 @@ from ..core.blocks import N_EXPERT
 from ..core.counter_rng import STREAM_STEP, key_for
 from ..core.efficacy import EFFICACY_TABLE, combined_narrowing
 from ..kernels import peer_week
-from ..kernels.experts import class_summary
-from ..kernels.pool import gather_pool
+from ..kernels.bundles import BlockSums, agent_state, communities
+from ..kernels.experts import Classes, class_summary
+from ..kernels.pool import Pool, gather_pool
 from .base import Layout
 from .expert_arrangement import ExpertArrangement, expert_count
 
@@ -107,17 +108,15 @@ class PeerEngine:
     def week(self, step: int) -> None:
         """One week: the pool, class summaries, the rules, then the synchronous kernel."""
         pop, sc, arr = self.population, self.scenario, self.arrangement
-        pool, ordered = gather_pool(pop, self.seed, step, sc.levels.pool_per_community, sort=sort_pool(sc))
+        pool = gather_pool(pop, self.seed, step, sc.levels.pool_per_community, sort=sort_pool(sc))
         classes_taught = 0
         if arr.mode == peer_week.EXPERTS_CLASS:
             class_summary(pop.skill, pop.flags, arr.class_span, self.class_mean, self.class_count)
             classes_taught = int(np.count_nonzero(self.class_count))
         rules = step_rules(sc, arr, self.last["active"], self.last["mean_skill"])
-        peer_week.week(
-            pop.skill, pop.skill_next, pop.motivation, pop.flags, pop.flags_next, pop.community_start,
-            pop.community_present, self.blocks, pool, ordered, self.class_mean, self.class_count,
-            key_for(self.seed, STREAM_STEP, step), rules, EFFICACY_TABLE, self.stats, self.histogram,
-        )
+        classes = Classes(self.class_mean, self.class_count)
+        run_week(pop, self.blocks, pool, classes, key_for(self.seed, STREAM_STEP, step), rules,
+                 BlockSums(self.stats, self.histogram))
         sessions = float(self.stats[:, N_EXPERT].sum())
         self.expert_hours = arr.hours(classes_taught, sessions)
 
@@ -132,10 +131,29 @@ class PeerEngine:
         return None
 
 
+def run_week(population: Population, blocks: np.ndarray, pool: Pool, classes: Classes,
+             key: np.uint64, rules: peer_week.StepRules, sums: BlockSums) -> None:
+    """One synchronous week of the weekly kernel over `population`; the caller swaps the buffers.
+
+    The one place the kernel is called from: a whole population (`PeerEngine.week`) and a shard
+    (`scale.sharding.Shard.week`) alike.
+
+    Args:
+        population: the population (or shard) to advance.
+        blocks: its block layout (core.blocks.block_layout; a shard's blocks start at 0).
+        pool: this week's whole pool (kernels.pool.Pool).
+        classes: the expert classes' summaries (kernels.experts.Classes).
+        key: this week's step key, `key_for(seed, STREAM_STEP, step)`.
+        rules: the week's rules (`step_rules`).
+        sums: the per-block sums and histograms to fill, one row per block.
+    """
+    peer_week.week(agent_state(population), communities(population, blocks), pool, classes, key,
+                   rules, EFFICACY_TABLE, sums)
+
+
 def summarise(pop: Population, blocks: np.ndarray, stats: np.ndarray, histogram: np.ndarray) -> None:
     """Per-block aggregates of the population's current state (week 0)."""
-    peer_week.summarise(pop.skill, pop.motivation, pop.flags, pop.community_start, pop.community_present,
-                        blocks, stats, histogram)
+    peer_week.summarise(agent_state(pop), communities(pop, blocks), BlockSums(stats, histogram))
 
 
 def peer_memory(scenario: Scenario, layout: Layout) -> dict[str, int]:
