@@ -73,7 +73,9 @@ from ..core.encoding import (
     WAS_TUTOR,
 )
 from ..core.motivation import NO_EXTRA, weekly_motivation
-from .bundles import block_function
+from .bundles import AgentState, BlockSums, Communities, block_function
+from .experts import Classes
+from .pool import Pool
 
 EXPERTS_NONE, EXPERTS_CLASS, EXPERTS_MENTORING = 0, 1, 2
 
@@ -357,7 +359,7 @@ def _local_candidates(state, lanes, row, first, size, n_lanes, rules, table, set
     enrolled = ACTIVE | IN_PROGRAMME
     nan = np.nan
     by8 = 0
-    if size <= contact_width and not setup.counted:  # not a bool variable: see "Integers" below
+    if size <= contact_width and not setup.counted:  # an `if`, not a bool variable (see below)
         by8 = rules.candidates // 8 * 8
     # (Written out: numba leaves a loop over the 8 unvectorised; measured at 10^7, 8 per pass
     # take 35 CPU-ns per agent and week, one per pass 44.)
@@ -525,8 +527,10 @@ def _gains_and_motivation(state, lanes, row, chunk, n_lanes, rules, setup):
             rules.tutor_rate * rules.teaching_expectancy * down_e * m * (1.0 - s)
             if down_e > 0.0 else 0.0
         )
-        # Integers, not bools, here and above: numba's alias analysis takes copies of a bool for
-        # possible array aliases, which would cost a parallel loop its vectorisation.
+        # Integers, not bools, here and above: written when this was a parallel loop's body,
+        # where numba's alias analysis takes copies of a bool for possible array aliases and
+        # then drops `noalias` (docs/performance.md). A block function is not analysed so;
+        # the integers stay, as they cost nothing.
         had_expert = np.uint8(0)
         expert_quality = 0.0
         expert_gain = 0.0
@@ -730,6 +734,9 @@ def _block_week(b, state, communities, pool, classes, lanes, sums, rules, table,
 def week(state, communities, pool, classes, key, rules, table, sums):
     """Advance every present agent by one week; fill the per-block sums and histograms.
 
+    Each bundle and the rules come as the namedtuple or, faster, as the plain tuple of its
+    fields (kernels/bundles.py: `fields`); the kernel names them again.
+
     Args:
         state: the population's `AgentState` (kernels/bundles.py): reads skill and flags,
             writes skill_next, flags_next and motivation.
@@ -743,6 +750,8 @@ def week(state, communities, pool, classes, key, rules, table, sums):
         table: the efficacy table (core.efficacy.EFFICACY_TABLE).
         sums: `BlockSums` with a row per block, overwritten.
     """
+    state, communities, sums = AgentState(*state), Communities(*communities), BlockSums(*sums)
+    pool, classes, rules = Pool(*pool), Classes(*classes), StepRules(*rules)
     # Both inlined: numba passes a namedtuple into a parallel loop only if it was built in the
     # kernel itself (it rebuilds the tuple from its fields by the class's name).
     setup = _setup(communities, pool, classes, key, rules)
@@ -776,10 +785,11 @@ def summarise(state, communities, sums):
     """Per-block aggregates of the current state (before the first week).
 
     Args:
-        state: the population's `AgentState` (kernels/bundles.py).
+        state: the population's `AgentState` (kernels/bundles.py; or its `fields`).
         communities: its `Communities` with the block layout.
         sums: `BlockSums` with a row per block, overwritten.
     """
+    state, communities, sums = AgentState(*state), Communities(*communities), BlockSums(*sums)
     rows = communities.blocks.size - 1
     for b in prange(rows):
         _summarise_block(b, state, communities, sums)

@@ -67,7 +67,7 @@ from ..core.counter_rng import agent_key, below, draw
 from ..core.efficacy import content_level, effective_gap, efficacy
 from ..core.encoding import ACTIVE, IN_PROGRAMME, MOTIVATION_SCALE, NOT_ACTIVE, WAS_TUTEE, WAS_TUTOR
 from ..core.motivation import weekly_motivation
-from .bundles import block_function
+from .bundles import AgentState, BlockSums, Communities, block_function
 
 MODES = {"organiser_led": 0, "rotating": 1, "solo": 2}
 ORGANISER_LED, ROTATING, SOLO = 0, 1, 2
@@ -234,6 +234,7 @@ def form_groups(state, communities, groups, key, mode, min_group_size, random_or
         min_group_size: fewer enrolled members than this: the group is not formed.
         random_organiser: 1 for a random organiser, 0 for the most motivated member.
     """
+    state, communities, groups = AgentState(*state), Communities(*communities), Groups(*groups)
     n = communities.initial.size
     for c in prange(n):
         _form_community_groups(c, state, communities, groups, key, mode, min_group_size,
@@ -519,7 +520,8 @@ def course_week(state, communities, groups, week, rules, table, sums):
 
     Members read last week's skills and flags and write this week's (synchronous, like the peer
     step); a group's state and its leader's counters belong to the group's block, visited by
-    one thread.
+    one thread. Each bundle and the rules come as the namedtuple or, faster, as the plain tuple
+    of its fields (kernels/bundles.py: `fields`).
 
     Args:
         state: the population's `AgentState` (kernels/bundles.py).
@@ -531,6 +533,8 @@ def course_week(state, communities, groups, week, rules, table, sums):
         table: the efficacy table (core.efficacy.EFFICACY_TABLE).
         sums: `BlockSums` with a row per block, overwritten.
     """
+    state, communities, groups = AgentState(*state), Communities(*communities), Groups(*groups)
+    week, rules, sums = CourseWeek(*week), GroupRules(*rules), BlockSums(*sums)
     rows = communities.blocks.size - 1
     for b in prange(rows):
         _block_course_week(b, state, communities, groups, week, rules, table, sums)

@@ -84,6 +84,7 @@ class Shard:
         initialise(self.population, scenario, self.seed)
         self.blocks = blocks[first_block:end_block + 1] - first
         self.stats, self.histogram = block_arrays(self.blocks)
+        self.sums = BlockSums(self.stats, self.histogram)
 
     def summary(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-block sums and histograms of the current state (before the first week)."""
@@ -106,7 +107,7 @@ class Shard:
         """One week of the weekly kernel on this shard; its per-block sums and histograms."""
         p = self.population
         run_week(p, self.blocks, pool, classes, key_for(self.seed, STREAM_STEP, step), rules,
-                 BlockSums(self.stats, self.histogram))
+                 self.sums)
         p.swap()
         return self.stats.copy(), self.histogram.copy()
 

@@ -18,7 +18,7 @@ from ..core.blocks import N_EXPERT
 from ..core.counter_rng import STREAM_STEP, key_for
 from ..core.efficacy import EFFICACY_TABLE, combined_narrowing
 from ..kernels import peer_week
-from ..kernels.bundles import BlockSums, agent_state, communities
+from ..kernels.bundles import BlockSums, agent_state, communities, fields
 from ..kernels.experts import Classes, class_summary
 from ..kernels.pool import Pool, gather_pool
 from .base import Layout
@@ -96,6 +96,9 @@ class PeerEngine:
         self.arrangement = ExpertArrangement.for_scenario(scenario, population.capacity)
         self.class_mean = np.zeros(self.arrangement.classes)
         self.class_count = np.zeros(self.arrangement.classes, dtype=np.int64)
+        # The kernel's bundles of arrays that live as long as the engine (filled in place).
+        self.classes = Classes(self.class_mean, self.class_count)
+        self.sums = BlockSums(stats, histogram)
         self.expert_hours = 0.0
         self.last: dict[str, Any] = {}
 
@@ -114,9 +117,8 @@ class PeerEngine:
             class_summary(pop.skill, pop.flags, arr.class_span, self.class_mean, self.class_count)
             classes_taught = int(np.count_nonzero(self.class_count))
         rules = step_rules(sc, arr, self.last["active"], self.last["mean_skill"])
-        classes = Classes(self.class_mean, self.class_count)
-        run_week(pop, self.blocks, pool, classes, key_for(self.seed, STREAM_STEP, step), rules,
-                 BlockSums(self.stats, self.histogram))
+        run_week(pop, self.blocks, pool, self.classes, key_for(self.seed, STREAM_STEP, step), rules,
+                 self.sums)
         sessions = float(self.stats[:, N_EXPERT].sum())
         self.expert_hours = arr.hours(classes_taught, sessions)
 
@@ -147,13 +149,15 @@ def run_week(population: Population, blocks: np.ndarray, pool: Pool, classes: Cl
         rules: the week's rules (`step_rules`).
         sums: the per-block sums and histograms to fill, one row per block.
     """
-    peer_week.week(agent_state(population), communities(population, blocks), pool, classes, key,
-                   rules, EFFICACY_TABLE, sums)
+    # Plain tuples: numba types them faster than namedtuples (kernels/bundles.py).
+    peer_week.week(fields(agent_state(population)), fields(communities(population, blocks)),
+                   fields(pool), fields(classes), key, fields(rules), EFFICACY_TABLE, fields(sums))
 
 
 def summarise(pop: Population, blocks: np.ndarray, stats: np.ndarray, histogram: np.ndarray) -> None:
     """Per-block aggregates of the population's current state (week 0)."""
-    peer_week.summarise(agent_state(pop), communities(pop, blocks), BlockSums(stats, histogram))
+    peer_week.summarise(fields(agent_state(pop)), fields(communities(pop, blocks)),
+                        fields(BlockSums(stats, histogram)))
 
 
 def peer_memory(scenario: Scenario, layout: Layout) -> dict[str, int]:

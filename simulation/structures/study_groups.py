@@ -16,7 +16,7 @@ from ..core.blocks import N_ACTIVE, SUM_SKILL
 from ..core.counter_rng import STREAM_GROUPS, STREAM_STEP, key_for
 from ..core.efficacy import EFFICACY_TABLE
 from ..core.encoding import ACTIVE
-from ..kernels.bundles import BlockSums, agent_state, communities
+from ..kernels.bundles import BlockSums, agent_state, communities, fields
 from ..kernels.study_groups import (
     GS_ACTIVE,
     GS_COMPLETED,
@@ -144,7 +144,7 @@ class StudyGroupEngine:
                                    self.group_organiser, self.group_rotation, self.sessions_led,
                                    self.progress, self.group_stats)
         form_groups(
-            agent_state(pop), communities(pop, blocks), self.group_arrays,
+            fields(agent_state(pop)), fields(communities(pop, blocks)), fields(self.group_arrays),
             key_for(self.seed, STREAM_GROUPS, 0), MODES[sg.mode], sg.min_group_size,
             ORGANISER_CHOICES[sg.organiser],
         )
@@ -174,8 +174,10 @@ class StudyGroupEngine:
         """Run one course week (week 0 records the starting state) and update the cumulative sums."""
         pop = self.population
         week = course_week_of(key_for(self.seed, STREAM_STEP, week_number), week_number, self.rules)
-        course_week(agent_state(pop), communities(pop, self.blocks), self.group_arrays, week,
-                    self.rules, EFFICACY_TABLE, BlockSums(self.stats, self.histogram))
+        # Plain tuples: numba types them faster than namedtuples (kernels/bundles.py).
+        course_week(fields(agent_state(pop)), fields(communities(pop, self.blocks)),
+                    fields(self.group_arrays), fields(week), fields(self.rules), EFFICACY_TABLE,
+                    fields(BlockSums(self.stats, self.histogram)))
         s = self._reduced()
         self._net_gain += (s[GS_SUM_NET_GAIN], s[GS_SUM_ORGANISER_GAIN], s[GS_SUM_MEMBER_GAIN])
 
