@@ -10,9 +10,10 @@ Each bundle is a namedtuple of arrays (and the odd integer) that always travel t
 
 A rule for every kernel here (numba 0.68): **inside a `prange` loop, never take an array out
 of a bundle**. numba's parallel pass silently drops writes to an array reached through a
-namedtuple in a parallel loop's body: it passes the tuple to the loop as its fields and rebuilds
-it there, and its dead-code elimination then sees no alias between the rebuilt tuple's arrays
-and anything live (numba/numba#7135, open since 2021; measured here with numba 0.68.1). So the
+namedtuple in a parallel loop's body (numba/numba#7135, open since 2021; reproduced here with
+numba 0.68.1). As far as numba's source shows why: it passes the tuple to the loop as its fields
+and rebuilds it there, and its dead-code elimination then sees no alias between the rebuilt
+tuple's arrays and anything that outlives the loop. So the
 body of a parallel loop is one call of a *block function* (`block_function`), which receives
 the bundles as arguments and opens them; numba cannot look into the call, and the loop's body
 has no aliases, so numba marks every array of the loop `noalias`, as before the split.
@@ -22,8 +23,8 @@ their fields (`fields`), and the kernel names them again as its first statement
 (`AgentState(*state)`). numba types a namedtuple argument at every call from its class and
 field names: measured with numba 0.68.1, about 0.5 us per namedtuple and 0.1 us per field, so
 the peer week's five bundles and 27 rules would cost about 6 us per call against 1.8 us as
-plain tuples (the 18 separate arrays and the rules namedtuple of the old call: 3.3 us). At
-10^4 agents, a week of about 0.3 ms, that was a measurable 2%.
+plain tuples (the old call's separate arrays and rules namedtuple: 3.3 us). At 10^4 agents, a
+week of about 0.3 ms, that was a measurable 2%.
 """
 
 from __future__ import annotations
@@ -53,6 +54,15 @@ Communities = namedtuple(
 )
 
 BlockSums = namedtuple("BlockSums", ["stats", "histogram"])
+
+
+@njit(cache=True, inline="always")
+def clear_block(sums, b):
+    """Zero block b's row of the `BlockSums` before a kernel adds into it."""
+    for k in range(sums.stats.shape[1]):
+        sums.stats[b, k] = 0.0
+    for k in range(sums.histogram.shape[1]):
+        sums.histogram[b, k] = 0
 
 
 def fields(bundle: tuple) -> tuple:
@@ -110,7 +120,7 @@ def block_function(function: Callable[..., None]) -> Callable[..., None]:
 
     A block function is compiled on its own and then inlined by LLVM into the parallel loop
     that calls it (`forceinline`). Compiled on its own, numba would let LLVM assume that any two
-    arrays may overlap, so most passes over the lanes would not vectorise, or only behind
+    arrays may overlap, so some passes over the lanes would not vectorise and others only behind
     run-time overlap checks (measured: 23% slower for the peer week at 10^6 agents on one core);
     so it is compiled as numba compiles a parallel loop's body: every array argument `noalias`
     (no array it writes is reachable through another argument: the state's two buffers, the

@@ -73,7 +73,7 @@ from ..core.encoding import (
     WAS_TUTOR,
 )
 from ..core.motivation import NO_EXTRA, weekly_motivation
-from .bundles import AgentState, BlockSums, Communities, block_function
+from .bundles import AgentState, BlockSums, Communities, block_function, clear_block
 from .experts import Classes
 from .pool import Pool
 
@@ -767,10 +767,7 @@ def week(state, communities, pool, classes, key, rules, table, sums):
 @block_function
 def _summarise_block(b, state, communities, sums):
     """Block b's aggregates of the current state, into its row of `sums` (cleared first)."""
-    for k in range(sums.stats.shape[1]):
-        sums.stats[b, k] = 0.0
-    for k in range(sums.histogram.shape[1]):
-        sums.histogram[b, k] = 0
+    clear_block(sums, b)
     for c in range(communities.blocks[b], communities.blocks[b + 1]):
         first = communities.start[c]
         for i in range(first, first + communities.present[c]):

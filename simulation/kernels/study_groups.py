@@ -67,7 +67,7 @@ from ..core.counter_rng import agent_key, below, draw
 from ..core.efficacy import content_level, effective_gap, efficacy
 from ..core.encoding import ACTIVE, IN_PROGRAMME, MOTIVATION_SCALE, NOT_ACTIVE, WAS_TUTEE, WAS_TUTOR
 from ..core.motivation import weekly_motivation
-from .bundles import AgentState, BlockSums, Communities, block_function
+from .bundles import AgentState, BlockSums, Communities, block_function, clear_block
 
 MODES = {"organiser_led": 0, "rotating": 1, "solo": 2}
 ORGANISER_LED, ROTATING, SOLO = 0, 1, 2
@@ -494,10 +494,7 @@ def _group_week(g, lo, hi, b, state, groups, week, rules, table, sums):
 @block_function
 def _block_course_week(b, state, communities, groups, week, rules, table, sums):
     """One course week of block b's groups and later arrivals; its rows of the sums (cleared)."""
-    for k in range(sums.stats.shape[1]):
-        sums.stats[b, k] = 0.0
-    for k in range(sums.histogram.shape[1]):
-        sums.histogram[b, k] = 0
+    clear_block(sums, b)
     for k in range(groups.stats.shape[1]):
         groups.stats[b, k] = 0.0
     for c in range(communities.blocks[b], communities.blocks[b + 1]):
