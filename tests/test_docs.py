@@ -20,14 +20,6 @@ SCANNED = ("simulation", "docs", "experiments", "tests", "benchmarks", "scenario
            "README.md", "pyproject.toml", "CITATION.cff")
 SKIPPED_DIRS = {"__pycache__", ".pytest_cache", "results"}
 
-# Kernels still naming outside documents, fixed by the change that rewrites simulation/kernels/
-# (the kernel split). Delete each entry when its file no longer needs it: the second test below
-# fails until you do, so the exemption cannot outlive its reason.
-PENDING_ELSEWHERE = {
-    "simulation/kernels/peer_week.py",
-    "simulation/kernels/pool.py",
-    "simulation/kernels/study_groups.py",
-}
 
 # The structure docs/CONTRIBUTING.md adds as its worked example: its files do not exist.
 EXAMPLE_STRUCTURE = "tutoring_circle"
@@ -107,19 +99,8 @@ def broken_links(path: Path) -> list[str]:
 
 def test_no_file_refers_to_a_document_outside_the_repository():
     """Nothing in the package, docs, tests, experiments or benchmarks names an outside document."""
-    found = {
-        path: names
-        for path, names in outside_references(ROOT).items()
-        if path not in PENDING_ELSEWHERE
-    }
-    assert not found, f"point these at docs/ instead: {found}"
-
-
-def test_exemptions_for_outside_references_are_still_needed():
-    """Each file exempted above still names an outside document; otherwise drop its exemption."""
     found = outside_references(ROOT)
-    stale = sorted(path for path in PENDING_ELSEWHERE if path not in found)
-    assert not stale, f"remove from PENDING_ELSEWHERE in tests/test_docs.py: {stale}"
+    assert not found, f"point these at docs/ instead: {found}"
 
 
 def test_the_check_finds_an_outside_reference(tmp_path):

@@ -1,6 +1,7 @@
 """Sharded runs give the single-process numbers bit for bit (docs/ODD.md, section 7.9)."""
 
 import hashlib
+import os
 from itertools import pairwise
 from pathlib import Path
 
@@ -10,7 +11,14 @@ import pytest
 
 from simulation import PeerLearningModel, Scenario, ScenarioError
 from simulation.scale import memory
-from simulation.scale.sharding import Shard, ShardedRun, shard_blocks
+from simulation.scale.sharding import (
+    Shard,
+    ShardedRun,
+    _worker_threads,
+    cluster,
+    local_workers,
+    shard_blocks,
+)
 from simulation.structures.expert_arrangement import ExpertArrangement
 
 from .helpers import SCENARIOS, run_cli, small
@@ -119,6 +127,32 @@ def test_dask_worker_processes_give_the_same_numbers():
     pd.testing.assert_frame_equal(model.metrics_frame().reset_index(drop=True), frame,
                                   check_dtype=False, check_exact=True)
     assert np.array_equal(model.population.skill, state["skill"])
+
+
+def _threads_here() -> tuple[str | None, int]:
+    """A worker's share of numba's threads, as a Shard method sees it."""
+    import numba
+
+    from simulation.scale.sharding import WORKER_THREADS
+
+    return os.environ.get(WORKER_THREADS), _worker_threads(numba.get_num_threads)()
+
+
+def test_the_cluster_gives_workers_a_share_of_the_threads_and_leaves_this_process_alone():
+    """cluster(): each worker uses cores // workers threads; this process's environment is kept.
+
+    distributed writes pre-spawn variables into the parent's os.environ; a NUMBA_NUM_THREADS
+    written there made numba raise at this process's next compilation (seen in CI).
+    """
+    import numba
+
+    before = dict(os.environ)
+    with cluster(2) as client:
+        shares = set(client.run(_threads_here).values())
+        numba.njit(lambda x: x + 1)(1)  # compiles: rereads this process's environment
+    expected = str(max(1, (os.cpu_count() or 1) // local_workers(2)))
+    assert shares == {(expected, int(expected))}
+    assert dict(os.environ) == before
 
 
 def digest(path: Path) -> str:

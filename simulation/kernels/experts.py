@@ -11,10 +11,16 @@ Expert hours used and gain per expert hour are reported every week.
 
 from __future__ import annotations
 
+from collections import namedtuple
+
 import numpy as np
 from numba import njit, prange
 
 from ..core.encoding import ACTIVE
+
+# The expert classes as the weekly kernel takes them: each class's mean active skill (float64)
+# and active size (int64); empty arrays where experts do not teach classes.
+Classes = namedtuple("Classes", ["mean", "count"])
 
 
 @njit(parallel=True, cache=True)

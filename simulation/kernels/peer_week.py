@@ -1,20 +1,28 @@
-"""One week of learning for every agent, as one synchronous numba kernel (MODEL.md section 4).
+"""One week of learning for every agent: the peer step with experts (docs/ODD.md section 3).
 
 For each active agent: draw `k` contacts from its own community plus contacts from the global
-pool (connectivity), choose as learner the candidate above with the highest learning efficacy and
-as tutor a candidate below (within the choice agency allows), add expert input where the
-structure has experts, then apply gains, forgetting, motivation and drop-out. Every agent reads
-last week's state (`skill`, `flags`) and writes this week's (`skill_next`, `flags_next`), so the
-result does not depend on the order agents are visited, nor on the thread count.
+pool (7.1 Candidates), choose as source the candidate above with the highest learning efficacy
+and as tutee a candidate below, within the choice agency allows (7.2 Choice, 7.3 Efficacy), add
+expert input where the structure has experts (7.6 Experts), then apply gains and forgetting
+(7.5 Gains), motivation and drop-out (7.7, core/motivation.py). Every agent reads last week's
+state (`skill`, `flags`) and writes this week's (`skill_next`, `flags_next`), so the result does
+not depend on the order agents are visited, nor on the thread count.
 
-Aggregates are accumulated per block of whole communities (float64 sums, integer histogram) and
-combined in a fixed order afterwards (metrics.py), so no population-sized pass is needed.
+How the week is cut (docs/performance.md, "Kernel layout"): `week` is the one parallel loop, over
+blocks of whole communities (core/blocks.py); its body only calls `_block_week`, which takes the
+block's communities in chunks of agents, the lanes, and runs the sections of the week over them
+as small helpers inlined into it: `_load_lanes`, `_local_candidates`, `_pool_contacts`,
+`_expert_input`, `_gains_and_motivation` and `_add_block_sums`. Each section is one or a few
+passes over the lanes, written without branches where the choice is a coin flip so that the
+passes vectorise. The arrays travel in bundles: the agent state, the communities and the block
+sums (kernels/bundles.py), the pool (kernels/pool.py), the expert classes (kernels/experts.py),
+and here the lanes' scratch and the week's set-up.
 
-For speed (docs/performance.md) each community is taken in chunks of agents, the lanes, with one
-pass per contact weighed for every lane; the choice is written without branches so that the
-passes vectorise. Every floating-point operation is the one the rules prescribe, in the same
-order per agent and per block sum, so the results equal the plain reference implementation
-(reference.py) bit for bit.
+Aggregates are accumulated per block (float64 sums, integer histogram) and combined in block
+order afterwards (core/blocks.py, core/aggregates.py), so no population-sized pass is needed.
+Every floating-point operation is the one the rules prescribe, in the same order per agent and
+per block sum, so the results equal the plain reference implementation (reference/peers.py) bit
+for bit.
 """
 
 from __future__ import annotations
@@ -47,16 +55,14 @@ from ..core.blocks import (
     SUM_TUTOR_GAIN,
     record_state,
 )
-from ..core.counter_rng import (
-    DRAW_EXPERT_SESSION,
-    DRAW_POOL_BASE,
-    DRAW_SHOCK,
-    agent_key,
-    below,
-    draw,
-    uniform,
+from ..core.counter_rng import DRAW_EXPERT_SESSION, DRAW_POOL_BASE, agent_key, below, draw, uniform
+from ..core.efficacy import (
+    class_input,
+    content_level,
+    effective_gap,
+    efficacy,
+    efficacy_or_zero,
 )
-from ..core.efficacy import class_input, content_level, effective_gap, efficacy, efficacy_or_zero
 from ..core.encoding import (
     ACTIVE,
     IN_PROGRAMME,
@@ -66,6 +72,10 @@ from ..core.encoding import (
     WAS_TUTEE,
     WAS_TUTOR,
 )
+from ..core.motivation import NO_EXTRA, weekly_motivation
+from .bundles import AgentState, BlockSums, Communities, block_function, clear_block
+from .experts import Classes
+from .pool import Pool
 
 EXPERTS_NONE, EXPERTS_CLASS, EXPERTS_MENTORING = 0, 1, 2
 
@@ -75,7 +85,7 @@ StepRules = namedtuple(
     [
         "peers",  # int: 1 if agents learn from and teach each other
         "candidates",  # int: k local contacts
-        "choice",  # int: local candidates a learner may choose among; 0 = the first above is assigned
+        "choice",  # int: local candidates a learner may choose among; 0: first above assigned
         "pool_contacts",  # int: random contacts from the global pool
         "pool_ideal",  # int: 1 if the sorted pool gives a contact at the ideal gap (connectivity 2)
         "optimal_gap",  # float
@@ -103,6 +113,121 @@ StepRules = namedtuple(
     ],
 )
 
+# The lanes' scratch: this week's state of the agents of the current chunk, one row per block
+# (so no dependence on the thread count), and each block's row of contact skills.
+Scratch = namedtuple(
+    "Scratch",
+    [
+        "skill",  # float64: skill at the start of the week
+        "key",  # uint64: the agent's key in this week's step stream
+        "motivation",  # uint16: motivation code at the start of the week
+        "up_e",  # float64: efficacy of the best source above so far
+        "up_gap",  # float64: its gap
+        "down_e",  # float64: efficacy of the best tutee below so far
+        "seen_up",  # int64: contacts above seen (agency 0-1)
+        "seen_down",  # int64: contacts below seen
+        "pool_skill",  # float32: the current pool contact's skill
+        "expert_quality",  # float64: efficacy of expert input times the class-size factor
+        "expert_gain",  # float64
+        "had_expert",  # uint8
+        "tutee",  # float64: what the block sums add (zero where an agent does not count)
+        "tutor",
+        "partner_e",
+        "misfit",
+        "gain",
+        "new_skill",
+        "new_motivation",
+        "status",  # uint8: still active
+        "contact_skill",  # float32 [block, member]: the current community as contacts see it
+    ],
+)
+
+# What one week needs beside the rules, worked out once before the block loop.
+WeekSetup = namedtuple(
+    "WeekSetup",
+    [
+        "key",  # uint64: this week's step key (counter_rng.key_for(seed, STREAM_STEP, step))
+        "Z",  # float: the optimal gap
+        "keep",  # float: 1 - peer narrowing (the part of a gap above Z that is left)
+        "limit_local",  # int: local contacts above (below) a learner may weigh
+        "limit_pool",  # int: pool contacts a learner may weigh
+        "counted",  # bool: whether counts of contacts seen matter
+        "width",  # int: lanes per chunk
+        "contact_width",  # int: the largest community copied into the contact row (0: no peers)
+        "prefetch_pool",  # bool
+        "mentoring_factor",  # float: per-learner expert input in a mentoring group
+        "class_factor",  # float64 [class]: per-learner expert input in each class
+    ],
+)
+
+# A block's running sums and counts, in the order of the columns of `stats` (core/blocks.py).
+Totals = namedtuple(
+    "Totals",
+    [
+        "sum_skill", "n_active", "n_present", "sum_tutee", "n_tutee", "sum_tutor", "n_tutor",
+        "sum_expert", "n_expert", "sum_efficacy", "n_partnered", "sum_misfit", "n_dropout",
+        "sum_gain", "sum_motivation", "sum_skill_sq",
+    ],
+)
+
+# Agents are processed in chunks of at most CHUNK members of one community: each pass over a
+# chunk handles one candidate for every agent (lanes), which vectorises; a chunk's lanes take
+# about 35 kB, so they stay in the core's caches whatever the community size.
+CHUNK = 256
+# Communities of up to CONTACT_WIDTH members are copied into a scratch row of contact skills
+# (at most 512 blocks x 16 kB); larger ones are read from the state arrays directly.
+CONTACT_WIDTH = 4096
+# Pools of more members than this (4 MB) are prefetched: beyond the caches, a random read costs
+# a trip to main memory.
+POOL_PREFETCH_MEMBERS = 1 << 20
+
+# Bytes of scratch per lane: 16 float64/int64/uint64 arrays, a float32, a uint16, two uint8.
+LANE_BYTES = 16 * 8 + 4 + 2 + 2 * 1
+
+
+def scratch_bytes(blocks: int, largest_community: int, peers: bool) -> int:
+    """Bytes the weekly kernel allocates for its lanes and contact rows (freed after the week).
+
+    Args:
+        blocks: blocks of the layout (one row of scratch each).
+        largest_community: members of the largest community.
+        peers: whether the structure has peer learning (else no contact rows).
+
+    Returns:
+        The bytes of `Scratch` for one week.
+    """
+    width = min(CHUNK, max(1, largest_community))
+    contact_width = min(CONTACT_WIDTH, max(1, largest_community)) if peers else 0
+    return blocks * (width * LANE_BYTES + contact_width * 4)
+
+
+@intrinsic
+def _prefetch(typingctx, array, index):
+    """Hint the CPU to bring array[index] into its caches (llvm.prefetch: no fault, no result)."""
+
+    def codegen(context, builder, signature, args):
+        array_type = signature.args[0]
+        data = context.make_array(array_type)(context, builder, args[0])
+        pointer = cgutils.get_item_pointer(
+            context, builder, array_type, data, [args[1]], wraparound=False
+        )
+        byte_pointer = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        function = cgutils.get_or_insert_function(
+            builder.module,
+            ir.FunctionType(ir.VoidType(), [byte_pointer, i32, i32, i32]),
+            "llvm.prefetch.p0",
+        )
+        # read, high temporal locality, data cache
+        builder.call(
+            function, [builder.bitcast(pointer, byte_pointer), i32(0), i32(3), i32(1)]
+        )
+        return context.get_dummy_value()
+
+    return types.void(array, index), codegen
+
+
+# --- the choice of one contact (7.1 Candidates, 7.2 Choice, 7.3 Efficacy) -----------------------
 
 @njit(cache=True, inline="always")
 def _pool_ideal(pool_sorted, target):
@@ -150,420 +275,518 @@ def _weigh(contact_skill, row, size, akey, d, s, Z, keep, table, up_e, up_gap, d
     _, _, up_e, up_gap, down_e = _consider(gap, Z, keep, table, 1, 0, 0, up_e, up_gap, down_e)
     return up_e, up_gap, down_e
 
-# Agents are processed in chunks of at most CHUNK members of one community: each pass over a
-# chunk handles one candidate for every agent (lanes), which vectorises; a chunk's lanes take
-# about 35 kB, so they stay in the core's caches whatever the community size.
-CHUNK = 256
-# Communities of up to CONTACT_WIDTH members are copied into a scratch row of contact skills
-# (at most 512 blocks x 16 kB); larger ones are read from the state arrays directly.
-CONTACT_WIDTH = 4096
-# Pools of more members than this (4 MB) are prefetched: beyond the caches, a random read costs a
-# trip to main memory.
-POOL_PREFETCH_MEMBERS = 1 << 20
+
+@njit(cache=True, inline="always")
+def _consider_lane(lanes, row, q, gap, limit, table, setup):
+    """`_consider` for lane q, reading and writing its choice state in the scratch."""
+    (lanes.seen_up[row, q], lanes.seen_down[row, q], lanes.up_e[row, q], lanes.up_gap[row, q],
+     lanes.down_e[row, q]) = _consider(
+        gap, setup.Z, setup.keep, table, limit, lanes.seen_up[row, q], lanes.seen_down[row, q],
+        lanes.up_e[row, q], lanes.up_gap[row, q], lanes.down_e[row, q],
+    )
 
 
-@intrinsic
-def _prefetch(typingctx, array, index):
-    """Hint the CPU to bring array[index] into its caches (llvm.prefetch: no fault, no result)."""
-
-    def codegen(context, builder, signature, args):
-        array_type = signature.args[0]
-        data = context.make_array(array_type)(context, builder, args[0])
-        pointer = cgutils.get_item_pointer(context, builder, array_type, data, [args[1]], wraparound=False)
-        byte_pointer = ir.IntType(8).as_pointer()
-        i32 = ir.IntType(32)
-        function = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [byte_pointer, i32, i32, i32]), "llvm.prefetch.p0"
-        )
-        # read, high temporal locality, data cache
-        builder.call(function, [builder.bitcast(pointer, byte_pointer), i32(0), i32(3), i32(1)])
-        return context.get_dummy_value()
-
-    return types.void(array, index), codegen
+@njit(cache=True, inline="always")
+def _consider_lane_uncounted(lanes, row, q, gap, table, setup):
+    """`_consider_lane` when every contact may be weighed: the counts compile away."""
+    _, _, lanes.up_e[row, q], lanes.up_gap[row, q], lanes.down_e[row, q] = _consider(
+        gap, setup.Z, setup.keep, table, 1, 0, 0,
+        lanes.up_e[row, q], lanes.up_gap[row, q], lanes.down_e[row, q],
+    )
 
 
-# Bytes of scratch per lane: 16 float64/int64/uint64 arrays, a float32, a uint16, two uint8 (week).
-LANE_BYTES = 16 * 8 + 4 + 2 + 2 * 1
+# --- the sections of a week, each over the lanes of one chunk ------------------------------------
 
+@njit(cache=True, inline="always")
+def _contact_row(state, lanes, row, first, size):
+    """Copy a community into the block's contact row, as contacts see it.
 
-def scratch_bytes(blocks: int, largest_community: int, peers: bool) -> int:
-    """Bytes the weekly kernel allocates for its lanes and contact rows (freed after the week)."""
-    width = min(CHUNK, max(1, largest_community))
-    contact_width = min(CONTACT_WIDTH, max(1, largest_community)) if peers else 0
-    return blocks * (width * LANE_BYTES + contact_width * 4)
-
-
-@njit(parallel=True, cache=True)
-def week(skill, skill_next, motivation, flags, flags_next, community_start, community_present,
-         block_community, pool_skill, pool_sorted, class_mean, class_count, key, rules, table,
-         stats, histogram, slot_offset=0):
-    """Advance every present agent by one week; fill per-block `stats` and `histogram`.
-
-    `slot_offset` is the global id of slot 0 (a shard's first slot; simulation/sharding.py):
-    random numbers and classes are keyed by global ids.
+    Skill, or NaN (no contact) for members who dropped out or are not enrolled. Oneself is a
+    contact at gap 0, which is neither above nor below: no contact either. One gather per
+    candidate instead of two.
     """
-    Z = rules.optimal_gap
-    keep = 1.0 - rules.peer_narrowing
-    # One parallel region only (the block loop): under a loaded machine each region's barrier can
-    # wait a scheduler time slice, which at small populations costs more than the work itself.
-    n_pool = pool_skill.size
+    enrolled = ACTIVE | IN_PROGRAMME
+    nan32 = np.float32(np.nan)
+    for q in range(size):
+        i = first + q
+        lanes.contact_skill[row, q] = (
+            state.skill[i] if (state.flags[i] & enrolled) == enrolled else nan32
+        )
+
+
+@njit(cache=True, inline="always")
+def _load_lanes(state, lanes, row, chunk, n_lanes, key, slot_offset):
+    """Set-up: each lane's skill, motivation and random key, and an empty choice."""
+    for q in range(n_lanes):
+        i = chunk + q
+        lanes.skill[row, q] = np.float64(state.skill[i])
+        lanes.motivation[row, q] = state.motivation[i]
+        lanes.key[row, q] = agent_key(key, i + slot_offset)
+        lanes.up_e[row, q] = 0.0
+        lanes.up_gap[row, q] = 0.0
+        lanes.down_e[row, q] = 0.0
+        lanes.seen_up[row, q] = 0
+        lanes.seen_down[row, q] = 0
+
+
+@njit(cache=True, inline="always")
+def _prefetch_pool_contacts(pool, lanes, row, n_lanes, rules):
+    """Ask for the chunk's pool contacts now, so they arrive while the candidates compute.
+
+    A pool larger than the caches is read from main memory (docs/performance.md).
+    """
+    n_pool = pool.members.size
+    for p in range(rules.pool_contacts):
+        for q in range(n_lanes):
+            j = below(draw(lanes.key[row, q], DRAW_POOL_BASE + p), n_pool)
+            # An intrinsic: numba passes its typing context, so mypy sees one argument missing.
+            _prefetch(pool.members, j)  # type: ignore[call-arg]
+
+
+@njit(cache=True, inline="always")
+def _local_candidates(state, lanes, row, first, size, n_lanes, rules, table, setup):
+    """7.1-7.2: weigh the k local candidates of every lane, one pass per candidate (or 8).
+
+    When agency lets a learner choose among all its contacts, no count of contacts seen is
+    needed (`counted` False): _consider then gets limit 1 and a count of 0, and the counts
+    compile away. The common case (every contact may be weighed, community in the contact row)
+    weighs 8 candidates per pass (any rest one by one): a lane's choice state stays in registers
+    between them instead of a load and store per candidate. The same candidates in the same
+    order: the same choice bit for bit.
+    """
+    Z, keep = setup.Z, setup.keep
+    contact_width = setup.contact_width
+    enrolled = ACTIVE | IN_PROGRAMME
+    nan = np.nan
+    by8 = 0
+    if size <= contact_width and not setup.counted:  # an `if`, not a bool variable (see below)
+        by8 = rules.candidates // 8 * 8
+    # (Written out: numba leaves a loop over the 8 unvectorised; measured at 10^7, 8 per pass
+    # take 35 CPU-ns per agent and week, one per pass 44.)
+    contact_skill = lanes.contact_skill
+    for d in range(0, by8, 8):
+        for q in range(n_lanes):
+            k = lanes.key[row, q]
+            s = lanes.skill[row, q]
+            c = (lanes.up_e[row, q], lanes.up_gap[row, q], lanes.down_e[row, q])
+            c = _weigh(contact_skill, row, size, k, d + 0, s, Z, keep, table, c[0], c[1], c[2])
+            c = _weigh(contact_skill, row, size, k, d + 1, s, Z, keep, table, c[0], c[1], c[2])
+            c = _weigh(contact_skill, row, size, k, d + 2, s, Z, keep, table, c[0], c[1], c[2])
+            c = _weigh(contact_skill, row, size, k, d + 3, s, Z, keep, table, c[0], c[1], c[2])
+            c = _weigh(contact_skill, row, size, k, d + 4, s, Z, keep, table, c[0], c[1], c[2])
+            c = _weigh(contact_skill, row, size, k, d + 5, s, Z, keep, table, c[0], c[1], c[2])
+            c = _weigh(contact_skill, row, size, k, d + 6, s, Z, keep, table, c[0], c[1], c[2])
+            c = _weigh(contact_skill, row, size, k, d + 7, s, Z, keep, table, c[0], c[1], c[2])
+            lanes.up_e[row, q], lanes.up_gap[row, q], lanes.down_e[row, q] = c
+    for d in range(by8, rules.candidates):
+        if size > contact_width:  # too large for the scratch row: read the state arrays
+            for q in range(n_lanes):
+                j = first + below(draw(lanes.key[row, q], d), size)
+                usable = (state.flags[j] & enrolled) == enrolled
+                gap = (state.skill[j] - lanes.skill[row, q]) if usable else nan
+                _consider_lane(lanes, row, q, gap, setup.limit_local, table, setup)
+        elif setup.counted:
+            for q in range(n_lanes):
+                sj = contact_skill[row, below(draw(lanes.key[row, q], d), size)]
+                gap = sj - lanes.skill[row, q]
+                _consider_lane(lanes, row, q, gap, setup.limit_local, table, setup)
+        else:
+            for q in range(n_lanes):
+                sj = contact_skill[row, below(draw(lanes.key[row, q], d), size)]
+                gap = sj - lanes.skill[row, q]
+                _consider_lane_uncounted(lanes, row, q, gap, table, setup)
+
+
+@njit(cache=True, inline="always")
+def _pool_contacts(pool, lanes, row, n_lanes, rules, table, setup):
+    """7.1: contacts beyond the community, through the small global pool.
+
+    At connectivity 2 also the sorted pool's members nearest to s + Z and s - Z.
+    """
+    n_pool = pool.members.size
+    nan = np.nan
+    for p in range(rules.pool_contacts):
+        # First only the loads: a large pool is read from main memory, and a loop of loads
+        # alone keeps many of them in flight.
+        for q in range(n_lanes):
+            lanes.pool_skill[row, q] = pool.members[
+                below(draw(lanes.key[row, q], DRAW_POOL_BASE + p), n_pool)
+            ]
+        if setup.counted:
+            for q in range(n_lanes):
+                sj = lanes.pool_skill[row, q]
+                gap = (sj - lanes.skill[row, q]) if sj >= 0.0 else nan  # -1: dropped out
+                _consider_lane(lanes, row, q, gap, setup.limit_pool, table, setup)
+        else:
+            for q in range(n_lanes):
+                sj = lanes.pool_skill[row, q]
+                gap = (sj - lanes.skill[row, q]) if sj >= 0.0 else nan
+                _consider_lane_uncounted(lanes, row, q, gap, table, setup)
+    if rules.pool_ideal:
+        Z, keep, limit = setup.Z, setup.keep, setup.limit_pool
+        for q in range(n_lanes):
+            s = lanes.skill[row, q]
+            seen_up, seen_down = lanes.seen_up[row, q], lanes.seen_down[row, q]
+            up_e, up_gap, down_e = lanes.up_e[row, q], lanes.up_gap[row, q], lanes.down_e[row, q]
+            for target in (s + Z, s - Z):
+                sj = _pool_ideal(pool.sorted, target)
+                gap = (sj - s) if sj >= 0.0 else nan
+                seen_up, seen_down, up_e, up_gap, down_e = _consider(
+                    gap, Z, keep, table, limit, seen_up, seen_down, up_e, up_gap, down_e
+                )
+            lanes.seen_up[row, q], lanes.seen_down[row, q] = seen_up, seen_down
+            lanes.up_e[row, q], lanes.up_gap[row, q], lanes.down_e[row, q] = up_e, up_gap, down_e
+
+
+@njit(cache=True, inline="always")
+def _expert_input(classes, lanes, row, chunk, n_lanes, slot_offset, rules, table, setup):
+    """7.6: each lane's expert input this week, in classes or in mentoring sessions."""
+    Z = setup.Z
+    if rules.expert_mode == EXPERTS_CLASS:
+        # Everyone sits in a class: one vectorised pass.
+        for q in range(n_lanes):
+            cls = (chunk + q + slot_offset) // rules.class_span
+            s = lanes.skill[row, q]
+            m = lanes.motivation[row, q] / MOTIVATION_SCALE
+            content = min(
+                content_level(s, classes.mean[cls], Z, rules.responsiveness, rules.module_spacing),
+                rules.expert_skill,
+            )
+            gap = content - s
+            e = efficacy(effective_gap(gap, Z, rules.expert_narrowing), Z, table)
+            quality = e * setup.class_factor[cls]
+            gain = min(rules.expert_rate * quality * m * (1.0 - s), gap) if gap > 0.0 else 0.0
+            had_expert = np.uint8(classes.count[cls] > 0)
+            lanes.expert_quality[row, q] = quality if had_expert else 0.0
+            lanes.expert_gain[row, q] = gain if had_expert else 0.0
+            lanes.had_expert[row, q] = had_expert
+    elif rules.expert_mode == EXPERTS_MENTORING:
+        # Who has a session this week (a draw: few learners, at scale)...
+        for q in range(n_lanes):
+            lanes.had_expert[row, q] = np.uint8(
+                uniform(draw(lanes.key[row, q], DRAW_EXPERT_SESSION)) < rules.mentoring_probability
+            )
+        # ...and what they gain: only those learners are computed.
+        for q in range(n_lanes):
+            quality = 0.0
+            gain = 0.0
+            if lanes.had_expert[row, q]:
+                s = lanes.skill[row, q]
+                m = lanes.motivation[row, q] / MOTIVATION_SCALE
+                content = min(
+                    content_level(
+                        s, rules.population_mean, Z, rules.responsiveness, rules.module_spacing
+                    ),
+                    rules.expert_skill,
+                )
+                gap = content - s
+                e = efficacy(effective_gap(gap, Z, rules.expert_narrowing), Z, table)
+                quality = e * setup.mentoring_factor
+                if gap > 0.0:
+                    gain = min(rules.expert_rate * quality * m * (1.0 - s), gap)
+            lanes.expert_quality[row, q] = quality
+            lanes.expert_gain[row, q] = gain
+
+
+@njit(cache=True, inline="always")
+def _gains_and_motivation(state, lanes, row, chunk, n_lanes, rules, setup):
+    """7.5, 7.7: each lane's gains, forgetting, motivation and drop-out; writes the next state.
+
+    Also writes what the block sums add for each lane (zero where an agent does not count: it
+    dropped out before this week, or had no partner, tutee or expert; adding +0.0 leaves a sum
+    exactly as it was). Returns the chunk's counts, integers summed here in any order: tutees,
+    tutors, partnered, expert-taught, still active, drop-outs.
+    """
+    Z = setup.Z
+    peers = rules.peers != 0
+    n_tutee = np.int64(0)
+    n_tutor = np.int64(0)
+    n_partnered = np.int64(0)
+    n_expert = np.int64(0)
+    n_active = np.int64(0)
+    n_dropout = np.int64(0)
+    for q in range(n_lanes):
+        i = chunk + q
+        f = state.flags[i]
+        s = lanes.skill[row, q]
+        was_active = (f & ACTIVE) != 0
+        # Motivation is read from the lane copy: reading and writing motivation[i] in one loop
+        # would keep it from vectorising.
+        m = lanes.motivation[row, q] / MOTIVATION_SCALE
+        # Peer choices count only for enrolled agents (all lanes were computed).
+        in_peers = peers & ((f & IN_PROGRAMME) != 0)
+        up_e = lanes.up_e[row, q] if in_peers else 0.0
+        up_gap = lanes.up_gap[row, q] if in_peers else 0.0
+        # The chosen source's effective gap, as _consider computed it from its gap.
+        up_effgap = effective_gap(up_gap, Z, rules.peer_narrowing)
+        down_e = lanes.down_e[row, q] if in_peers else 0.0
+        # Shrinks near the frontier; a peer cannot carry a learner past the peer.
+        tutee_gain = min(rules.peer_rate * up_e * m * (1.0 - s), up_gap) if up_e > 0.0 else 0.0
+        # Learning by teaching needs preparation or teaching expectancy (Kobayashi 2024).
+        tutor_gain = (
+            rules.tutor_rate * rules.teaching_expectancy * down_e * m * (1.0 - s)
+            if down_e > 0.0 else 0.0
+        )
+        # Integers, not bools, here and above: written when this was a parallel loop's body,
+        # where numba's alias analysis takes copies of a bool for possible array aliases and
+        # then drops `noalias` (docs/performance.md). A block function is not analysed so;
+        # the integers stay, as they cost nothing.
+        had_expert = np.uint8(0)
+        expert_quality = 0.0
+        expert_gain = 0.0
+        if rules.expert_mode != EXPERTS_NONE:
+            had_expert = lanes.had_expert[row, q]
+            expert_quality = lanes.expert_quality[row, q]
+            expert_gain = lanes.expert_gain[row, q]
+
+        gain = tutee_gain + tutor_gain + expert_gain
+        # Practice (and only practice) adds skill; otherwise, and after drop-out, forgetting.
+        practised = was_active & (gain > 0.0)
+        learned = np.float32(min(1.0, s + gain))
+        forgot = np.float32(s * (1.0 - rules.forgetting))
+        s_new = learned if practised else forgot
+        state.skill_next[i] = s_new
+
+        # Motivation and drop-out: the rule every structure shares (core/motivation.py).
+        progress = max(up_e, expert_quality)
+        m_new, code, stays = weekly_motivation(
+            m, progress, NO_EXTRA, practised, lanes.key[row, q], rules
+        )
+        state.motivation[i] = code if was_active else lanes.motivation[row, q]
+        still_active = was_active & stays
+        f_new = f
+        f_new |= WAS_TUTEE if tutee_gain > 0.0 else np.uint8(0)
+        f_new |= WAS_TUTOR if tutor_gain > 0.0 else np.uint8(0)
+        f_new |= WAS_EXPERT_TAUGHT if had_expert != 0 else np.uint8(0)
+        f_new = f_new if still_active else f_new & NOT_ACTIVE
+        state.flags_next[i] = f_new if was_active else f
+
+        sn = np.float64(s_new)
+        partnered = up_e > 0.0
+        lanes.tutee[row, q] = tutee_gain if was_active else 0.0
+        lanes.tutor[row, q] = tutor_gain if was_active else 0.0
+        lanes.partner_e[row, q] = up_e if was_active else 0.0
+        lanes.misfit[row, q] = abs(up_effgap - Z) if was_active & partnered else 0.0
+        lanes.gain[row, q] = sn - s if was_active else 0.0
+        lanes.expert_gain[row, q] = expert_gain if was_active else 0.0
+        lanes.new_skill[row, q] = sn
+        lanes.new_motivation[row, q] = m_new
+        lanes.status[row, q] = np.uint8(still_active)
+        n_tutee += np.int64(was_active & (tutee_gain > 0.0))
+        n_tutor += np.int64(was_active & (tutor_gain > 0.0))
+        n_partnered += np.int64(was_active & partnered)
+        n_expert += np.int64(was_active & (had_expert != 0))
+        n_active += np.int64(still_active)
+        n_dropout += np.int64(was_active & (not still_active))
+    return n_tutee, n_tutor, n_partnered, n_expert, n_active, n_dropout
+
+
+@njit(cache=True, inline="always")
+def _add_block_sums(lanes, row, n_lanes, counts, t, histogram, b, has_experts):
+    """Add a chunk to its block's totals: the counts, then the float64 sums in agent order.
+
+    A floating-point sum must not be reordered, so this pass is scalar; the sums stay in
+    registers across a block and are written once (`_store_block_sums`): the same additions in
+    the same order as adding into `stats[b]` agent by agent, so the same sums bit for bit.
+    """
+    n_tutee, n_tutor, n_partnered, n_expert, n_active, n_dropout = counts
+    sum_tutee, sum_efficacy, sum_misfit = t.sum_tutee, t.sum_efficacy, t.sum_misfit
+    sum_tutor, sum_gain, sum_expert = t.sum_tutor, t.sum_gain, t.sum_expert
+    sum_skill, sum_skill_sq, sum_motivation = t.sum_skill, t.sum_skill_sq, t.sum_motivation
+    for q in range(n_lanes):
+        sum_tutee += lanes.tutee[row, q]
+        sum_efficacy += lanes.partner_e[row, q]
+        sum_misfit += lanes.misfit[row, q]
+        sum_tutor += lanes.tutor[row, q]
+        sum_gain += lanes.gain[row, q]
+        if has_experts:
+            sum_expert += lanes.expert_gain[row, q]
+        if lanes.status[row, q]:  # still active: the state the aggregates describe
+            sn = lanes.new_skill[row, q]
+            sum_skill += sn
+            sum_skill_sq += sn * sn
+            sum_motivation += lanes.new_motivation[row, q]
+            k = int(sn * HISTOGRAM_BINS)
+            histogram[b, min(max(k, 0), HISTOGRAM_BINS - 1)] += 1
+    return Totals(
+        sum_skill, t.n_active + n_active, t.n_present + n_lanes, sum_tutee, t.n_tutee + n_tutee,
+        sum_tutor, t.n_tutor + n_tutor, sum_expert, t.n_expert + n_expert, sum_efficacy,
+        t.n_partnered + n_partnered, sum_misfit, t.n_dropout + n_dropout, sum_gain,
+        sum_motivation, sum_skill_sq,
+    )
+
+
+@njit(cache=True, inline="always")
+def _store_block_sums(stats, b, t):
+    """Write a block's totals into its row of `stats` (core/blocks.py columns)."""
+    stats[b, SUM_SKILL] = t.sum_skill
+    stats[b, N_ACTIVE] = t.n_active
+    stats[b, N_PRESENT] = t.n_present
+    stats[b, SUM_TUTEE_GAIN] = t.sum_tutee
+    stats[b, N_TUTEE] = t.n_tutee
+    stats[b, SUM_TUTOR_GAIN] = t.sum_tutor
+    stats[b, N_TUTOR] = t.n_tutor
+    stats[b, SUM_EXPERT_GAIN] = t.sum_expert
+    stats[b, N_EXPERT] = t.n_expert
+    stats[b, SUM_PARTNER_EFFICACY] = t.sum_efficacy
+    stats[b, N_PARTNERED] = t.n_partnered
+    stats[b, SUM_MISFIT] = t.sum_misfit
+    stats[b, N_DROPOUT] = t.n_dropout
+    stats[b, SUM_GAIN] = t.sum_gain
+    stats[b, SUM_MOTIVATION] = t.sum_motivation
+    stats[b, SUM_SKILL_SQ] = t.sum_skill_sq
+
+
+# --- the week: set-up, then one parallel loop over blocks ----------------------------------------
+
+@njit(cache=True, inline="always")
+def _setup(communities, pool, classes, key, rules):
+    """What the week needs beside the rules (`WeekSetup`), worked out once per week."""
     # Agency: with choice 0 the first contact above (below) is assigned, which is the same as
     # keeping the best of the first one (a later contact never replaces it); pool contacts are
     # always weighed when choice > 0, and only if no contact above (below) was seen otherwise.
     limit_local = rules.choice if rules.choice > 0 else 1
     limit_pool = np.int64(1 << 62) if rules.choice > 0 else 1
-    # Counts of contacts seen matter only if a learner may not weigh every contact (or, in a
-    # community too large for the scratch row, where the count is kept anyway).
-    counted = rules.choice < rules.candidates
-    enrolled = ACTIVE | IN_PROGRAMME
-    nan = np.nan
-    # Lanes: this week's state of the agents of the current chunk, one row per block (no
-    # dependence on the thread count); LANE_BYTES per lane, see scratch_bytes.
-    rows = block_community.size - 1
     largest = 1
-    for c in range(community_present.size):  # a plain loop: np.max would be a parallel region
-        largest = max(largest, community_present[c])
-    width = min(CHUNK, largest)
-    lane_skill = np.empty((rows, width))
-    lane_key = np.empty((rows, width), dtype=np.uint64)
-    lane_motivation = np.empty((rows, width), dtype=np.uint16)
-    lane_up_e = np.empty((rows, width))
-    lane_up_gap = np.empty((rows, width))
-    lane_down_e = np.empty((rows, width))
-    lane_seen_up = np.empty((rows, width), dtype=np.int64)
-    lane_seen_down = np.empty((rows, width), dtype=np.int64)
-    lane_expert_quality = np.empty((rows, width))
-    lane_expert_gain = np.empty((rows, width))
-    lane_had_expert = np.empty((rows, width), dtype=np.uint8)
-    lane_tutee = np.empty((rows, width))
-    lane_tutor = np.empty((rows, width))
-    lane_partner_e = np.empty((rows, width))
-    lane_misfit = np.empty((rows, width))
-    lane_gain = np.empty((rows, width))
-    lane_new_skill = np.empty((rows, width))
-    lane_new_motivation = np.empty((rows, width))
-    lane_status = np.empty((rows, width), dtype=np.uint8)
-    lane_pool_skill = np.empty((rows, width), dtype=np.float32)
+    for c in range(communities.present.size):  # a plain loop: np.max would be a parallel region
+        largest = max(largest, communities.present[c])
     # Per-learner expert input depends on the class size alone: once per class (or per week for
     # mentoring), not once per learner.
-    mentoring_factor = class_input(rules.mentoring_group, rules.class_size_slope)
-    class_factor = np.empty(class_count.size if rules.expert_mode == EXPERTS_CLASS else 0)
+    class_factor = np.empty(classes.count.size if rules.expert_mode == EXPERTS_CLASS else 0)
     for k in range(class_factor.size):
-        class_factor[k] = class_input(np.float64(class_count[k]), rules.class_size_slope)
-    peers = rules.peers != 0
+        class_factor[k] = class_input(np.float64(classes.count[k]), rules.class_size_slope)
+    return WeekSetup(
+        key=key,
+        Z=rules.optimal_gap,
+        keep=1.0 - rules.peer_narrowing,
+        limit_local=limit_local,
+        limit_pool=limit_pool,
+        # Counts of contacts seen matter only if a learner may not weigh every contact (or, in
+        # a community too large for the contact row, where the count is kept anyway).
+        counted=rules.choice < rules.candidates,
+        width=min(CHUNK, largest),
+        # Contacts: each block's current community, if it has at most CONTACT_WIDTH members.
+        contact_width=min(CONTACT_WIDTH, largest) if rules.peers else 0,
+        prefetch_pool=pool.members.size > POOL_PREFETCH_MEMBERS,
+        mentoring_factor=class_input(rules.mentoring_group, rules.class_size_slope),
+        class_factor=class_factor,
+    )
+
+
+@njit(cache=True, inline="always")
+def _scratch(rows, width, contact_width):
+    """The lanes' scratch (`Scratch`) of `rows` blocks: LANE_BYTES per lane, see scratch_bytes."""
+    return Scratch(
+        skill=np.empty((rows, width)),
+        key=np.empty((rows, width), dtype=np.uint64),
+        motivation=np.empty((rows, width), dtype=np.uint16),
+        up_e=np.empty((rows, width)),
+        up_gap=np.empty((rows, width)),
+        down_e=np.empty((rows, width)),
+        seen_up=np.empty((rows, width), dtype=np.int64),
+        seen_down=np.empty((rows, width), dtype=np.int64),
+        pool_skill=np.empty((rows, width), dtype=np.float32),
+        expert_quality=np.empty((rows, width)),
+        expert_gain=np.empty((rows, width)),
+        had_expert=np.empty((rows, width), dtype=np.uint8),
+        tutee=np.empty((rows, width)),
+        tutor=np.empty((rows, width)),
+        partner_e=np.empty((rows, width)),
+        misfit=np.empty((rows, width)),
+        gain=np.empty((rows, width)),
+        new_skill=np.empty((rows, width)),
+        new_motivation=np.empty((rows, width)),
+        status=np.empty((rows, width), dtype=np.uint8),
+        contact_skill=np.empty((rows, contact_width), dtype=np.float32),
+    )
+
+
+@block_function
+def _block_week(b, state, communities, pool, classes, lanes, sums, rules, table, setup):
+    """One week of block b's communities, chunk by chunk; its totals into row b of the sums."""
+    row = b  # this block's row of lanes and contacts
+    histogram = sums.histogram
+    for k in range(HISTOGRAM_BINS):
+        histogram[b, k] = 0
+    t = Totals(0.0, 0, 0, 0.0, 0, 0.0, 0, 0.0, 0, 0.0, 0, 0.0, 0, 0.0, 0.0, 0.0)
     has_experts = rules.expert_mode != EXPERTS_NONE
-    prefetch_pool = n_pool > POOL_PREFETCH_MEMBERS
-    # Contacts: each block's current community (see below), if it has at most CONTACT_WIDTH members.
-    contact_width = min(CONTACT_WIDTH, largest) if rules.peers else 0
-    contact_skill = np.empty((rows, contact_width), dtype=np.float32)
-    nan32 = np.float32(np.nan)
-    for b in prange(block_community.size - 1):
-        row = b  # this block's row of lanes and contacts
-        # Block sums kept in registers and written once at the end: the same additions in the
-        # same order as adding into stats[b] agent by agent, so the same sums bit for bit.
-        for k in range(HISTOGRAM_BINS):
-            histogram[b, k] = 0
-        sum_skill = 0.0
-        n_active = 0
-        n_present = 0
-        sum_tutee = 0.0
-        n_tutee = 0
-        sum_tutor = 0.0
-        n_tutor = 0
-        sum_expert = 0.0
-        n_expert = 0
-        sum_efficacy = 0.0
-        n_partnered = 0
-        sum_misfit = 0.0
-        n_dropout = 0
-        sum_gain = 0.0
-        sum_motivation = 0.0
-        sum_skill_sq = 0.0
-        for c in range(block_community[b], block_community[b + 1]):
-            first = community_start[c]
-            size = community_present[c]
-            if rules.peers and size <= contact_width:
-                # The community as contacts see it: skill, or NaN (no contact) for members who
-                # dropped out or are not enrolled. Oneself is a contact at gap 0, which is neither
-                # above nor below: no contact either. One gather per candidate instead of two.
-                for q in range(size):
-                    i = first + q
-                    contact_skill[row, q] = skill[i] if (flags[i] & enrolled) == enrolled else nan32
-            for chunk in range(first, first + size, width):
-                lanes = min(width, first + size - chunk)
-                for q in range(lanes):
-                    i = chunk + q
-                    lane_skill[row, q] = np.float64(skill[i])
-                    lane_motivation[row, q] = motivation[i]
-                    lane_key[row, q] = agent_key(key, i + slot_offset)
-                    lane_up_e[row, q] = 0.0
-                    lane_up_gap[row, q] = 0.0
-                    lane_down_e[row, q] = 0.0
-                    lane_seen_up[row, q] = 0
-                    lane_seen_down[row, q] = 0
-
-                # --- peers: candidates, choice, efficacy (every lane; used if enrolled) ----
-                # Each pass weighs one contact for every lane. When agency lets a learner choose
-                # among all its contacts, no count of contacts seen is needed (`counted` False):
-                # _consider then gets limit 1 and a count of 0, and the counts compile away.
-                if rules.peers:
-                    if prefetch_pool:
-                        # A pool larger than the caches is read from main memory: ask for this
-                        # chunk's pool contacts now, so they arrive while the candidates compute.
-                        for p in range(rules.pool_contacts):
-                            for q in range(lanes):
-                                _prefetch(pool_skill, below(draw(lane_key[row, q], DRAW_POOL_BASE + p), n_pool))
-                    # The common case (every contact may be weighed, community in the contact
-                    # row) weighs 8 candidates per pass (any rest one by one): a lane's choice
-                    # state stays in registers between them instead of a load and store per
-                    # candidate. The same candidates in the same order: the same choice bit for bit.
-                    by8 = 0
-                    if size <= contact_width and not counted:  # not a bool variable: see "Integers" below
-                        by8 = rules.candidates // 8 * 8
-                    # (Written out: numba leaves a loop over the 8 unvectorised; measured at 10^7,
-                    # 8 per pass take 35 CPU-ns per agent and week, one per pass 44.)
-                    for d in range(0, by8, 8):
-                        for q in range(lanes):
-                            k = lane_key[row, q]
-                            s = lane_skill[row, q]
-                            c = (lane_up_e[row, q], lane_up_gap[row, q], lane_down_e[row, q])
-                            c = _weigh(contact_skill, row, size, k, d + 0, s, Z, keep, table, c[0], c[1], c[2])
-                            c = _weigh(contact_skill, row, size, k, d + 1, s, Z, keep, table, c[0], c[1], c[2])
-                            c = _weigh(contact_skill, row, size, k, d + 2, s, Z, keep, table, c[0], c[1], c[2])
-                            c = _weigh(contact_skill, row, size, k, d + 3, s, Z, keep, table, c[0], c[1], c[2])
-                            c = _weigh(contact_skill, row, size, k, d + 4, s, Z, keep, table, c[0], c[1], c[2])
-                            c = _weigh(contact_skill, row, size, k, d + 5, s, Z, keep, table, c[0], c[1], c[2])
-                            c = _weigh(contact_skill, row, size, k, d + 6, s, Z, keep, table, c[0], c[1], c[2])
-                            c = _weigh(contact_skill, row, size, k, d + 7, s, Z, keep, table, c[0], c[1], c[2])
-                            lane_up_e[row, q], lane_up_gap[row, q], lane_down_e[row, q] = c
-                    for d in range(by8, rules.candidates):
-                        if size > contact_width:  # too large for the scratch row: read the state arrays
-                            for q in range(lanes):
-                                j = first + below(draw(lane_key[row, q], d), size)
-                                usable = (flags[j] & enrolled) == enrolled
-                                gap = (skill[j] - lane_skill[row, q]) if usable else nan
-                                (lane_seen_up[row, q], lane_seen_down[row, q], lane_up_e[row, q], lane_up_gap[row, q],
-                                 lane_down_e[row, q]) = _consider(
-                                    gap, Z, keep, table, limit_local, lane_seen_up[row, q], lane_seen_down[row, q],
-                                    lane_up_e[row, q], lane_up_gap[row, q], lane_down_e[row, q],
-                                )
-                        elif counted:
-                            for q in range(lanes):
-                                gap = contact_skill[row, below(draw(lane_key[row, q], d), size)] - lane_skill[row, q]
-                                (lane_seen_up[row, q], lane_seen_down[row, q], lane_up_e[row, q], lane_up_gap[row, q],
-                                 lane_down_e[row, q]) = _consider(
-                                    gap, Z, keep, table, limit_local, lane_seen_up[row, q], lane_seen_down[row, q],
-                                    lane_up_e[row, q], lane_up_gap[row, q], lane_down_e[row, q],
-                                )
-                        else:
-                            for q in range(lanes):
-                                gap = contact_skill[row, below(draw(lane_key[row, q], d), size)] - lane_skill[row, q]
-                                _, _, lane_up_e[row, q], lane_up_gap[row, q], lane_down_e[row, q] = _consider(
-                                    gap, Z, keep, table, 1, 0, 0, lane_up_e[row, q], lane_up_gap[row, q], lane_down_e[row, q]
-                                )
-                    # Contacts beyond the community, through the small global pool.
-                    for p in range(rules.pool_contacts):
-                        # First only the loads: a large pool is read from main memory, and a loop of
-                        # loads alone keeps many of them in flight.
-                        for q in range(lanes):
-                            lane_pool_skill[row, q] = pool_skill[below(draw(lane_key[row, q], DRAW_POOL_BASE + p), n_pool)]
-                        if counted:
-                            for q in range(lanes):
-                                sj = lane_pool_skill[row, q]
-                                gap = (sj - lane_skill[row, q]) if sj >= 0.0 else nan  # -1: dropped out
-                                (lane_seen_up[row, q], lane_seen_down[row, q], lane_up_e[row, q], lane_up_gap[row, q],
-                                 lane_down_e[row, q]) = _consider(
-                                    gap, Z, keep, table, limit_pool, lane_seen_up[row, q], lane_seen_down[row, q],
-                                    lane_up_e[row, q], lane_up_gap[row, q], lane_down_e[row, q],
-                                )
-                        else:
-                            for q in range(lanes):
-                                sj = lane_pool_skill[row, q]
-                                gap = (sj - lane_skill[row, q]) if sj >= 0.0 else nan
-                                _, _, lane_up_e[row, q], lane_up_gap[row, q], lane_down_e[row, q] = _consider(
-                                    gap, Z, keep, table, 1, 0, 0, lane_up_e[row, q], lane_up_gap[row, q], lane_down_e[row, q]
-                                )
-                    if rules.pool_ideal:
-                        # Connectivity 2: the pool members nearest to s + Z and s - Z (sorted pool).
-                        for q in range(lanes):
-                            s = lane_skill[row, q]
-                            seen_up, seen_down = lane_seen_up[row, q], lane_seen_down[row, q]
-                            up_e, up_gap, down_e = lane_up_e[row, q], lane_up_gap[row, q], lane_down_e[row, q]
-                            for target in (s + Z, s - Z):
-                                sj = _pool_ideal(pool_sorted, target)
-                                gap = (sj - s) if sj >= 0.0 else nan
-                                seen_up, seen_down, up_e, up_gap, down_e = _consider(
-                                    gap, Z, keep, table, limit_pool, seen_up, seen_down, up_e, up_gap, down_e
-                                )
-                            lane_seen_up[row, q], lane_seen_down[row, q] = seen_up, seen_down
-                            lane_up_e[row, q], lane_up_gap[row, q], lane_down_e[row, q] = up_e, up_gap, down_e
-
-                # --- experts: class or mentoring (lanes) -----------------------------------------
-                if rules.expert_mode == EXPERTS_CLASS:
-                    # Everyone sits in a class: one vectorised pass.
-                    for q in range(lanes):
-                        cls = (chunk + q + slot_offset) // rules.class_span
-                        s = lane_skill[row, q]
-                        m = lane_motivation[row, q] / MOTIVATION_SCALE
-                        content = min(
-                            content_level(s, class_mean[cls], Z, rules.responsiveness, rules.module_spacing),
-                            rules.expert_skill,
-                        )
-                        gap = content - s
-                        e = efficacy(effective_gap(gap, Z, rules.expert_narrowing), Z, table)
-                        quality = e * class_factor[cls]
-                        gain = min(rules.expert_rate * quality * m * (1.0 - s), gap) if gap > 0.0 else 0.0
-                        had_expert = np.uint8(class_count[cls] > 0)
-                        lane_expert_quality[row, q] = quality if had_expert else 0.0
-                        lane_expert_gain[row, q] = gain if had_expert else 0.0
-                        lane_had_expert[row, q] = had_expert
-                elif rules.expert_mode == EXPERTS_MENTORING:
-                    # Who has a session this week (a draw: few learners, at scale)...
-                    for q in range(lanes):
-                        lane_had_expert[row, q] = np.uint8(
-                            uniform(draw(lane_key[row, q], DRAW_EXPERT_SESSION)) < rules.mentoring_probability
-                        )
-                    # ...and what they gain: only those learners are computed.
-                    for q in range(lanes):
-                        quality = 0.0
-                        gain = 0.0
-                        if lane_had_expert[row, q]:
-                            s = lane_skill[row, q]
-                            m = lane_motivation[row, q] / MOTIVATION_SCALE
-                            content = min(
-                                content_level(s, rules.population_mean, Z, rules.responsiveness, rules.module_spacing),
-                                rules.expert_skill,
-                            )
-                            gap = content - s
-                            e = efficacy(effective_gap(gap, Z, rules.expert_narrowing), Z, table)
-                            quality = e * mentoring_factor
-                            if gap > 0.0:
-                                gain = min(rules.expert_rate * quality * m * (1.0 - s), gap)
-                        lane_expert_quality[row, q] = quality
-                        lane_expert_gain[row, q] = gain
-
-                # --- each agent: gains, motivation, drop-out (lanes) -------------------------------
-                for q in range(lanes):
-                    i = chunk + q
-                    f = flags[i]
-                    s = lane_skill[row, q]
-                    was_active = (f & ACTIVE) != 0
-                    # Motivation is read from the lane copy: reading and writing motivation[i] in
-                    # one loop would keep it from vectorising.
-                    m = lane_motivation[row, q] / MOTIVATION_SCALE
-                    # Peer choices count only for enrolled agents (all lanes were computed).
-                    in_peers = peers & ((f & IN_PROGRAMME) != 0)
-                    up_e = lane_up_e[row, q] if in_peers else 0.0
-                    up_gap = lane_up_gap[row, q] if in_peers else 0.0
-                    # The chosen source's effective gap, as _consider computed it from its gap.
-                    up_effgap = effective_gap(up_gap, Z, rules.peer_narrowing)
-                    down_e = lane_down_e[row, q] if in_peers else 0.0
-                    # Shrinks near the frontier; a peer cannot carry a learner past the peer.
-                    tutee_gain = min(rules.peer_rate * up_e * m * (1.0 - s), up_gap) if up_e > 0.0 else 0.0
-                    # Learning by teaching needs preparation or teaching expectancy (Kobayashi 2024).
-                    tutor_gain = (
-                        rules.tutor_rate * rules.teaching_expectancy * down_e * m * (1.0 - s) if down_e > 0.0 else 0.0
-                    )
-                    # Integers, not bools, here and above: numba's alias analysis takes copies of
-                    # a bool for possible array aliases, which would cost the loops vectorisation.
-                    had_expert = np.uint8(0)
-                    expert_quality = 0.0
-                    expert_gain = 0.0
-                    if rules.expert_mode != EXPERTS_NONE:
-                        had_expert = lane_had_expert[row, q]
-                        expert_quality = lane_expert_quality[row, q]
-                        expert_gain = lane_expert_gain[row, q]
-
-                    gain = tutee_gain + tutor_gain + expert_gain
-                    # Practice (and only practice) adds skill; otherwise, and after drop-out, forgetting.
-                    practised = was_active & (gain > 0.0)
-                    learned = np.float32(min(1.0, s + gain))
-                    forgot = np.float32(s * (1.0 - rules.forgetting))
-                    s_new = learned if practised else forgot
-                    skill_next[i] = s_new
-
-                    # Motivation and drop-out.
-                    progress = max(up_e, expert_quality)
-                    m_new = m + rules.progress_reward * progress - rules.motivation_decay
-                    m_new = m_new if practised else m_new - rules.no_contact_penalty
-                    m_new += rules.shock * (2.0 * uniform(draw(lane_key[row, q], DRAW_SHOCK)) - 1.0)
-                    m_new = min(1.0, max(0.0, m_new))
-                    code = np.uint16(np.floor(m_new * MOTIVATION_SCALE + 0.5))
-                    motivation[i] = code if was_active else lane_motivation[row, q]
-                    still_active = was_active & (m_new >= rules.threshold)
-                    f_new = f
-                    f_new |= WAS_TUTEE if tutee_gain > 0.0 else np.uint8(0)
-                    f_new |= WAS_TUTOR if tutor_gain > 0.0 else np.uint8(0)
-                    f_new |= WAS_EXPERT_TAUGHT if had_expert != 0 else np.uint8(0)
-                    f_new = f_new if still_active else f_new & NOT_ACTIVE
-                    flags_next[i] = f_new if was_active else f
-
-                    # What the block sums need: zero where an agent does not count (it dropped out
-                    # before this week, or had no partner, tutee or expert): adding +0.0 leaves a
-                    # sum exactly as it was. Counts are integers, summed here in any order.
-                    sn = np.float64(s_new)
-                    partnered = up_e > 0.0
-                    lane_tutee[row, q] = tutee_gain if was_active else 0.0
-                    lane_tutor[row, q] = tutor_gain if was_active else 0.0
-                    lane_partner_e[row, q] = up_e if was_active else 0.0
-                    lane_misfit[row, q] = abs(up_effgap - Z) if was_active & partnered else 0.0
-                    lane_gain[row, q] = sn - s if was_active else 0.0
-                    lane_expert_gain[row, q] = expert_gain if was_active else 0.0
-                    lane_new_skill[row, q] = sn
-                    lane_new_motivation[row, q] = m_new
-                    lane_status[row, q] = np.uint8(still_active)
-                    n_tutee += np.int64(was_active & (tutee_gain > 0.0))
-                    n_tutor += np.int64(was_active & (tutor_gain > 0.0))
-                    n_partnered += np.int64(was_active & partnered)
-                    n_expert += np.int64(was_active & (had_expert != 0))
-                    n_active += np.int64(still_active)
-                    n_dropout += np.int64(was_active & (not still_active))
-                n_present += lanes
-
-                # --- block sums, in agent order (floating-point sums are not reordered) -------------
-                for q in range(lanes):
-                    sum_tutee += lane_tutee[row, q]
-                    sum_efficacy += lane_partner_e[row, q]
-                    sum_misfit += lane_misfit[row, q]
-                    sum_tutor += lane_tutor[row, q]
-                    sum_gain += lane_gain[row, q]
-                    if has_experts:
-                        sum_expert += lane_expert_gain[row, q]
-                    if lane_status[row, q]:  # still active: the state the aggregates describe
-                        sn = lane_new_skill[row, q]
-                        sum_skill += sn
-                        sum_skill_sq += sn * sn
-                        sum_motivation += lane_new_motivation[row, q]
-                        k = int(sn * HISTOGRAM_BINS)
-                        histogram[b, min(max(k, 0), HISTOGRAM_BINS - 1)] += 1
-        stats[b, SUM_SKILL] = sum_skill
-        stats[b, N_ACTIVE] = n_active
-        stats[b, N_PRESENT] = n_present
-        stats[b, SUM_TUTEE_GAIN] = sum_tutee
-        stats[b, N_TUTEE] = n_tutee
-        stats[b, SUM_TUTOR_GAIN] = sum_tutor
-        stats[b, N_TUTOR] = n_tutor
-        stats[b, SUM_EXPERT_GAIN] = sum_expert
-        stats[b, N_EXPERT] = n_expert
-        stats[b, SUM_PARTNER_EFFICACY] = sum_efficacy
-        stats[b, N_PARTNERED] = n_partnered
-        stats[b, SUM_MISFIT] = sum_misfit
-        stats[b, N_DROPOUT] = n_dropout
-        stats[b, SUM_GAIN] = sum_gain
-        stats[b, SUM_MOTIVATION] = sum_motivation
-        stats[b, SUM_SKILL_SQ] = sum_skill_sq
+    slot_offset = communities.slot_offset
+    for c in range(communities.blocks[b], communities.blocks[b + 1]):
+        first = communities.start[c]
+        size = communities.present[c]
+        if rules.peers and size <= setup.contact_width:
+            _contact_row(state, lanes, row, first, size)
+        for chunk in range(first, first + size, setup.width):
+            n_lanes = min(setup.width, first + size - chunk)
+            _load_lanes(state, lanes, row, chunk, n_lanes, setup.key, slot_offset)
+            if rules.peers:
+                if setup.prefetch_pool:
+                    _prefetch_pool_contacts(pool, lanes, row, n_lanes, rules)
+                _local_candidates(state, lanes, row, first, size, n_lanes, rules, table, setup)
+                _pool_contacts(pool, lanes, row, n_lanes, rules, table, setup)
+            _expert_input(classes, lanes, row, chunk, n_lanes, slot_offset, rules, table, setup)
+            counts = _gains_and_motivation(state, lanes, row, chunk, n_lanes, rules, setup)
+            t = _add_block_sums(lanes, row, n_lanes, counts, t, histogram, b, has_experts)
+    _store_block_sums(sums.stats, b, t)
 
 
 @njit(parallel=True, cache=True)
-def summarise(skill, motivation, flags, community_start, community_present, block_community, stats, histogram):
-    """Per-block aggregates of the current state (used before the first step)."""
-    stats[:, :] = 0.0
-    histogram[:, :] = 0
-    for b in prange(block_community.size - 1):
-        for c in range(block_community[b], block_community[b + 1]):
-            first = community_start[c]
-            for i in range(first, first + community_present[c]):
-                record_state(
-                    stats, histogram, b, np.float64(skill[i]), motivation[i] / MOTIVATION_SCALE,
-                    (flags[i] & ACTIVE) != 0,
-                )
+def week(state, communities, pool, classes, key, rules, table, sums):
+    """Advance every present agent by one week; fill the per-block sums and histograms.
+
+    Each bundle and the rules come as the namedtuple or, faster, as the plain tuple of its
+    fields (kernels/bundles.py: `fields`); the kernel names them again.
+
+    Args:
+        state: the population's `AgentState` (kernels/bundles.py): reads skill and flags,
+            writes skill_next, flags_next and motivation.
+        communities: its `Communities` with the block layout; `slot_offset` is the global id of
+            slot 0 (a shard's first slot; scale/sharding.py): random numbers and classes are
+            keyed by global ids.
+        pool: this week's `Pool` (kernels/pool.py).
+        classes: the expert classes' `Classes` (class format; empty arrays otherwise).
+        key: this week's step key (counter_rng.key_for(seed, STREAM_STEP, step)).
+        rules: the week's `StepRules`.
+        table: the efficacy table (core.efficacy.EFFICACY_TABLE).
+        sums: `BlockSums` with a row per block, overwritten.
+    """
+    state, communities, sums = AgentState(*state), Communities(*communities), BlockSums(*sums)
+    pool, classes, rules = Pool(*pool), Classes(*classes), StepRules(*rules)
+    # Both inlined: numba passes a namedtuple into a parallel loop only if it was built in the
+    # kernel itself (it rebuilds the tuple from its fields by the class's name).
+    setup = _setup(communities, pool, classes, key, rules)
+    rows = communities.blocks.size - 1
+    lanes = _scratch(rows, setup.width, setup.contact_width)
+    # One parallel region only (the block loop): under a loaded machine each region's barrier can
+    # wait a scheduler time slice, which at small populations costs more than the work itself.
+    # Its body is one call: bundles must not be opened inside a parallel loop (kernels/bundles.py).
+    for b in prange(rows):
+        _block_week(b, state, communities, pool, classes, lanes, sums, rules, table, setup)
+
+
+@block_function
+def _summarise_block(b, state, communities, sums):
+    """Block b's aggregates of the current state, into its row of `sums` (cleared first)."""
+    clear_block(sums, b)
+    for c in range(communities.blocks[b], communities.blocks[b + 1]):
+        first = communities.start[c]
+        for i in range(first, first + communities.present[c]):
+            record_state(
+                sums.stats, sums.histogram, b, np.float64(state.skill[i]),
+                state.motivation[i] / MOTIVATION_SCALE, (state.flags[i] & ACTIVE) != 0,
+            )
+
+
+@njit(parallel=True, cache=True)
+def summarise(state, communities, sums):
+    """Per-block aggregates of the current state (before the first week).
+
+    Args:
+        state: the population's `AgentState` (kernels/bundles.py; or its `fields`).
+        communities: its `Communities` with the block layout.
+        sums: `BlockSums` with a row per block, overwritten.
+    """
+    state, communities, sums = AgentState(*state), Communities(*communities), BlockSums(*sums)
+    rows = communities.blocks.size - 1
+    for b in prange(rows):
+        _summarise_block(b, state, communities, sums)

@@ -1,13 +1,16 @@
 """The weekly global pool: a few members of every community, for contacts beyond it.
 
-Interaction outside one's community goes only through this small shared array (MODEL.md section
-6): each community puts `pool_per_community` random members (their skill, or -1 if they have
-dropped out or are not enrolled in peer learning) into the pool each week. Agents at connectivity 1 draw random pool contacts
-(brokered introductions); at connectivity 2 the pool is sorted by skill, so a contact at the ideal
-gap is found at once. A sharded run exchanges only this pool between shards.
+Interaction outside one's community goes only through this small shared array (docs/ODD.md
+sections 3 and 7.1): each community puts `pool_per_community` random members (their skill, or -1
+if they have dropped out or are not enrolled in peer learning) into the pool each week. Agents
+at connectivity 1 draw random pool contacts (brokered introductions); at connectivity 2 the pool
+is sorted by skill, so a contact at the ideal gap is found at once. A sharded run exchanges only
+this pool between shards (docs/ODD.md 7.9).
 """
 
 from __future__ import annotations
+
+from collections import namedtuple
 
 import numpy as np
 from numba import njit, prange
@@ -15,9 +18,14 @@ from numba import njit, prange
 from ..core.counter_rng import STREAM_POOL, agent_key, below, draw, key_for
 from ..core.encoding import ACTIVE, IN_PROGRAMME
 
+# This week's pool as the weekly kernel takes it: the members' skills (-1: dropped out or not
+# enrolled) and, at connectivity 2, the enrolled members' skills sorted ascending.
+Pool = namedtuple("Pool", ["members", "sorted"])
+
 
 @njit(parallel=True, cache=True)
-def _gather(skill, flags, community_start, community_present, key, per_community, community_offset, pool):
+def _gather(skill, flags, community_start, community_present, key, per_community, community_offset,
+            pool):
     for c in prange(community_present.size):
         a = agent_key(key, c + community_offset)  # keyed by the global community id (shards)
         for p in range(per_community):
@@ -49,7 +57,7 @@ def ordered_pool(pool: np.ndarray, sort: bool) -> np.ndarray:
     return ordered
 
 
-def gather_pool(pop, seed: int, step: int, per_community: int, sort: bool) -> tuple[np.ndarray, np.ndarray]:
-    """This week's pool of skills, and the same sorted ascending (if connectivity needs it)."""
+def gather_pool(pop, seed: int, step: int, per_community: int, sort: bool) -> Pool:
+    """This week's `Pool` of a whole population: its members, and sorted if `sort`."""
     pool = pool_part(pop, seed, step, per_community)
-    return pool, ordered_pool(pool, sort)
+    return Pool(pool, ordered_pool(pool, sort))

@@ -1,11 +1,11 @@
-"""Study groups (learning circles): organiser-led versus rotating leadership (MODEL.md section 1).
+"""Study groups (learning circles): organiser-led versus rotating leadership (docs/study_groups.md).
 
 A study group is a few learners (`study_groups.group_size`, about 4-8) taking one course together,
 one session a week for `course_weeks` weeks. Each community's first members are split into groups
 of contiguous slots whose sizes differ by at most one. Three modes share everything else:
 
-- organiser_led: one member (the organiser: the most motivated, or a random member) designs the course
-  before the first session (a one-off motivation cost and a skill gain: preparing to teach is
+- organiser_led: one member (the organiser: the most motivated, or a random member) designs the
+  course before the first session (a one-off motivation cost and a skill gain: preparing to teach is
   learning), then leads every session and carries the facilitation load every week. When the
   organiser drops out, the group dissolves: every remaining member loses motivation once
   (`collapse_motivation_loss`) and goes on solo, or stops if that pushes them below the threshold.
@@ -22,20 +22,26 @@ session or the fixed course material. Solo learners learn from the course materi
 pitched like an unresponsive course (efficacy.content_level at the programme's responsiveness,
 around the registrants' mean skill at the start). The leader gains from the course material, from
 preparing and from teaching (learning.tutor_rate times teaching_expectancy times the session's
-fit). Motivation follows the model's rule (learning.py): progress raises it, agency sets its
-decay, a week with no gain costs the no-contact penalty, plus the same weekly shock draw as the
-other structures (common random numbers); here meeting one's group adds `social_support` and
-leading costs `facilitation_load` plus the preparation cost. Motivation below the threshold is
+fit). Motivation follows the model's rule, shared with the peer step (core/motivation.py,
+docs/ODD.md 7.7): progress raises it, agency sets its decay, a week with no gain costs the
+no-contact penalty, plus the same weekly shock draw as the other structures (common random
+numbers); here meeting one's group adds `social_support` and leading costs `facilitation_load`
+plus the preparation cost (the rule's `extra`). Motivation below the threshold is
 drop-out for good, so the hazard is highest in the first weeks (heterogeneous initial motivation).
 
 Course progress (skill gained through the course, forgetting not deducted) counts toward the
 completion `goal`. The collapse and load magnitudes are assumptions (no study measures them;
-CALIBRATION.md): they are parameters, varied in experiments/study_groups.
+docs/calibration.md): they are parameters, varied in experiments/study_groups.
 
 State (compact, beside the population's 12 bytes per agent): per agent `sessions_led` (uint8) and
 `progress` (uint16, 1/65535 skill steps) = 3 bytes; per group `state`, `organiser` and `rotation`
-(uint8 each). Aggregates are summed per block of whole communities and combined in block order,
-so results are identical for any thread count.
+(uint8 each): the `Groups` bundle. Aggregates are summed per block of whole communities and
+combined in block order, so results are identical for any thread count.
+
+How the week is cut (as the peer step's, docs/performance.md "Kernel layout"): `course_week` is
+one parallel loop over blocks whose body calls the block function `_block_course_week`
+(kernels/bundles.py: why bundles are opened only there); per group, `_group_week` decides who
+leads and what the session offers (`Session`), then `_update` advances each member in its role.
 """
 
 from __future__ import annotations
@@ -57,9 +63,11 @@ from ..core.blocks import (
     SUM_TUTOR_GAIN,
     record_state,
 )
-from ..core.counter_rng import DRAW_SHOCK, agent_key, below, draw, uniform
+from ..core.counter_rng import agent_key, below, draw
 from ..core.efficacy import content_level, effective_gap, efficacy
 from ..core.encoding import ACTIVE, IN_PROGRAMME, MOTIVATION_SCALE, NOT_ACTIVE, WAS_TUTEE, WAS_TUTOR
+from ..core.motivation import weekly_motivation
+from .bundles import AgentState, BlockSums, Communities, block_function, clear_block
 
 MODES = {"organiser_led": 0, "rotating": 1, "solo": 2}
 ORGANISER_LED, ROTATING, SOLO = 0, 1, 2
@@ -120,6 +128,24 @@ GroupRules = namedtuple(
 )
 
 
+# The study groups' own state: per group, the first group of each community (int64[C + 1], then
+# the total), `state`, `organiser` and `rotation` (uint8: slot offsets within the group); per
+# slot, `sessions_led` (uint8) and course `progress` (uint16); and the per-block group
+# statistics (float64, GS_* columns), overwritten every week.
+Groups = namedtuple(
+    "Groups", ["start", "state", "organiser", "rotation", "sessions_led", "progress", "stats"]
+)
+
+# Which course week it is: the step key (counter_rng.key_for(seed, STREAM_STEP, week)), the
+# week's number and whether it is a learning week (1..course_weeks).
+CourseWeek = namedtuple("CourseWeek", ["key", "number", "learning"])
+
+# What a group's session offers this week, the same for every member: the leader's prepared
+# content (skill level), the session's mean fit for the members (efficacy), and the leader's
+# preparation rate (used by the leader only).
+Session = namedtuple("Session", ["leader_content", "fit", "preparation_rate"])
+
+
 def community_groups(community_initial: np.ndarray, group_size: int) -> np.ndarray:
     """First group id of each community, then the total: ceil(initial / group_size) groups each."""
     counts = np.maximum(1, -(-community_initial // group_size))
@@ -134,9 +160,62 @@ def _group_span(first, initial, k, n_groups):
     return first + (k * initial) // n_groups, first + ((k + 1) * initial) // n_groups
 
 
+def course_week_of(key: np.uint64, number: int, rules: GroupRules) -> CourseWeek:
+    """The `CourseWeek` of week `number` (week 0 and weeks after the course change nothing)."""
+    return CourseWeek(np.uint64(key), np.int64(number), bool(1 <= number <= rules.course_weeks))
+
+
+@block_function
+def _form_community_groups(c, state, communities, groups, key, mode, min_group_size,
+                           random_organiser):
+    """Split community c's initial members into groups and choose each group's organiser."""
+    flags, motivation = state.flags, state.motivation
+    first = communities.start[c]
+    initial = communities.initial[c]
+    g0 = groups.start[c]
+    n_groups = groups.start[c + 1] - g0
+    for k in range(n_groups):
+        g = g0 + k
+        lo, hi = _group_span(first, initial, k, n_groups)
+        size = hi - lo
+        enrolled = 0
+        for i in range(lo, hi):
+            if flags[i] & IN_PROGRAMME:
+                enrolled += 1
+        bits = draw(agent_key(key, g), 0)
+        start = below(bits, max(size, 1))
+        offset = start
+        if random_organiser:
+            # Uniform among the enrolled members. (The first enrolled member from a random
+            # offset was not: one after k members not enrolled was chosen k + 1 times as often;
+            # found by the plain reference, reference/study_groups.py.)
+            pick = below(bits, max(enrolled, 1))
+            seen = 0
+            for j in range(size):
+                if flags[lo + j] & IN_PROGRAMME:
+                    if seen == pick:
+                        offset = j
+                        break
+                    seen += 1
+        else:
+            best = np.int64(-1)
+            for d in range(size):
+                j = (start + d) % size
+                if flags[lo + j] & IN_PROGRAMME and np.int64(motivation[lo + j]) > best:
+                    best = np.int64(motivation[lo + j])
+                    offset = j
+        groups.organiser[g] = np.uint8(offset)
+        groups.rotation[g] = np.uint8(offset)
+        if enrolled < min_group_size:
+            groups.state[g] = np.uint8(GROUP_NOT_FORMED)
+        elif mode == SOLO:
+            groups.state[g] = np.uint8(GROUP_SOLO)
+        else:
+            groups.state[g] = np.uint8(GROUP_MEETING)
+
+
 @njit(parallel=True, cache=True)
-def form_groups(flags, motivation, community_start, community_initial, community_group_start, key,
-                mode, min_group_size, random_organiser, group_state, group_organiser, group_rotation):
+def form_groups(state, communities, groups, key, mode, min_group_size, random_organiser):
     """Split each community's initial members into groups and choose each group's organiser.
 
     The organiser is the most motivated enrolled member (the volunteer; ties go to the first
@@ -145,50 +224,21 @@ def form_groups(flags, motivation, community_start, community_initial, community
     enrolled, the member at that offset). The same learner is the organiser (organiser_led), the
     first leader (rotating) and the would-be organiser (solo) under one seed: like-for-like
     comparisons.
+
+    Args:
+        state: the population's `AgentState` (kernels/bundles.py): flags and motivation are read.
+        communities: its `Communities` (the initial members are grouped).
+        groups: the `Groups` to fill (state, organiser, rotation).
+        key: the groups' key, `key_for(seed, STREAM_GROUPS, 0)` (draws keyed by group id).
+        mode: ORGANISER_LED, ROTATING or SOLO.
+        min_group_size: fewer enrolled members than this: the group is not formed.
+        random_organiser: 1 for a random organiser, 0 for the most motivated member.
     """
-    for c in prange(community_initial.size):
-        first = community_start[c]
-        initial = community_initial[c]
-        g0 = community_group_start[c]
-        n_groups = community_group_start[c + 1] - g0
-        for k in range(n_groups):
-            g = g0 + k
-            lo, hi = _group_span(first, initial, k, n_groups)
-            size = hi - lo
-            enrolled = 0
-            for i in range(lo, hi):
-                if flags[i] & IN_PROGRAMME:
-                    enrolled += 1
-            bits = draw(agent_key(key, g), 0)
-            start = below(bits, max(size, 1))
-            offset = start
-            if random_organiser:
-                # Uniform among the enrolled members. (The first enrolled member from a random
-                # offset was not: one after k members not enrolled was chosen k + 1 times as
-                # often; found by the plain reference, simulation/reference_groups.py.)
-                pick = below(bits, max(enrolled, 1))
-                seen = 0
-                for j in range(size):
-                    if flags[lo + j] & IN_PROGRAMME:
-                        if seen == pick:
-                            offset = j
-                            break
-                        seen += 1
-            else:
-                best = -1
-                for d in range(size):
-                    j = (start + d) % size
-                    if flags[lo + j] & IN_PROGRAMME and np.int64(motivation[lo + j]) > best:
-                        best = np.int64(motivation[lo + j])
-                        offset = j
-            group_organiser[g] = np.uint8(offset)
-            group_rotation[g] = np.uint8(offset)
-            if enrolled < min_group_size:
-                group_state[g] = np.uint8(GROUP_NOT_FORMED)
-            elif mode == SOLO:
-                group_state[g] = np.uint8(GROUP_SOLO)
-            else:
-                group_state[g] = np.uint8(GROUP_MEETING)
+    state, communities, groups = AgentState(*state), Communities(*communities), Groups(*groups)
+    n = communities.initial.size
+    for c in prange(n):
+        _form_community_groups(c, state, communities, groups, key, mode, min_group_size,
+                               random_organiser)
 
 
 @njit(cache=True, inline="always")
@@ -203,24 +253,26 @@ def _course(s, m, rules, table):
     return e, min(rules.course_rate * e * m * (1.0 - s), gap)
 
 
-@njit(cache=True)
-def _update(i, b, role, leader_content, session_fit, preparation_rate, motivation_extra, skill,
-            skill_next, motivation, flags, flags_next, progress, key, learning_week, rules, table,
-            stats, histogram, group_stats):
-    """One week of agent i in its role; fills its block's aggregates; returns (net gain, active)."""
-    f = flags[i]
+@njit(cache=True, inline="always")
+def _update(i, b, role, extra, session, state, groups, week, rules, table, sums):
+    """One week of agent i in its role; fills its block's aggregates; returns (net gain, active).
+
+    `extra` is the group's term of the motivation rule (core/motivation.py): social support,
+    the leader's load, or the loss when the group has just dissolved.
+    """
+    skill, motivation, progress = state.skill, state.motivation, groups.progress
+    stats, histogram = sums.stats, sums.histogram
+    f = state.flags[i]
     s = np.float64(skill[i])
-    if not learning_week or not (f & ACTIVE):
-        # Outside the course nothing changes; a drop-out only forgets (as in learning.py).
-        if learning_week:
-            s_new = np.float32(s * (1.0 - rules.forgetting))
-        else:
-            s_new = np.float32(s)
-        skill_next[i] = s_new
-        flags_next[i] = f
+    if not week.learning or not (f & ACTIVE):
+        # Outside the course nothing changes; a drop-out only forgets (as in the peer step).
+        s_new = np.float32(s * (1.0 - rules.forgetting)) if week.learning else np.float32(s)
+        state.skill_next[i] = s_new
+        state.flags_next[i] = f
         active = (f & ACTIVE) != 0
-        record_state(stats, histogram, b, np.float64(s_new), motivation[i] / MOTIVATION_SCALE, active)
-        _record_registrant(group_stats, b, active, progress[i], np.float64(s_new) - s, rules)
+        record_state(stats, histogram, b, np.float64(s_new), motivation[i] / MOTIVATION_SCALE,
+                     active)
+        _record_registrant(groups.stats, b, active, progress[i], np.float64(s_new) - s, rules)
         return np.float64(s_new) - s, active
     Z = rules.optimal_gap
     m = motivation[i] / MOTIVATION_SCALE
@@ -232,7 +284,7 @@ def _update(i, b, role, leader_content, session_fit, preparation_rate, motivatio
     lead_e = 0.0
     lead_effgap = 0.0
     if role == ROLE_MEMBER:
-        gap = leader_content - s
+        gap = session.leader_content - s
         if gap > 0.0:
             lead_effgap = effective_gap(gap, Z, rules.preparation_narrowing)
             lead_e = efficacy(lead_effgap, Z, table)
@@ -243,38 +295,36 @@ def _update(i, b, role, leader_content, session_fit, preparation_rate, motivatio
                 tutee_gain = session_gain
     elif role == ROLE_LEADER:
         # Preparing to teach is learning; teaching adds learning by teaching (Kobayashi 2024).
-        preparation = preparation_rate * m * (1.0 - s)
-        teaching = rules.tutor_rate * rules.teaching_expectancy * session_fit * m * (1.0 - s)
+        preparation = session.preparation_rate * m * (1.0 - s)
+        teaching = rules.tutor_rate * rules.teaching_expectancy * session.fit * m * (1.0 - s)
         tutor_gain = preparation + teaching
         gain = course_gain + tutor_gain
-        e_progress = max(e_course, session_fit)
+        e_progress = max(e_course, session.fit)
     practised = gain > 0.0
     if practised:
         s_new = np.float32(min(1.0, s + gain))
     else:
         s_new = np.float32(s * (1.0 - rules.forgetting))
-    skill_next[i] = s_new
+    state.skill_next[i] = s_new
     if gain > 0.0:
         code = np.int64(progress[i]) + np.int64(np.floor(gain * PROGRESS_SCALE + 0.5))
-        progress[i] = np.uint16(min(code, 65535))
+        progress[i] = np.uint16(min(code, np.int64(65535)))
 
-    m_new = m + rules.progress_reward * e_progress - rules.motivation_decay + motivation_extra
-    if not practised:
-        m_new -= rules.no_contact_penalty
-    # The same shock draw as learning.py: one learner's week is equally lucky in every structure.
-    m_new += rules.shock * (2.0 * uniform(draw(agent_key(key, i), DRAW_SHOCK)) - 1.0)
-    m_new = min(1.0, max(0.0, m_new))
-    motivation[i] = np.uint16(np.floor(m_new * MOTIVATION_SCALE + 0.5))
+    # The model's motivation rule (core/motivation.py), with the same shock draw as the peer
+    # step: one learner's week is equally lucky in every structure.
+    m_new, m_code, active = weekly_motivation(
+        m, e_progress, extra, practised, agent_key(week.key, i), rules
+    )
+    motivation[i] = m_code
     f_new = f
     if tutee_gain > 0.0:
         f_new |= WAS_TUTEE
     if tutor_gain > 0.0:
         f_new |= WAS_TUTOR
-    active = m_new >= rules.threshold
     if not active:
         f_new &= NOT_ACTIVE
         stats[b, N_DROPOUT] += 1.0
-    flags_next[i] = f_new
+    state.flags_next[i] = f_new
 
     if tutee_gain > 0.0:
         stats[b, SUM_TUTEE_GAIN] += tutee_gain
@@ -288,7 +338,7 @@ def _update(i, b, role, leader_content, session_fit, preparation_rate, motivatio
         stats[b, N_TUTOR] += 1.0
     stats[b, SUM_GAIN] += np.float64(s_new) - s
     record_state(stats, histogram, b, np.float64(s_new), m_new, active)
-    _record_registrant(group_stats, b, active, progress[i], np.float64(s_new) - s, rules)
+    _record_registrant(groups.stats, b, active, progress[i], np.float64(s_new) - s, rules)
     return np.float64(s_new) - s, active
 
 
@@ -326,16 +376,16 @@ def _leadership_gini(sessions_led, flags, lo, hi):
     return spread / (n * total)
 
 
-@njit(cache=True)
-def _group_week(g, lo, hi, b, week_number, learning_week, skill, skill_next, motivation, flags,
-                flags_next, group_state, group_organiser, group_rotation, sessions_led, progress, key,
-                rules, table, stats, histogram, group_stats):
+@njit(cache=True, inline="always")
+def _group_week(g, lo, hi, b, state, groups, week, rules, table, sums):
     """One week of one group: who leads, the leader's preparation, then every member's update."""
     Z = rules.optimal_gap
+    skill, motivation, flags = state.skill, state.motivation, state.flags
+    group_stats = groups.stats
     size = hi - lo
-    state = np.int64(group_state[g])
-    planned = state != GROUP_NOT_FORMED
-    organiser = lo + np.int64(group_organiser[g])
+    status = np.int64(groups.state[g])
+    planned = status != GROUP_NOT_FORMED
+    organiser = lo + np.int64(groups.organiser[g])
     meeting = False
     dissolved_now = False
     leader = np.int64(-1)
@@ -343,7 +393,7 @@ def _group_week(g, lo, hi, b, week_number, learning_week, skill, skill_next, mot
     session_fit = 0.0
     preparation_rate = 0.0
     leader_cost = 0.0
-    if learning_week and state == GROUP_MEETING:
+    if week.learning and status == GROUP_MEETING:
         n_active = 0
         for i in range(lo, hi):
             if (flags[i] & BOTH) == BOTH:
@@ -352,26 +402,26 @@ def _group_week(g, lo, hi, b, week_number, learning_week, skill, skill_next, mot
             if flags[organiser] & ACTIVE:
                 leader = organiser
             else:
-                state = GROUP_DISSOLVED_ORGANISER  # the group falls apart with its organiser
-        if state == GROUP_MEETING and n_active < rules.min_group_size:
-            state = GROUP_DISSOLVED_SMALL
-        if state == GROUP_MEETING and rules.mode == ROTATING:
-            start = np.int64(group_rotation[g])
+                status = np.int64(GROUP_DISSOLVED_ORGANISER)  # it falls apart with its organiser
+        if status == GROUP_MEETING and n_active < rules.min_group_size:
+            status = np.int64(GROUP_DISSOLVED_SMALL)
+        if status == GROUP_MEETING and rules.mode == ROTATING:
+            start = np.int64(groups.rotation[g])
             for d in range(size):
                 j = lo + (start + d) % size
                 if (flags[j] & BOTH) == BOTH:
                     leader = j
                     break
-            group_rotation[g] = np.uint8((leader - lo + 1) % size)
-        if state != GROUP_MEETING:
-            group_state[g] = np.uint8(state)
+            groups.rotation[g] = np.uint8((leader - lo + 1) % size)
+        if status != GROUP_MEETING:
+            groups.state[g] = np.uint8(status)
             dissolved_now = True
-            leader = -1
+            leader = np.int64(-1)
         else:
             meeting = True
             hours = 0.0
             if rules.mode == ORGANISER_LED:
-                if week_number == 1:  # the whole course is designed before the first session
+                if week.number == 1:  # the whole course is designed before the first session
                     preparation_rate = rules.organiser_preparation_gain
                     leader_cost = rules.organiser_preparation_cost
                     hours = rules.organiser_preparation_hours
@@ -389,13 +439,19 @@ def _group_week(g, lo, hi, b, week_number, learning_week, skill, skill_next, mot
                 if i != leader and (flags[i] & BOTH) == BOTH:
                     gap = leader_content - skill[i]
                     if gap > 0.0:
-                        fit_sum += efficacy(effective_gap(gap, Z, rules.preparation_narrowing), Z, table)
+                        fit_sum += efficacy(
+                            effective_gap(gap, Z, rules.preparation_narrowing), Z, table
+                        )
                     fit_n += 1
             session_fit = fit_sum / fit_n if fit_n > 0 else 0.0
-            sessions_led[leader] = np.uint8(min(np.int64(sessions_led[leader]) + 1, MAX_SESSIONS))
+            groups.sessions_led[leader] = np.uint8(
+                min(np.int64(groups.sessions_led[leader]) + 1, np.int64(MAX_SESSIONS))
+            )
             group_stats[b, GS_MET] += 1.0
             group_stats[b, GS_PREPARATION_HOURS] += hours
 
+    # Only the leader uses the preparation rate (role ROLE_LEADER in _update).
+    session = Session(leader_content, session_fit, preparation_rate)
     for i in range(lo, hi):
         enrolled = (flags[i] & IN_PROGRAMME) != 0
         extra = 0.0
@@ -408,11 +464,7 @@ def _group_week(g, lo, hi, b, week_number, learning_week, skill, skill_next, mot
                 extra -= leader_cost
         elif dissolved_now and enrolled:
             extra = -rules.collapse_motivation_loss
-        net, active = _update(
-            i, b, role, leader_content, session_fit, preparation_rate if i == leader else 0.0, extra,
-            skill, skill_next, motivation, flags, flags_next, progress, key, learning_week, rules,
-            table, stats, histogram, group_stats,
-        )
+        net, active = _update(i, b, role, extra, session, state, groups, week, rules, table, sums)
         if planned and enrolled:
             if i == organiser:
                 group_stats[b, GS_N_ORGANISER] += 1.0
@@ -422,55 +474,64 @@ def _group_week(g, lo, hi, b, week_number, learning_week, skill, skill_next, mot
             else:
                 group_stats[b, GS_N_MEMBER] += 1.0
                 group_stats[b, GS_SUM_MEMBER_GAIN] += net
-            if active and group_state[g] == GROUP_MEETING:
+            if active and groups.state[g] == GROUP_MEETING:
                 group_stats[b, GS_IN_GROUP] += 1.0
 
     if planned:
         group_stats[b, GS_PLANNED] += 1.0
-        if group_state[g] == GROUP_MEETING:
+        if groups.state[g] == GROUP_MEETING:
             group_stats[b, GS_MEETING] += 1.0
-        elif group_state[g] == GROUP_DISSOLVED_ORGANISER:
+        elif groups.state[g] == GROUP_DISSOLVED_ORGANISER:
             group_stats[b, GS_DISSOLVED_ORGANISER] += 1.0
-    if group_state[g] == GROUP_MEETING:
+    if groups.state[g] == GROUP_MEETING:
         # This week's flags of the group's own slots, written above by this same thread.
-        gini = _leadership_gini(sessions_led, flags_next, lo, hi)
+        gini = _leadership_gini(groups.sessions_led, state.flags_next, lo, hi)
         if gini >= 0.0:
             group_stats[b, GS_SUM_GINI] += gini
             group_stats[b, GS_N_GINI] += 1.0
 
 
-@njit(parallel=True, cache=True)
-def course_week(skill, skill_next, motivation, flags, flags_next, community_start, community_present,
-         community_initial, community_group_start, block_community, group_state, group_organiser,
-         group_rotation, sessions_led, progress, key, week_number, rules, table, stats, histogram,
-         group_stats):
-    """Advance every present agent by one course week; fill per-block `stats`, `histogram` and
-    `group_stats`. Week 0 (and weeks after the course) change nothing and only record the state.
+@block_function
+def _block_course_week(b, state, communities, groups, week, rules, table, sums):
+    """One course week of block b's groups and later arrivals; its rows of the sums (cleared)."""
+    clear_block(sums, b)
+    for k in range(groups.stats.shape[1]):
+        groups.stats[b, k] = 0.0
+    for c in range(communities.blocks[b], communities.blocks[b + 1]):
+        first = communities.start[c]
+        initial = communities.initial[c]
+        g0 = groups.start[c]
+        n_groups = groups.start[c + 1] - g0
+        for k in range(n_groups):
+            lo, hi = _group_span(first, initial, k, n_groups)
+            _group_week(g0 + k, lo, hi, b, state, groups, week, rules, table, sums)
+        # Later arrivals (population.arrival_rate) register for the course on their own.
+        alone = Session(0.0, 0.0, 0.0)
+        for i in range(first + initial, first + communities.present[c]):
+            _update(i, b, ROLE_SOLO, 0.0, alone, state, groups, week, rules, table, sums)
 
-    Members read last week's skills and flags and write this week's (synchronous, like learning.py);
-    group state and the leader's counters belong to one group, visited by one thread.
+
+@njit(parallel=True, cache=True)
+def course_week(state, communities, groups, week, rules, table, sums):
+    """Advance every present agent by one course week; fill the per-block sums.
+
+    Members read last week's skills and flags and write this week's (synchronous, like the peer
+    step); a group's state and its leader's counters belong to the group's block, visited by
+    one thread. Each bundle and the rules come as the namedtuple or, faster, as the plain tuple
+    of its fields (kernels/bundles.py: `fields`).
+
+    Args:
+        state: the population's `AgentState` (kernels/bundles.py).
+        communities: its `Communities` with the block layout.
+        groups: the study groups' `Groups`; their per-block `stats` are overwritten.
+        week: the `CourseWeek` (`course_week_of`); week 0 and weeks after the course change
+            nothing and only record the state.
+        rules: the `GroupRules`.
+        table: the efficacy table (core.efficacy.EFFICACY_TABLE).
+        sums: `BlockSums` with a row per block, overwritten.
     """
-    stats[:, :] = 0.0
-    histogram[:, :] = 0
-    group_stats[:, :] = 0.0
-    learning_week = week_number >= 1 and week_number <= rules.course_weeks
-    for b in prange(block_community.size - 1):
-        for c in range(block_community[b], block_community[b + 1]):
-            first = community_start[c]
-            initial = community_initial[c]
-            g0 = community_group_start[c]
-            n_groups = community_group_start[c + 1] - g0
-            for k in range(n_groups):
-                lo, hi = _group_span(first, initial, k, n_groups)
-                _group_week(
-                    g0 + k, lo, hi, b, week_number, learning_week, skill, skill_next, motivation,
-                    flags, flags_next, group_state, group_organiser, group_rotation, sessions_led,
-                    progress, key, rules, table, stats, histogram, group_stats,
-                )
-            # Later arrivals (population.arrival_rate) register for the course on their own.
-            for i in range(first + initial, first + community_present[c]):
-                _update(
-                    i, b, ROLE_SOLO, 0.0, 0.0, 0.0, 0.0, skill, skill_next, motivation, flags,
-                    flags_next, progress, key, learning_week, rules, table, stats, histogram,
-                    group_stats,
-                )
+    state, communities, groups = AgentState(*state), Communities(*communities), Groups(*groups)
+    week, rules, sums = CourseWeek(*week), GroupRules(*rules), BlockSums(*sums)
+    rows = communities.blocks.size - 1
+    for b in prange(rows):
+        _block_course_week(b, state, communities, groups, week, rules, table, sums)

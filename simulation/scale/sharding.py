@@ -33,6 +33,7 @@ the week. It gives up after `retries` restarts (WorkerLostError, one line).
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import sys
@@ -43,6 +44,7 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+import numba
 import numpy as np
 import pandas as pd
 
@@ -51,14 +53,14 @@ from ..config.schema import Scenario
 from ..core.aggregates import METRIC_NAMES
 from ..core.blocks import N_EXPERT, block_arrays, block_layout
 from ..core.counter_rng import STREAM_STEP, key_for
-from ..core.efficacy import EFFICACY_TABLE
 from ..core.population import allocate, arrive, community_layout, initialise
 from ..core.state import StateValue, number, restore_array
 from ..kernels import peer_week
-from ..kernels.experts import class_partials
-from ..kernels.pool import ordered_pool, pool_part
+from ..kernels.bundles import BlockSums
+from ..kernels.experts import Classes, class_partials
+from ..kernels.pool import Pool, ordered_pool, pool_part
 from ..structures.expert_arrangement import ExpertArrangement
-from ..structures.peer_learning import sort_pool, step_rules, summarise, week_metrics
+from ..structures.peer_learning import run_week, sort_pool, step_rules, summarise, week_metrics
 from . import memory
 from .checkpoint import CheckpointError, prefixed, read_part, write_part
 
@@ -115,9 +117,35 @@ def shard_blocks(scenario: Scenario, shards: int) -> tuple[np.ndarray, list[tupl
     return blocks, list(pairwise(cuts))
 
 
+# A local cluster's worker uses this many of numba's threads (`cluster`); unset elsewhere.
+WORKER_THREADS = "PEERSCALE_WORKER_THREADS"
+
+
+def _worker_threads(method: Callable) -> Callable:
+    """Run a Shard method on the worker's share of numba's threads (set where it runs).
+
+    numba's thread count cannot travel as NUMBA_NUM_THREADS: a worker imports numba before the
+    nanny sets its environment (spawn imports the parent's main module first), and a pre-spawn
+    variable is also written into the parent's own environment, where numba raises at its next
+    compilation if the value differs from the threads it launched. numba.set_num_threads is
+    per calling thread, so it is set on the thread that runs each call.
+    """
+
+    @functools.wraps(method)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        wanted = os.environ.get(WORKER_THREADS)
+        if wanted:
+            launched = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]
+            numba.set_num_threads(max(1, min(int(wanted), launched)))
+        return method(*args, **kwargs)
+
+    return call
+
+
 class Shard:
     """The state of a range of whole blocks, and the week's kernels run on it."""
 
+    @_worker_threads
     def __init__(self, scenario: Scenario, seed: int, first_block: int, end_block: int,
                  check_memory: bool = True):
         self.scenario = scenario
@@ -135,20 +163,25 @@ class Shard:
         initialise(self.population, scenario, self.seed)
         self.blocks = blocks[first_block:end_block + 1] - first
         self.stats, self.histogram = block_arrays(self.blocks)
+        self.sums = BlockSums(self.stats, self.histogram)
 
+    @_worker_threads
     def summary(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-block sums and histograms of the current state (before the first week)."""
         summarise(self.population, self.blocks, self.stats, self.histogram)
         return self.stats.copy(), self.histogram.copy()
 
+    @_worker_threads
     def arrive(self, step: int) -> int:
         """This week's arrivals in this shard's communities; how many arrived."""
         return arrive(self.population, self.scenario, self.seed, step)
 
+    @_worker_threads
     def pool(self, step: int) -> np.ndarray:
         """This shard's part of the week's global pool, in community order."""
         return pool_part(self.population, self.seed, step, self.scenario.levels.pool_per_community)
 
+    @_worker_threads
     def class_partials(
         self, class_span: int, capacity: int, carry_total: float, carry_count: int
     ) -> tuple[int, np.ndarray, np.ndarray]:
@@ -163,16 +196,13 @@ class Shard:
             float(carry_total), np.int64(carry_count),
         )
 
-    def week(self, step: int, pool: np.ndarray, ordered: np.ndarray, class_mean: np.ndarray,
-             class_count: np.ndarray, rules: peer_week.StepRules) -> tuple[np.ndarray, np.ndarray]:
+    @_worker_threads
+    def week(self, step: int, pool: Pool, classes: Classes,
+             rules: peer_week.StepRules) -> tuple[np.ndarray, np.ndarray]:
         """One week of the weekly kernel on this shard; its per-block sums and histograms."""
         p = self.population
-        peer_week.week(
-            p.skill, p.skill_next, p.motivation, p.flags, p.flags_next, p.community_start,
-            p.community_present, self.blocks, pool, ordered, class_mean, class_count,
-            key_for(self.seed, STREAM_STEP, step), rules, EFFICACY_TABLE, self.stats,
-            self.histogram, np.int64(p.slot_offset),
-        )
+        run_week(p, self.blocks, pool, classes, key_for(self.seed, STREAM_STEP, step), rules,
+                 self.sums)
         p.swap()
         return self.stats.copy(), self.histogram.copy()
 
@@ -193,6 +223,7 @@ class Shard:
         }
         write_part(folder, state | {"blocks.stats": self.stats, "blocks.histogram": self.histogram})
 
+    @_worker_threads
     def load(self, folder: str) -> None:
         """Take back the state `save` wrote (CheckpointError, one line, if it does not fit)."""
         state = read_part(folder)
@@ -203,6 +234,7 @@ class Shard:
         except (KeyError, ValueError) as error:
             raise CheckpointError(str(folder), f"does not fit this shard: {error}") from None
 
+    @_worker_threads
     def reset(self) -> None:
         """Back to week 0: the initial state, which the seed alone determines."""
         p = self.population
@@ -322,15 +354,15 @@ class ShardedRun:
         """One week: arrivals, the pool, class summaries, the weekly kernel on every shard."""
         t, sc, arr = self.steps + 1, self.scenario, self.arrangement
         arrivals = self.arrivals + sum(self._call_all("arrive", t))
-        pool = np.concatenate(self._call_all("pool", t))
-        ordered = ordered_pool(pool, sort=sort_pool(sc))
+        members = np.concatenate(self._call_all("pool", t))
+        pool = Pool(members, ordered_pool(members, sort=sort_pool(sc)))
         classes_taught = 0
         class_mean, class_count = np.zeros(arr.classes), np.zeros(arr.classes, dtype=np.int64)
         if arr.mode == peer_week.EXPERTS_CLASS:
             class_mean, class_count = self._class_summary()
             classes_taught = int(np.count_nonzero(class_count))
         rules = step_rules(sc, arr, self.metrics["active"], self.metrics["mean_skill"])
-        stats, histogram = self._gather("week", t, pool, ordered, class_mean, class_count, rules)
+        stats, histogram = self._gather("week", t, pool, Classes(class_mean, class_count), rules)
         sessions = float(stats[:, N_EXPERT].sum())
         hours = arr.hours(classes_taught, sessions)
         # Only a week every shard completed counts (a failed one is run again from a checkpoint).
@@ -482,7 +514,7 @@ def cluster(workers: int, scheduler: str | None = None):
 
     A local cluster runs one single-threaded worker process per shard, but no more processes
     than this machine has cores (shards then share a worker), each with an equal share of the
-    cores for numba (NUMBA_NUM_THREADS; docs/environment.md: numba ignores OMP_NUM_THREADS).
+    cores for numba (WORKER_THREADS; docs/environment.md: numba ignores OMP_NUM_THREADS).
     Raises ScenarioError (one line in the CLI) if the scheduler cannot be reached. Dask's own log
     lines are silenced (a lost worker is reported by ShardedRun in one line).
     """
@@ -501,10 +533,16 @@ def cluster(workers: int, scheduler: str | None = None):
     workers = local_workers(workers)
     threads = max(1, (os.cpu_count() or 1) // workers)
     # Workers print Python warnings to this terminal (a restarted worker warns that a port is
-    # taken): the run reports what matters in one line, so they stay quiet.
-    environ = {"distributed.nanny.pre-spawn-environ": {
-        "NUMBA_NUM_THREADS": str(threads), "PYTHONWARNINGS": "ignore",
-    }}
+    # taken): the run reports what matters in one line, so they stay quiet. PYTHONWARNINGS must be
+    # set before a worker's interpreter starts, so it is a pre-spawn variable, which the nanny
+    # writes into THIS process's os.environ too (distributed's Nanny docstring); it is put back
+    # when the cluster closes. The workers' thread count goes by WORKER_THREADS, set only inside
+    # each worker (distributed.nanny.environ; why not NUMBA_NUM_THREADS: `_worker_threads`).
+    environ = {
+        "distributed.nanny.pre-spawn-environ": {"PYTHONWARNINGS": "ignore"},
+        "distributed.nanny.environ": {WORKER_THREADS: str(threads)},
+    }
+    saved = dict(os.environ)
     quiet = logging.getLogger("distributed")
     level = quiet.level
     quiet.setLevel(logging.CRITICAL)
@@ -526,6 +564,16 @@ def cluster(workers: int, scheduler: str | None = None):
     finally:
         quiet.setLevel(level)
         sys.warnoptions.remove(tracker)
+        _restore_environment(saved)
+
+
+def _restore_environment(saved: dict[str, str]) -> None:
+    """Put os.environ back as it was (the nanny writes its pre-spawn variables into it)."""
+    for key in set(os.environ) - set(saved):
+        del os.environ[key]
+    for key, value in saved.items():
+        if os.environ.get(key) != value:
+            os.environ[key] = value
 
 
 def local_workers(shards: int) -> int:

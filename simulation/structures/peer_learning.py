@@ -18,8 +18,9 @@ from ..core.blocks import N_EXPERT
 from ..core.counter_rng import STREAM_STEP, key_for
 from ..core.efficacy import EFFICACY_TABLE, combined_narrowing
 from ..kernels import peer_week
-from ..kernels.experts import class_summary
-from ..kernels.pool import gather_pool
+from ..kernels.bundles import BlockSums, agent_state, communities, fields
+from ..kernels.experts import Classes, class_summary
+from ..kernels.pool import Pool, gather_pool
 from .base import EngineState, Layout, StateValue
 from .expert_arrangement import ExpertArrangement, expert_count
 
@@ -104,6 +105,9 @@ class PeerEngine(EngineState):
         self.arrangement = ExpertArrangement.for_scenario(scenario, population.capacity)
         self.class_mean = np.zeros(self.arrangement.classes)
         self.class_count = np.zeros(self.arrangement.classes, dtype=np.int64)
+        # The kernel's bundles of arrays that live as long as the engine (filled in place).
+        self.classes = Classes(self.class_mean, self.class_count)
+        self.sums = BlockSums(stats, histogram)
         self.expert_hours = 0.0
         self.last: dict[str, Any] = {}
 
@@ -116,20 +120,14 @@ class PeerEngine(EngineState):
     def week(self, step: int) -> None:
         """One week: the pool, class summaries, the rules, then the synchronous kernel."""
         pop, sc, arr = self.population, self.scenario, self.arrangement
-        pool, ordered = gather_pool(
-            pop, self.seed, step, sc.levels.pool_per_community, sort=sort_pool(sc)
-        )
+        pool = gather_pool(pop, self.seed, step, sc.levels.pool_per_community, sort=sort_pool(sc))
         classes_taught = 0
         if arr.mode == peer_week.EXPERTS_CLASS:
             class_summary(pop.skill, pop.flags, arr.class_span, self.class_mean, self.class_count)
             classes_taught = int(np.count_nonzero(self.class_count))
         rules = step_rules(sc, arr, self.last["active"], self.last["mean_skill"])
-        peer_week.week(
-            pop.skill, pop.skill_next, pop.motivation, pop.flags, pop.flags_next,
-            pop.community_start, pop.community_present, self.blocks, pool, ordered, self.class_mean,
-            self.class_count, key_for(self.seed, STREAM_STEP, step), rules, EFFICACY_TABLE,
-            self.stats, self.histogram,
-        )
+        run_week(pop, self.blocks, pool, self.classes, key_for(self.seed, STREAM_STEP, step), rules,
+                 self.sums)
         sessions = float(self.stats[:, N_EXPERT].sum())
         self.expert_hours = arr.hours(classes_taught, sessions)
 
@@ -153,12 +151,33 @@ class PeerEngine(EngineState):
         super().restore(state)
 
 
+def run_week(population: Population, blocks: np.ndarray, pool: Pool, classes: Classes,
+             key: np.uint64, rules: peer_week.StepRules, sums: BlockSums) -> None:
+    """One synchronous week of the weekly kernel over `population`; the caller swaps the buffers.
+
+    The one place the kernel is called from: a whole population (`PeerEngine.week`) and a shard
+    (`scale.sharding.Shard.week`) alike.
+
+    Args:
+        population: the population (or shard) to advance.
+        blocks: its block layout (core.blocks.block_layout; a shard's blocks start at 0).
+        pool: this week's whole pool (kernels.pool.Pool).
+        classes: the expert classes' summaries (kernels.experts.Classes).
+        key: this week's step key, `key_for(seed, STREAM_STEP, step)`.
+        rules: the week's rules (`step_rules`).
+        sums: the per-block sums and histograms to fill, one row per block.
+    """
+    # Plain tuples: numba types them faster than namedtuples (kernels/bundles.py).
+    peer_week.week(fields(agent_state(population)), fields(communities(population, blocks)),
+                   fields(pool), fields(classes), key, fields(rules), EFFICACY_TABLE, fields(sums))
+
+
 def summarise(
     pop: Population, blocks: np.ndarray, stats: np.ndarray, histogram: np.ndarray
 ) -> None:
     """Per-block aggregates of the population's current state (week 0)."""
-    peer_week.summarise(pop.skill, pop.motivation, pop.flags, pop.community_start,
-                        pop.community_present, blocks, stats, histogram)
+    peer_week.summarise(fields(agent_state(pop)), fields(communities(pop, blocks)),
+                        fields(BlockSums(stats, histogram)))
 
 
 def peer_memory(scenario: Scenario, layout: Layout) -> dict[str, int]:

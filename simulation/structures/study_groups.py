@@ -16,6 +16,7 @@ from ..core.blocks import N_ACTIVE, SUM_SKILL
 from ..core.counter_rng import STREAM_GROUPS, STREAM_STEP, key_for
 from ..core.efficacy import EFFICACY_TABLE
 from ..core.encoding import ACTIVE
+from ..kernels.bundles import BlockSums, agent_state, communities, fields
 from ..kernels.study_groups import (
     GS_ACTIVE,
     GS_COMPLETED,
@@ -39,8 +40,10 @@ from ..kernels.study_groups import (
     ORGANISER_CHOICES,
     PROGRESS_SCALE,
     GroupRules,
+    Groups,
     community_groups,
     course_week,
+    course_week_of,
     form_groups,
 )
 from .base import EngineState, FigurePanel, Layout, Structure
@@ -146,11 +149,13 @@ class StudyGroupEngine(EngineState):
         self.sessions_led = np.zeros(pop.capacity, dtype=np.uint8)
         self.progress = np.zeros(pop.capacity, dtype=np.uint16)
         self.group_stats = np.zeros((blocks.size - 1, N_GROUP_STATS))
+        self.group_arrays = Groups(self.community_group_start, self.group_state,
+                                   self.group_organiser, self.group_rotation, self.sessions_led,
+                                   self.progress, self.group_stats)
         form_groups(
-            pop.flags, pop.motivation, pop.community_start, pop.community_initial,
-            self.community_group_start, key_for(self.seed, STREAM_GROUPS, 0), MODES[sg.mode],
-            sg.min_group_size, ORGANISER_CHOICES[sg.organiser], self.group_state,
-            self.group_organiser, self.group_rotation,
+            fields(agent_state(pop)), fields(communities(pop, blocks)), fields(self.group_arrays),
+            key_for(self.seed, STREAM_GROUPS, 0), MODES[sg.mode], sg.min_group_size,
+            ORGANISER_CHOICES[sg.organiser],
         )
         self._net_gain = np.zeros(3)  # cumulative sums: all registrants, organisers, members
         self.rules = group_rules(scenario, 0.0)
@@ -182,14 +187,11 @@ class StudyGroupEngine(EngineState):
     def _course_week(self, week_number: int) -> None:
         """Run one course week (week 0 records the starting state); update the cumulative sums."""
         pop = self.population
-        course_week(
-            pop.skill, pop.skill_next, pop.motivation, pop.flags, pop.flags_next,
-            pop.community_start, pop.community_present, pop.community_initial,
-            self.community_group_start, self.blocks, self.group_state, self.group_organiser,
-            self.group_rotation, self.sessions_led, self.progress,
-            key_for(self.seed, STREAM_STEP, week_number), week_number, self.rules,
-            EFFICACY_TABLE, self.stats, self.histogram, self.group_stats,
-        )
+        week = course_week_of(key_for(self.seed, STREAM_STEP, week_number), week_number, self.rules)
+        # Plain tuples: numba types them faster than namedtuples (kernels/bundles.py).
+        course_week(fields(agent_state(pop)), fields(communities(pop, self.blocks)),
+                    fields(self.group_arrays), fields(week), fields(self.rules), EFFICACY_TABLE,
+                    fields(BlockSums(self.stats, self.histogram)))
         s = self._reduced()
         self._net_gain += (s[GS_SUM_NET_GAIN], s[GS_SUM_ORGANISER_GAIN], s[GS_SUM_MEMBER_GAIN])
 
