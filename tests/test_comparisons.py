@@ -1,0 +1,60 @@
+"""The shipped comparison files compare structures alone: the same levels, nothing else differs."""
+
+from __future__ import annotations
+
+import itertools
+import tomllib
+
+import pytest
+
+from simulation import load
+
+from .helpers import SCENARIOS
+
+COMPARED = ("expert_only.toml", "peer_only.toml", "mixed.toml")
+# What may differ between two comparison files: their names and what they compare.
+STRUCTURE_ONLY = {"name", "description", "program.structure"}
+
+
+def _flat(path) -> dict:
+    """Every resolved parameter of a scenario file (schema defaults included), by dotted key."""
+    out = {}
+    for section, values in load(path).model_dump().items():
+        if isinstance(values, dict):
+            out |= {f"{section}.{k}": v for k, v in values.items()}
+        else:
+            out[section] = values
+    return out
+
+
+def _differences(a, b) -> set[str]:
+    """The keys whose resolved values differ between two scenario files."""
+    fa, fb = _flat(a), _flat(b)
+    return {k for k in fa.keys() | fb.keys() if fa.get(k) != fb.get(k)}
+
+
+@pytest.mark.parametrize("pair", list(itertools.combinations(COMPARED, 2)), ids="-".join)
+def test_the_comparison_files_differ_only_in_the_structure(pair):
+    """Any two of expert_only, peer_only and mixed differ only in name and structure."""
+    a, b = (SCENARIOS / name for name in pair)
+    differences = _differences(a, b)
+    assert "program.structure" in differences
+    assert differences <= STRUCTURE_ONLY, differences - STRUCTURE_ONLY
+
+
+def test_each_comparison_file_states_its_levels():
+    """Each comparison file writes out responsiveness, agency and connectivity (no defaults)."""
+    for name in COMPARED:
+        program = tomllib.loads((SCENARIOS / name).read_text())["program"]
+        assert {"responsiveness", "agency", "connectivity"} <= set(program), name
+
+
+def test_the_practised_files_differ_in_their_levels_and_say_so():
+    """scenarios/practised/ mixes levels with structure, and each file is labelled as such."""
+    practised = SCENARIOS / "practised"
+    differences = _differences(practised / "expert_only.toml", practised / "peer_only.toml")
+    assert {"program.responsiveness", "program.agency", "program.connectivity"} <= differences
+    for name in COMPARED:
+        text = (practised / name).read_text()
+        assert "AS TYPICALLY PRACTISED, not a fair comparison" in text, name
+        assert load(practised / name).name.endswith("_practised")
