@@ -58,3 +58,26 @@ def test_the_practised_files_differ_in_their_levels_and_say_so():
         text = (practised / name).read_text()
         assert "AS TYPICALLY PRACTISED, not a fair comparison" in text, name
         assert load(practised / name).name.endswith("_practised")
+
+
+def test_scaling_v2_has_an_arm_for_every_expert_format_the_schema_offers():
+    """experiments/scaling/v2.py reads the expert formats from the schema: one arm each."""
+    import importlib.util
+    import sys
+
+    from simulation.config.schema import choices
+
+    from .helpers import ROOT
+
+    folder = ROOT / "experiments" / "scaling"
+    sys.path.insert(0, str(folder))
+    try:
+        spec = importlib.util.spec_from_file_location("scaling_v2", folder / "v2.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(folder))
+    arms = module.arms(30)
+    formats = {o.get("experts.format") for f, o in arms.values() if f == "expert_only.toml"}
+    assert set(choices("experts.format")) - {"auto"} <= formats
+    assert {f for f, _ in arms.values()} == set(COMPARED)
