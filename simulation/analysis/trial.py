@@ -543,7 +543,7 @@ class TrialResult:
             what += ", completers only"
         runs = f"{len(seeds)} replicate(s)"
         if self.ensemble is not None:
-            runs = (f"{len(self.ensemble)} ensemble members x {seeds.nunique()} replicate(s)")
+            runs = f"{len(self.ensemble)} ensemble members x {seeds.nunique()} replicate(s)"
         header = (
             f"trial {t.name}: {t.treatment.name} vs {t.control.name}, "
             f"{t.weeks} week{'s' if t.weeks != 1 else ''}, {runs} "
@@ -591,7 +591,6 @@ class TrialResult:
                 f"simulated {mean:.3f}, {'inside' if self.inside else 'OUTSIDE'} the band"
             )
         return "\n".join(lines)
-
 
     def _ensemble_lines(self) -> list[str]:
         """With an ensemble: what the interval is, member 0's own interval, the members' range."""
