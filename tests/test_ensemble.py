@@ -248,3 +248,18 @@ def test_the_ensemble_file_is_where_the_docs_say():
     assert ENSEMBLE_FILE == CALIBRATION / "ensemble.csv"
     assert (CALIBRATION / "ensemble.py").is_file()
     assert Path(ENSEMBLE_FILE.with_suffix(".json")).is_file()
+
+
+def test_a_comparison_under_the_ensemble_writes_member_by_member_differences(tmp_path):
+    """A comparison with --ensemble 3 writes each scenario minus the first, member by member."""
+    out = tmp_path / "compare"
+    done = run_cli("compare", str(SCENARIOS / "expert_only.toml"),
+                   str(SCENARIOS / "peer_only.toml"), "--set", "population.size=2000",
+                   "--steps", "4", "--replicates", "2", "--ensemble", "3", "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    gaps = pd.read_csv(out / "differences.csv").set_index("metric")
+    row = gaps.loc["gain_per_capita"]
+    assert (row["scenario"], row["minus"], row["members"]) == ("peer_only", "expert_only", 3)
+    assert row["ci_low"] <= row["difference"] <= row["ci_high"]
+    assert "peer_only minus expert_only, gain_per_capita" in done.stdout
+    assert json.loads((out / "manifest.json").read_text())["ensemble"]["members"][2]["member"] == 2
