@@ -5,7 +5,8 @@ The public API:
 - `PeerLearningModel`: the model (a `mesa.Model`) of one scenario and seed;
 - `Scenario`, `load`, `ScenarioError`: scenarios (TOML files or the schema's defaults) and the
   one error type of bad input;
-- `run_scenario`, `compare`, `RunSet`: replicates and comparisons with 95% confidence intervals;
+- `run_scenario`, `compare`, `RunSet`: replicates and comparisons with 95% confidence intervals
+  (with `ensemble=K`, under the first K calibration-ensemble members: analysis/ensemble.py);
 - `trial`, `Trial`, `TrialResult`: virtual trials (two arms, common random numbers, effect sizes);
 - `sweep`: scenario sweeps and sensitivity analysis (grid, Latin hypercube, Morris, Sobol);
 - `structures`: the registry of program structures.

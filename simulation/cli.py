@@ -107,6 +107,15 @@ ReplicatesOption = Annotated[int | None, typer.Option(
     help="replicates (default: run.replicates)", parser=schema_number("run.replicates"),
     metavar="INTEGER",
 )]
+# --ensemble K (analysis/ensemble.py): the same option on run, compare, trial and sweep.
+EnsembleOption = Annotated[int | None, typer.Option(
+    "--ensemble",
+    help="run under the first K members of the calibration ensemble "
+    "(experiments/calibration/ensemble.csv; member 0 = the defaults; replicates within each) "
+    "and report intervals combining parametric and stochastic uncertainty; a --set of a "
+    "calibrated key is then refused",
+    parser=whole_number(1, None, "a whole number of members, 1 or more"), metavar="K",
+)]
 OutOption = Annotated[
     Path | None, typer.Option("--out", help="results folder (must not exist or be empty)")
 ]
@@ -170,10 +179,12 @@ def _run_with_progress(
     shards: int = 1,
     client: Any = None,
     checkpoints: Checkpoints | None = None,
+    ensemble: Any = None,
 ) -> list[RunSet]:
     from .analysis.runner import run_scenario
 
-    total = sum(_work(s, replicates, steps) for s in scenarios)
+    members = 1 if ensemble is None else len(ensemble)
+    total = members * sum(_work(s, replicates, steps) for s in scenarios)
     results = []
     with progress_bar() as bar:
         task = bar.add_task("simulating", total=total, weeks=0)
@@ -188,13 +199,31 @@ def _run_with_progress(
 
             results.append(run_scenario(
                 scenario, replicates, seed, steps, progress=tick, shards=shards, client=client,
-                checkpoints=checkpoints,
+                checkpoints=checkpoints, ensemble=ensemble,
             ))
     return results
 
 
 # ----------------------------------------------------------------------------------------------
 # Checking before computing
+
+
+def _ensemble_first(k: int | None, set_: list[str] | None, scenarios: list[Scenario],
+                    sources: list[str]) -> Any:
+    """The first K ensemble members, checked before anything runs; None without --ensemble.
+
+    A --set of a calibrated key, or a scenario that moves one, is refused (one line): every
+    member sets those keys, and a value set by hand would silently be replaced.
+    """
+    if k is None:
+        return None
+    from .analysis.ensemble import choose
+
+    chosen = choose(k)
+    chosen.refuse(set_ or [], "--set")
+    for scenario, source in zip(scenarios, sources, strict=True):
+        chosen.refuse_scenario(scenario, source)
+    return chosen
 
 
 def _memory_first(scenario: Scenario, scheduler: str | None = None) -> None:
@@ -290,6 +319,8 @@ def _write_run(folder: Path, runset: RunSet, request: dict[str, Any], wall: floa
     }
     if request["every"]:
         manifest["checkpoint_every"] = request["every"]
+    if "ensemble" in request:
+        manifest["ensemble"] = request["ensemble"]
     if resumed is not None:  # the command is the one that started the run; how it went on
         manifest["command"] = request["command"]
         manifest["resumed"] = resumed
@@ -325,6 +356,7 @@ def run(
         "`peerscale resume` can finish the run after a crash (same numbers)",
         parser=schema_number("run.steps"), metavar="K",
     )] = None,
+    ensemble: EnsembleOption = None,
 ) -> None:
     """Run one scenario; write metrics.parquet, summary.json, manifest.json and a figure."""
     from .analysis import results
@@ -332,13 +364,18 @@ def run(
     sc = load(scenario, set_)
     if steps is not None:
         sc = sc.with_overrides({"run.steps": steps}, source="--steps")
+    if ensemble is not None and checkpoint_every:
+        fail("--checkpoint-every cannot be combined with --ensemble (drop one)")
+    chosen = _ensemble_first(ensemble, set_, [sc], [str(scenario)])
     shards = _shards_for(sc, shards, scheduler, str(scenario))
     reps = replicates or sc.run.replicates
     first_seed = sc.run.seed if seed is None else seed
     request = _request(sc, scenario, first_seed, reps, shards, scheduler, checkpoint_every or 0)
+    if chosen is not None:
+        request["ensemble"] = chosen.to_json()
     _memory_first(sc, scheduler)
     target = out_dir or results.default_folder("run", sc.name)
-    need = _need_bytes(sc, reps, checkpoint_every or 0)
+    need = _need_bytes(sc, reps * (1 if chosen is None else len(chosen)), checkpoint_every or 0)
     if checkpoint_every:
         from .scale.checkpoint import FOLDER, Checkpoints
 
@@ -360,7 +397,9 @@ def run(
         for line in notes:
             note(line)
         with _cluster(shards, scheduler) as client:
-            (runset,) = _run_with_progress([sc], reps, first_seed, None, shards, client)
+            (runset,) = _run_with_progress(
+                [sc], reps, first_seed, None, shards, client, ensemble=chosen
+            )
         _write_run(tmp, runset, request, time.perf_counter() - start)
     _report([runset], target)
 
@@ -439,6 +478,7 @@ def compare(
     replicates: ReplicatesOption = None,
     set_: SetOption = None,
     out_dir: OutOption = None,
+    ensemble: EnsembleOption = None,
 ) -> None:
     """Run scenarios with the same seeds (common random numbers); write one figure and table."""
     from .analysis import figures, results, runner
@@ -454,17 +494,19 @@ def compare(
             f"scenario names must differ to be compared: {', '.join(names)} "
             "(set `name` in the files)"
         )
+    chosen = _ensemble_first(ensemble, set_, loaded, [str(p) for p in scenarios])
     for s in loaded:
         _memory_first(s)
     target = out_dir or results.default_folder("compare", "-vs-".join(names))
     reps = replicates or max(s.run.replicates for s in loaded)
-    need = sum(_need_bytes(s, replicates or s.run.replicates, 0) for s in loaded)
+    members = 1 if chosen is None else len(chosen)
+    need = sum(_need_bytes(s, members * (replicates or s.run.replicates), 0) for s in loaded)
     start = time.perf_counter()
     notes: list[str] = []
     with results.atomic_folder(target, need, notes) as tmp:
         for line in notes:
             note(line)
-        runs = _run_with_progress(loaded, replicates, seed, None)
+        runs = _run_with_progress(loaded, replicates, seed, None, ensemble=chosen)
         table = runner.comparison_table(runs)
         import pandas as pd
 
@@ -480,7 +522,16 @@ def compare(
             "scenarios": dumped, "seeds": runs[0].seeds, "replicates": reps,
             "wall_time_s": round(time.perf_counter() - start, 3),
         }
+        gaps = None
+        if chosen is not None:
+            from .analysis.ensemble import differences
+
+            manifest["ensemble"] = chosen.to_json()
+            gaps = differences(runs, list(runner.summary_metrics(runs)))  # type: ignore[arg-type]
+            gaps.to_csv(tmp / "differences.csv", index=False)
         results.write_json(manifest, tmp / "manifest.json")
+    if gaps is not None:
+        _report_differences(gaps)
     _report(runs, target)
 
 
@@ -492,16 +543,21 @@ def trial_command(
     replicates: ReplicatesOption = None,
     seed: SeedOption = None,
     out_dir: OutOption = None,
+    ensemble: EnsembleOption = None,
 ) -> None:
     """Run a virtual trial (two arms, the same seeds); print d with its 95% CI; write results."""
     from .analysis import results
     from .analysis.trial import load_trial, run_trial
 
     spec = load_trial(trial_file)
+    chosen = _ensemble_first(
+        ensemble, None, [spec.arm("control"), spec.arm("treatment")],
+        [f"{trial_file} (control)", f"{trial_file} (treatment)"],
+    )
     for arm in ("control", "treatment"):
         _memory_first(spec.arm(arm))
     target = out_dir or results.default_folder("trial", spec.name)
-    reps = replicates or spec.replicates
+    reps = (replicates or spec.replicates) * (1 if chosen is None else len(chosen))
     work = 2 * spec.control.population.size * spec.weeks
     notes: list[str] = []
     with results.atomic_folder(target, results.results_bytes(reps), notes) as tmp:
@@ -513,7 +569,7 @@ def trial_command(
             def advance(_replicate: int) -> None:
                 bar.update(task, advance=work)
 
-            result = run_trial(spec, replicates, seed, progress=advance)
+            result = run_trial(spec, replicates, seed, progress=advance, ensemble=chosen)
         result.replicates.to_csv(tmp / "replicates.csv", index=False)
         results.write_json(result.to_dict(), tmp / "trial.json")
         (tmp / "report.txt").write_text(result.report() + "\n", encoding="utf-8")
@@ -524,6 +580,8 @@ def trial_command(
             "treatment": result.trial.arm("treatment").model_dump(mode="json"),
             "wall_time_s": round(result.wall_time, 3),
         }
+        if chosen is not None:
+            manifest["ensemble"] = chosen.to_json()
         results.write_json(manifest, tmp / "manifest.json")
     out.print(result.report(), highlight=False, soft_wrap=True)
     out.print(f"results written to {target}", highlight=False)
@@ -548,6 +606,7 @@ def sweep_command(
     batch: Annotated[int | None, typer.Option(
         help="points per batch sent to a worker", min=1,
     )] = None,
+    ensemble: EnsembleOption = None,
 ) -> None:
     """Run a sweep (grid, Latin hypercube, Morris or Sobol) in warm workers; resumable."""
     from contextlib import nullcontext
@@ -580,7 +639,8 @@ def sweep_command(
     try:
         with cluster(0, scheduler) if scheduler is not None else nullcontext() as client:
             result = sweep(sweep_file, out=out_dir, resume=resume, workers=workers, client=client,
-                           batch_size=batch, progress=progress, on_start=on_start)
+                           batch_size=batch, progress=progress, on_start=on_start,
+                           ensemble=ensemble)
     except SweepInterrupted as stop:
         bar.stop()
         err.print(str(stop), highlight=False, soft_wrap=True)
@@ -676,10 +736,27 @@ def _options(
     """Options of every command (the group's help is the Typer's)."""
 
 
+def _report_differences(gaps: Any) -> None:
+    """Each scenario minus the first under the ensemble: the combined interval, member 0's own."""
+    for _, g in gaps[gaps["metric"].isin(["gain_per_capita", "competent_fraction"])].iterrows():
+        out.print(
+            f"{g['scenario']} minus {g['minus']}, {g['metric']}: {g['difference']:.4g} "
+            f"[95% interval {g['ci_low']:.4g}, {g['ci_high']:.4g}] over {g['members']} members "
+            f"({g['members_positive']} positive); member 0 alone [95% CI "
+            f"{g['member0_ci_low']:.4g}, {g['member0_ci_high']:.4g}]",
+            highlight=False, soft_wrap=True,
+        )
+
+
 def _report(runs: list[RunSet], target: Path) -> None:
     from .analysis.runner import summary_metrics
 
-    table = Table(title=f"final week, mean across {len(runs[0].seeds)} replicate(s) [95% CI]")
+    members = getattr(runs[0], "runs", None)
+    title = f"final week, mean across {len(runs[0].seeds)} replicate(s) [95% CI]"
+    if members is not None:
+        title = (f"final week, mean over {len(members)} calibration-ensemble members x "
+                 f"{len(runs[0].seeds)} replicate(s) [95% interval: parametric + stochastic]")
+    table = Table(title=title)
     table.add_column("metric")
     for r in runs:
         table.add_column(r.scenario.name, justify="right")

@@ -53,6 +53,16 @@ def _band(
     """Weekly mean of a metric across replicates and its 95% CI."""
     if column in FLOWS:
         frame = frame[frame["step"] > 0]
+    if "member" in frame and frame["member"].nunique() > 1:
+        # An ensemble run: the spread of the member means (analysis/ensemble.py), not a t
+        # interval over every run, which would treat members as replicates.
+        frame = frame.groupby(["step", "member"], as_index=False)[column].mean()
+        members = frame.groupby("step")[column]
+        mean, sd, k = members.mean(), members.std(ddof=1).fillna(0.0), members.count()
+        t = np.array([t_critical(int(n) - 1) for n in k])
+        half = t * sd.to_numpy() * np.sqrt(1.0 + 1.0 / k.to_numpy())
+        centre = mean.to_numpy()
+        return mean.index.to_numpy(), centre, centre - half, centre + half
     grouped = frame.groupby("step")[column]
     mean = grouped.mean()
     n = grouped.count()
@@ -130,9 +140,12 @@ def plot_runs(runs: Sequence[RunSet], stem: Path, title: str) -> list[Path]:
     flat[0].legend(loc="best", fontsize="small")
     replicates = len(runs[0].seeds)
     plural = "s" if replicates > 1 else ""
-    fig.suptitle(
-        f"{literal(title, 2 * LABEL_CHARACTERS)} ({replicates} replicate{plural}; bands: 95% CI)"
-    )
+    what = f"{replicates} replicate{plural}; bands: 95% CI"
+    members = getattr(runs[0], "runs", None)  # an ensemble run (analysis/ensemble.py)
+    if members is not None and len(members) > 1:
+        what = (f"{len(members)} ensemble members x {replicates} replicate{plural}; bands: 95% "
+                "interval, parametric + stochastic")
+    fig.suptitle(f"{literal(title, 2 * LABEL_CHARACTERS)} ({what})")
     paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
     with warnings.catch_warnings():
         # A name in a script the font lacks is drawn as boxes; the name is in the results files.

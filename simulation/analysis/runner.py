@@ -24,6 +24,7 @@ from ..model import PeerLearningModel
 if TYPE_CHECKING:
     from ..scale.checkpoint import Checkpoints
     from ..scale.sharding import ShardedRun
+    from .ensemble import Ensemble
 
 # Final-week aggregates reported in summaries and comparison tables, with their labels.
 SUMMARY_METRICS = {
@@ -115,8 +116,13 @@ def run_scenario(
     shards: int = 1,
     client=None,
     checkpoints: Checkpoints | None = None,
+    ensemble: int | Ensemble | None = None,
 ) -> RunSet:
     """Run replicates of one scenario; progress(agent_updates) is called after every week.
+
+    With `ensemble` (a member count K, or an analysis.ensemble.Ensemble) the scenario runs under
+    the first K members of the calibration ensemble, the same seeds in each, and the result is an
+    EnsembleRunSet whose summary combines parametric and stochastic uncertainty.
 
     With shards > 1 (or a dask.distributed `client`) each replicate is a sharding.ShardedRun:
     the same numbers, the population split into shards (on the client's workers, if given).
@@ -125,6 +131,13 @@ def run_scenario(
     (finished replicates are not run again) and writes one every `checkpoints.every` weeks and
     at the start of each replicate; the metrics are those of an uninterrupted run, bit for bit.
     """
+    if ensemble is not None:
+        if checkpoints is not None:
+            raise ValueError("checkpoints are not kept for ensemble runs")
+        from .ensemble import run_ensemble
+
+        return run_ensemble(scenario, ensemble, replicates, seed, steps, progress,
+                            keep_models=keep_models, shards=shards, client=client)
     replicates = replicates or scenario.run.replicates
     seed = scenario.run.seed if seed is None else seed
     if steps is not None:
@@ -201,12 +214,18 @@ def compare(
     seed: int | None = None,
     steps: int | None = None,
     progress: Callable[[int], None] | None = None,
+    ensemble: int | Ensemble | None = None,
 ) -> list[RunSet]:
-    """Run scenarios with the same seeds (common random numbers), one RunSet each."""
+    """Run scenarios with the same seeds (common random numbers), one RunSet each.
+
+    With `ensemble`, each scenario runs under the same first K members (EnsembleRunSets).
+    """
     names = [s.name for s in scenarios]
     if len(set(names)) != len(names):
         raise ValueError(f"scenario names must differ to be compared: {names}")
-    return [run_scenario(s, replicates, seed, steps, progress) for s in scenarios]
+    return [
+        run_scenario(s, replicates, seed, steps, progress, ensemble=ensemble) for s in scenarios
+    ]
 
 
 def comparison_table(runs: Sequence[RunSet]) -> pd.DataFrame:
@@ -217,6 +236,8 @@ def comparison_table(runs: Sequence[RunSet]) -> pd.DataFrame:
         summary = run.summary()
         row = {"scenario": run.scenario.name, "structure": run.scenario.program.structure,
                "replicates": len(run.seeds)}
+        if hasattr(run, "runs"):  # an ensemble run (analysis/ensemble.py): how many members
+            row["members"] = len(run.runs)
         missing = {"mean": float("nan"), "ci95": [float("nan"), float("nan")]}
         for key in keys:
             row[key] = summary.get(key, missing)["mean"]

@@ -70,6 +70,7 @@ from ..core.encoding import (
 )
 from ..model import PeerLearningModel
 from .effect_size import EffectSize
+from .ensemble import Ensemble, ensemble_interval, resolve
 from .runner import mean_ci
 
 # Named groups: the flag bit that defines each, and what it means (measured at the trial's end).
@@ -469,6 +470,7 @@ class TrialResult:
     replicates: pd.DataFrame
     wall_time: float = 0.0
     summary: dict = field(default_factory=dict)
+    ensemble: Ensemble | None = None  # the members run (a `member` column in `replicates`)
 
     def __post_init__(self):
         if not self.summary:
@@ -521,7 +523,7 @@ class TrialResult:
                 "inside": self.inside,
             },
             "wall_time_s": round(self.wall_time, 3),
-        }
+        } | ({} if self.ensemble is None else {"ensemble": self.ensemble.to_json()})
 
     def report(self) -> str:
         """A few lines for people: d with its CI, g, the arms' means and SDs, completion, target."""
@@ -529,17 +531,22 @@ class TrialResult:
         s = self.summary
         seeds = self.replicates["seed"]
 
+        label = "95% CI" if self.ensemble is None else "95% interval"
+
         def ci(name: str, fmt: str = ".3f") -> str:
             mean, lo, hi = s[name]["mean"], s[name]["ci_low"], s[name]["ci_high"]
-            return f"{mean:{fmt}}" + ("" if math.isnan(lo) else f" [95% CI {lo:{fmt}}, {hi:{fmt}}]")
+            interval = "" if math.isnan(lo) else f" [{label} {lo:{fmt}}, {hi:{fmt}}]"
+            return f"{mean:{fmt}}{interval}"
 
         what = "final skill" if t.outcome == "skill" else "skill gained"
         if t.analysis == "completers":
             what += ", completers only"
+        runs = f"{len(seeds)} replicate(s)"
+        if self.ensemble is not None:
+            runs = f"{len(self.ensemble)} ensemble members x {seeds.nunique()} replicate(s)"
         header = (
             f"trial {t.name}: {t.treatment.name} vs {t.control.name}, "
-            f"{t.weeks} week{'s' if t.weeks != 1 else ''}, "
-            f"{len(seeds)} replicate(s) "
+            f"{t.weeks} week{'s' if t.weeks != 1 else ''}, {runs} "
             f"(seeds {seeds.min()}-{seeds.max()}, common random numbers)"
         )
         group = (
@@ -570,6 +577,7 @@ class TrialResult:
             header,
             group,
             f"d (control SD) = {ci('d')}",
+            *self._ensemble_lines(),
             f"Hedges' g = {ci('g')}; pooled-SD d = {ci('d_pooled')}, g = {ci('g_pooled')}",
             arms,
             completion,
@@ -584,10 +592,30 @@ class TrialResult:
             )
         return "\n".join(lines)
 
+    def _ensemble_lines(self) -> list[str]:
+        """With an ensemble: what the interval is, member 0's own interval, the members' range."""
+        if self.ensemble is None:
+            return []
+        d = self.summary["d"]
+        low, high = d["stochastic_ci95"]
+        return [
+            f"  (95% interval over {len(self.ensemble)} calibration-ensemble members and their "
+            "replicates: parametric and stochastic uncertainty; member 0, the defaults, alone: "
+            f"d = {d['members'][0]:.3f} [95% CI {low:.3f}, {high:.3f}]; member means "
+            f"{min(d['members']):.3f}-{max(d['members']):.3f})"
+        ]
+
 
 def run_trial(trial: Trial, replicates: int | None = None, seed: int | None = None,
-              progress=None) -> TrialResult:
-    """Run both arms of every replicate with seed + r (common random numbers)."""
+              progress=None, ensemble: int | Ensemble | None = None) -> TrialResult:
+    """Run both arms of every replicate with seed + r (common random numbers).
+
+    With `ensemble` (a member count K, or an Ensemble) the trial runs under each of the first K
+    members of the calibration ensemble (both arms, the same seeds) and every statistic is
+    reported with the combined interval of analysis/ensemble.py.
+    """
+    if ensemble is not None:
+        return _run_ensemble_trial(trial, replicates, seed, progress, resolve(ensemble))
     replicates = trial.replicates if replicates is None else replicates
     seed = trial.seed if seed is None else seed
     control, treatment = trial.arm("control"), trial.arm("treatment")
@@ -605,6 +633,42 @@ def run_trial(trial: Trial, replicates: int | None = None, seed: int | None = No
     return result
 
 
+def _run_ensemble_trial(trial: Trial, replicates: int | None, seed: int | None, progress,
+                        chosen: Ensemble) -> TrialResult:
+    """The trial under every member: per-member replicates, then the combined interval."""
+    for arm in ("control", "treatment"):
+        chosen.refuse_scenario(trial.arm(arm), f"{trial.source or trial.name} ({arm})")
+    start = time.perf_counter()
+    done = 0
+    frames, spec = [], trial
+    for member in chosen.members:
+        member_trial = trial.with_changes(
+            control=chosen.apply(trial.control, member),
+            treatment=chosen.apply(trial.treatment, member),
+        )
+
+        def advance(_r: int, offset: int = done) -> None:
+            if progress is not None:
+                progress(offset + _r)
+
+        result = run_trial(member_trial, replicates, seed, progress=advance)
+        done += len(result.replicates)
+        frame = result.replicates.copy()
+        frame.insert(0, "member", member.index)
+        frames.append(frame)
+        spec = result.trial.with_changes(control=trial.control, treatment=trial.treatment)
+    table = pd.concat(frames, ignore_index=True)
+    summary = {}
+    for col in table.columns:
+        if col in ("member", "replicate", "seed"):
+            continue
+        combined = ensemble_interval([f[col] for f in frames])
+        summary[col] = {"mean": combined["mean"], "ci_low": combined["ci95"][0],
+                        "ci_high": combined["ci95"][1]} | {
+            k: combined[k] for k in ("members", "sd_between", "sd_within", "stochastic_ci95")}
+    return TrialResult(spec, table, time.perf_counter() - start, summary, chosen)
+
+
 def _as_scenario(value: Scenario | str | Path, overrides: dict | None, source: str) -> Scenario:
     scenario = value if isinstance(value, Scenario) else load(value)
     return scenario.with_overrides(overrides, source=source) if overrides else scenario
@@ -619,6 +683,7 @@ def trial(
     treatment_overrides: dict[str, Any] | None = None,
     replicates: int | None = None,
     seed: int | None = None,
+    ensemble: int | Ensemble | None = None,
     **fields: Any,
 ) -> TrialResult:
     """Run a virtual trial and return its effect sizes with 95% confidence intervals.
@@ -631,6 +696,8 @@ def trial(
         treatment_overrides: dotted-key overrides applied to the treatment arm.
         replicates: replicates (default: the trial's); replicate r uses seed + r in both arms.
         seed: first seed (default: the trial's).
+        ensemble: run under the first K members of the calibration ensemble (or an Ensemble);
+            every statistic then carries the combined interval (analysis/ensemble.py).
         **fields: any other Trial field: weeks, group, standardiser, outcome, analysis, group_from,
             goal_gain, name, description, target.
 
@@ -669,4 +736,4 @@ def trial(
         )
     if changes:
         spec = spec.with_changes(**changes)
-    return run_trial(spec, replicates=replicates, seed=seed)
+    return run_trial(spec, replicates=replicates, seed=seed, ensemble=ensemble)

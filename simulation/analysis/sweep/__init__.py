@@ -104,6 +104,7 @@ def sweep(
     batch_size: int | None = None,
     progress: Callable[[int, int, int], None] | None = None,
     on_start: Callable[[Sweep, int, int], None] | None = None,
+    ensemble: Any = None,
 ) -> SweepResult:
     """Run a sweep file into a results folder, resuming the points it already holds.
 
@@ -119,6 +120,10 @@ def sweep(
         batch_size: points per batch sent to a worker (default: about BATCH_RUNS runs).
         progress: called as progress(points stored, points in the design, runs per point).
         on_start: called once, before any point runs, with the sweep, the points stored and all.
+        ensemble: a member count K (or an analysis.ensemble.Ensemble): every point runs under
+            the first K members of the calibration ensemble (a `member` column in the points;
+            summaries with the combined interval). Parameters and arms may not set calibrated
+            keys then.
 
     Raises:
         SweepError / ScenarioError: a bad sweep file or results folder (before anything runs).
@@ -136,7 +141,7 @@ def sweep(
             raise SweepError(str(resume), "no sweep.json here: not a sweep results folder")
         resumed_sweep = Sweep.from_json(previous["sweep"], str(Path(resume) / "sweep.json"))
     if sweep_file is not None:
-        spec = load_sweep(sweep_file)
+        spec = _with_ensemble(load_sweep(sweep_file), ensemble)
         if resume is not None and spec.fingerprint() != resumed_sweep.fingerprint():
             raise SweepError(
                 str(sweep_file),
@@ -145,6 +150,8 @@ def sweep(
             )
     else:
         spec = resumed_sweep
+        if ensemble is not None and _with_ensemble(spec, ensemble).ensemble != spec.ensemble:
+            raise SweepError(str(resume), "--ensemble differs from the stored sweep's: drop it")
     if workers is not None and client is not None:
         raise SweepError("--workers", "give --workers N or --scheduler ADDR, not both")
     workers = workers or max(1, os.cpu_count() or 1)
@@ -205,6 +212,21 @@ def sweep(
         "worker_restarts": state["restarts"],
     }
     return _finish(folder, design, table, state["ran"], state["restarts"], wall, execution)
+
+
+def _with_ensemble(spec: Sweep, ensemble: Any) -> Sweep:
+    """The sweep run under the first K ensemble members (checked: no calibrated key varied)."""
+    if ensemble is None:
+        return spec
+    from dataclasses import replace
+
+    from ..ensemble import resolve
+
+    chosen = resolve(ensemble)
+    chosen.refuse([p.key for p in spec.parameters], f"{spec.source}: parameters")
+    for name, scenario in spec.arms.items():
+        chosen.refuse_scenario(scenario, f"{spec.source}: {name}")
+    return replace(spec, ensemble=tuple(m.to_json() for m in chosen.members))
 
 
 def _finish(

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..ensemble import ensemble_interval
 from ..runner import mean_ci
 from .design import Design, problem
 from .spec import Sweep
@@ -34,8 +35,16 @@ def summary(sweep: Sweep, points: pd.DataFrame) -> pd.DataFrame:
     for point, group in points.groupby("point", sort=True):
         row: dict[str, Any] = {"point": int(point), "replicates": len(group)}
         row.update({k: group[k].iloc[0] for k in keys})
+        if sweep.ensemble:  # parametric and stochastic uncertainty (analysis/ensemble.py)
+            row["members"] = group["member"].nunique()
         for output in sweep.outputs:
-            mean, lo, hi = mean_ci(group[output.name].to_numpy())
+            if sweep.ensemble:
+                combined = ensemble_interval(
+                    [g[output.name].to_numpy() for _, g in group.groupby("member", sort=True)]
+                )
+                mean, (lo, hi) = combined["mean"], combined["ci95"]
+            else:
+                mean, lo, hi = mean_ci(group[output.name].to_numpy())
             row[output.name], row[f"{output.name}_ci_low"], row[f"{output.name}_ci_high"] = (
                 mean,
                 lo,
@@ -51,7 +60,9 @@ def summary_markdown(sweep: Sweep, table: pd.DataFrame) -> str:
     names = [o.name for o in sweep.outputs]
     header = ["point", *keys, *names]
     lines = [
-        f"# Sweep {sweep.name}: mean [95% CI] across {sweep.replicates} replicate(s)",
+        f"# Sweep {sweep.name}: mean [95% CI] across {sweep.replicates} replicate(s)"
+        + (f" of each of {sweep.members} calibration-ensemble members (95% interval: "
+           "parametric + stochastic)" if sweep.ensemble else ""),
         "",
         "| " + " | ".join(header) + " |",
         "|" + "---|" * len(header),

@@ -104,10 +104,25 @@ class PointRunner:
         return encode(point_table(self.sweep, self.overrides[point], point, self.run(point)))
 
     def run(self, point: int) -> np.ndarray:
-        """The outputs of every replicate of a point: shape (replicates, outputs), float64."""
+        """The outputs of every run of a point: shape (members x replicates, outputs), float64.
+
+        Rows are member-major: every replicate of the first member (or of the scenarios' own
+        parameters, without an ensemble), then of the next.
+        """
+        sweep = self.sweep
+        result = np.empty((sweep.members * sweep.replicates, len(sweep.outputs)), dtype=np.float64)
+        for m, member in enumerate(sweep.ensemble or (None,)):
+            rows = slice(m * sweep.replicates, (m + 1) * sweep.replicates)
+            result[rows] = self._replicates(point, member)
+        return result
+
+    def _replicates(self, point: int, member: dict[str, Any] | None) -> np.ndarray:
+        """Every replicate of a point under one member (None: no ensemble)."""
         sweep = self.sweep
         result = np.empty((sweep.replicates, len(sweep.outputs)), dtype=np.float64)
-        scenarios = {arm: sweep.scenario(arm, self.overrides[point]) for arm in self.arms}
+        scenarios = {
+            arm: sweep.scenario(arm, self.overrides[point], member) for arm in self.arms
+        }
         for r, seed in enumerate(sweep.seeds):
             # Every arm of a replicate shares its seed: differences between arms are the
             # mechanism, not the draws (common random numbers).

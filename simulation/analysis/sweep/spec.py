@@ -207,21 +207,37 @@ class Sweep:
     outputs: list[Output]
     design: DesignSpec
     source: str = ""
+    # Calibration-ensemble members every point runs under (analysis/ensemble.py; `--ensemble K`):
+    # {"member", "name", "chosen_by", "values"} each; empty: the scenarios' own parameters.
+    ensemble: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def members(self) -> int:
+        """Parameter sets each point runs under: the ensemble's members, or 1."""
+        return max(1, len(self.ensemble))
 
     @property
     def runs_per_point(self) -> int:
-        """Model runs per point: each replicate of every arm an output reads."""
+        """Model runs per point: each replicate of every arm an output reads (per member)."""
         used = {arm for output in self.outputs for arm in output.arms}
-        return self.replicates * len(used)
+        return self.members * self.replicates * len(used)
 
     @property
     def seeds(self) -> list[int]:
         """Replicate r of every point uses seed + r (common random numbers across points)."""
         return [self.seed + r for r in range(self.replicates)]
 
-    def scenario(self, arm: str, overrides: dict[str, Any]) -> Scenario:
-        """The scenario of one arm at one point: the arm's scenario with the point's overrides."""
-        return with_element_overrides(self.arms[arm], overrides, self.source or "sweep")
+    def scenario(
+        self, arm: str, overrides: dict[str, Any], member: dict[str, Any] | None = None
+    ) -> Scenario:
+        """The scenario of one arm at one point: the arm's scenario with the point's overrides.
+
+        With an ensemble `member`, its calibrated values come between the arm and the point.
+        """
+        layered = dict(member["values"]) if member else {}
+        return with_element_overrides(
+            self.arms[arm], layered | overrides, self.source or "sweep"
+        )
 
     def to_json(self) -> dict[str, Any]:
         """Everything that decides the sweep's numbers, as JSON (sweep.json, manifest.json)."""
@@ -236,7 +252,7 @@ class Sweep:
             "steps": self.steps,
             "outputs": [o.to_json() for o in self.outputs],
             "design": self.design.model_dump(mode="json"),
-        }
+        } | ({"ensemble": list(self.ensemble)} if self.ensemble else {})
 
     @classmethod
     def from_json(cls, data: dict[str, Any], source: str) -> Sweep:
@@ -272,6 +288,7 @@ class Sweep:
                 ],
                 design=DesignSpec.model_validate(data["design"]),
                 source=source,
+                ensemble=tuple(data.get("ensemble", ())),
             )
         except (KeyError, TypeError, ValueError, ValidationError) as exc:
             raise SweepError(

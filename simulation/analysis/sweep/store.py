@@ -82,12 +82,18 @@ class CorruptPoints(ScenarioError):
 def point_table(
     sweep: Sweep, overrides: dict[str, Any], point: int, outputs: np.ndarray
 ) -> pa.Table:
-    """One row per replicate: point, replicate, seed, the parameters, the outputs."""
-    n = sweep.replicates
-    columns = {
-        "point": pa.array([point] * n, type=pa.int64()),
-        "replicate": pa.array(range(n), type=pa.int32()),
-        "seed": pa.array(sweep.seeds, type=pa.int64()),
+    """One row per replicate: point, replicate, seed, the parameters, the outputs.
+
+    With an ensemble, one row per member and replicate, and a `member` column after `point`.
+    """
+    n = sweep.replicates * sweep.members
+    columns = {"point": pa.array([point] * n, type=pa.int64())}
+    if sweep.ensemble:
+        members = [int(m["member"]) for m in sweep.ensemble for _ in range(sweep.replicates)]
+        columns["member"] = pa.array(members, type=pa.int32())
+    columns |= {
+        "replicate": pa.array(list(range(sweep.replicates)) * sweep.members, type=pa.int32()),
+        "seed": pa.array(sweep.seeds * sweep.members, type=pa.int64()),
     }
     for parameter in sweep.parameters:
         columns[parameter.key] = _column([overrides[parameter.key]] * n)
