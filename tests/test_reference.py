@@ -8,6 +8,13 @@ from simulation.reference.peers import ReferenceModel
 
 from .helpers import small
 
+# Who is left behind (kernels/cohort.py): intention to treat, and by starting band (5 bands).
+LEFT_BEHIND = (
+    "itt_mean_skill", "itt_gain", "itt_competent_fraction",
+    *(f"start_band_{k}_{name}" for k in range(5)
+      for name in ("active_fraction", "gain", "competent_fraction")),
+)
+
 CASES = [
     # structure, responsiveness, agency, connectivity
     ("peer_only", 1, 1, 1),
@@ -49,6 +56,6 @@ def test_kernels_reproduce_the_reference_implementation_exactly(
         for key in ("active", "dropouts", "expert_sessions"):
             assert kernel.metrics[key] == ref[key], key
         for key in ("mean_skill", "mean_tutee_gain", "mean_tutor_gain", "mean_partner_efficacy",
-                    "competent_fraction"):
+                    "competent_fraction", *LEFT_BEHIND):
             assert kernel.metrics[key] == pytest.approx(ref[key], rel=1e-9, abs=1e-12), key
     assert kernel.metrics["dropouts"] >= 0

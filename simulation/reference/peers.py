@@ -107,6 +107,7 @@ class Learner(mesa.Agent):
         self.enrolled = enrolled  # takes part in peer learning
         self.skill, self.motivation = skill, motivation  # motivation as a code 0..65535
         self.active = True
+        self.start = skill  # the skill it started with (the kernels recompute it from the hash)
         self.was_tutee = self.was_tutor = self.was_expert_taught = False
 
     def decide(self) -> None:
@@ -369,6 +370,7 @@ class ReferenceModel(mesa.Model):
                 sum(r["up_e"] for r in partnered) / len(partnered) if partnered else 0.0
             ),
             "expert_sessions": sum(1 for r in roles if r["expert"] is not None),
+            **left_behind(learners, self.scenario),
         }
 
     def skills(self) -> np.ndarray:
@@ -382,6 +384,31 @@ class ReferenceModel(mesa.Model):
     def actives(self) -> np.ndarray:
         """Whether each slot is active, in slot order."""
         return np.array([self.by_slot[s].active for s in sorted(self.by_slot)])
+
+
+def left_behind(learners: list[Learner], scenario: Scenario) -> dict[str, float]:
+    """Intention to treat and outcomes by starting band (kernels/cohort.py), by plain loops.
+
+    Everyone present counts, drop-outs included, at their skill now; a learner's starting band
+    is the equal-width band of metrics.bands its starting skill fell in.
+    """
+    competent = scenario.metrics.competent
+    bands = scenario.metrics.bands
+    n = len(learners)
+    out = {
+        "itt_mean_skill": sum(x.skill for x in learners) / n,
+        "itt_gain": sum(x.skill - x.start for x in learners) / n,
+        "itt_competent_fraction": sum(1 for x in learners if x.skill >= competent) / n,
+    }
+    for k in range(bands):
+        group = [x for x in learners if min(int(x.start * bands), bands - 1) == k]
+        size = max(len(group), 1)
+        out[f"start_band_{k}_active_fraction"] = sum(1 for x in group if x.active) / size
+        out[f"start_band_{k}_gain"] = sum(x.skill - x.start for x in group) / size
+        out[f"start_band_{k}_competent_fraction"] = (
+            sum(1 for x in group if x.skill >= competent) / size
+        )
+    return out
 
 
 def sc_threshold(model: ReferenceModel, name: str) -> float:

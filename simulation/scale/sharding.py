@@ -50,7 +50,7 @@ import pandas as pd
 
 from ..config.errors import ScenarioError
 from ..config.schema import Scenario
-from ..core.aggregates import METRIC_NAMES
+from ..core.aggregates import METRIC_NAMES, band_columns
 from ..core.blocks import N_EXPERT, block_arrays, block_layout
 from ..core.counter_rng import STREAM_STEP, key_for
 from ..core.population import allocate, arrive, community_layout, initialise
@@ -60,7 +60,14 @@ from ..kernels.bundles import BlockSums
 from ..kernels.experts import Classes, class_partials
 from ..kernels.pool import Pool, ordered_pool, pool_part
 from ..structures.expert_arrangement import ExpertArrangement
-from ..structures.peer_learning import run_week, sort_pool, step_rules, summarise, week_metrics
+from ..structures.peer_learning import (
+    observe_cohort,
+    run_week,
+    sort_pool,
+    step_rules,
+    summarise,
+    week_metrics,
+)
 from . import memory
 from .checkpoint import CheckpointError, prefixed, read_part, write_part
 
@@ -169,6 +176,8 @@ class Shard:
     def summary(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-block sums and histograms of the current state (before the first week)."""
         summarise(self.population, self.blocks, self.stats, self.histogram)
+        observe_cohort(self.population, self.blocks, self.stats, self.scenario, self.seed, 0,
+                       after_week=False)
         return self.stats.copy(), self.histogram.copy()
 
     @_worker_threads
@@ -203,6 +212,7 @@ class Shard:
         p = self.population
         run_week(p, self.blocks, pool, classes, key_for(self.seed, STREAM_STEP, step), rules,
                  self.sums)
+        observe_cohort(p, self.blocks, self.stats, self.scenario, self.seed, step, after_week=True)
         p.swap()
         return self.stats.copy(), self.histogram.copy()
 
@@ -499,7 +509,7 @@ class ShardedRun:
 
     def metrics_frame(self) -> pd.DataFrame:
         """Per-week metrics, with the columns of PeerLearningModel.metrics_frame()."""
-        bands = [f"band_{k}" for k in range(self.scenario.metrics.bands)]
+        bands = band_columns(self.scenario.metrics.bands)
         return pd.DataFrame(self.records)[["step", *METRIC_NAMES, *bands]]
 
     def state(self) -> dict[str, np.ndarray]:

@@ -17,7 +17,9 @@ from ..core.aggregates import aggregate
 from ..core.blocks import N_EXPERT
 from ..core.counter_rng import STREAM_STEP, key_for
 from ..core.efficacy import EFFICACY_TABLE, combined_narrowing
-from ..kernels import peer_week
+from ..core.population import novice_layers, pyramid_code
+from ..core.pyramid import layer_cumulative
+from ..kernels import cohort, peer_week
 from ..kernels.bundles import BlockSums, agent_state, communities, fields
 from ..kernels.experts import Classes, class_summary
 from ..kernels.pool import Pool, gather_pool
@@ -114,6 +116,8 @@ class PeerEngine(EngineState):
     def start(self) -> dict[str, Any]:
         """Week 0: the initial state's aggregates."""
         summarise(self.population, self.blocks, self.stats, self.histogram)
+        observe_cohort(self.population, self.blocks, self.stats, self.scenario, self.seed, 0,
+                       after_week=False)
         self.expert_hours = 0.0
         return self.metrics(0)
 
@@ -128,6 +132,7 @@ class PeerEngine(EngineState):
         rules = step_rules(sc, arr, self.last["active"], self.last["mean_skill"])
         run_week(pop, self.blocks, pool, self.classes, key_for(self.seed, STREAM_STEP, step), rules,
                  self.sums)
+        observe_cohort(pop, self.blocks, self.stats, sc, self.seed, step, after_week=True)
         sessions = float(self.stats[:, N_EXPERT].sum())
         self.expert_hours = arr.hours(classes_taught, sessions)
 
@@ -178,6 +183,26 @@ def summarise(
     """Per-block aggregates of the population's current state (week 0)."""
     peer_week.summarise(fields(agent_state(pop)), fields(communities(pop, blocks)),
                         fields(BlockSums(stats, histogram)))
+
+
+def observe_cohort(population: Population, blocks: np.ndarray, stats: np.ndarray,
+                   scenario: Scenario, seed: int, step: int, after_week: bool) -> None:
+    """Who is left behind (kernels/cohort.py): the cohort columns of `stats`, per block.
+
+    Every structure's engine (and every shard) calls it after week `step`'s kernel, on the state
+    that kernel wrote (`after_week`: the `*_next` buffers, before the swap), and at week 0 on the
+    initial state.
+    """
+    p = population
+    skill, flags = (p.skill_next, p.flags_next) if after_week else (p.skill, p.flags)
+    m, pyr = scenario.metrics, scenario.pyramid
+    cohort.observe(
+        skill, flags, p.community_start, p.community_present, p.community_initial, blocks,
+        np.int64(p.slot_offset), np.int64(p.community_offset), np.uint64(seed), np.int64(step),
+        pyramid_code(pyr.shape), layer_cumulative(pyr.layers, pyr.ratio), float(pyr.decay),
+        float(pyr.top_skill), np.int64(novice_layers(scenario)),
+        float(scenario.population.arrival_rate), np.int64(m.bands), float(m.competent), stats,
+    )
 
 
 def peer_memory(scenario: Scenario, layout: Layout) -> dict[str, int]:
