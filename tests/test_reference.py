@@ -43,8 +43,13 @@ def test_kernels_reproduce_the_reference_implementation_exactly(
         program__agency=agency, program__connectivity=connectivity, experts__count=20,
         learning__participation=0.7,
     )
+    assert_same_as_reference(sc)
+
+
+def assert_same_as_reference(sc, weeks: int = 10) -> None:
+    """The kernels and the reference, fed the same seed, agree every week (see above)."""
     kernel, reference = PeerLearningModel(sc, seed=11), ReferenceModel(sc, seed=11)
-    for week in range(10):
+    for week in range(weeks):
         kernel.step()
         reference.step()
         pop = kernel.population
@@ -59,3 +64,29 @@ def test_kernels_reproduce_the_reference_implementation_exactly(
                     "competent_fraction", *LEFT_BEHIND):
             assert kernel.metrics[key] == pytest.approx(ref[key], rel=1e-9, abs=1e-12), key
     assert kernel.metrics["dropouts"] >= 0
+
+
+FORMATS = {
+    # How experts reach many learners (experts.format), each against the reference.
+    "seat-capped classes, most learners unseated": ("expert_only", "class", 0, {}),
+    "seat-capped classes, calibrated content": ("expert_only", "class", 1, {
+        "experts.class_cap": 45}),
+    "every learner seated (cap not binding)": ("expert_only", "class", 2, {
+        "experts.count": 100}),
+    "the log law, classes of 100": ("expert_only", "class_log_law", 0, {}),
+    "a recorded broadcast": ("expert_only", "broadcast", 1, {}),
+    "a broadcast beside peers": ("mixed", "broadcast", 0, {"experts.broadcast_input": 0.7}),
+    "mentoring without peers": ("expert_only", "mentoring", 1, {}),
+    "seat-capped classes beside peers": ("mixed", "class", 1, {}),
+}
+
+
+@pytest.mark.parametrize("case", list(FORMATS))
+def test_each_expert_format_reproduces_the_reference_exactly(case):
+    """Every way experts reach learners gives the reference's agents bit for bit at 2,000."""
+    structure, fmt, responsiveness, changes = FORMATS[case]
+    sc = small(
+        structure, size=2000, steps=8, program__responsiveness=responsiveness,
+        experts__count=20, experts__format=fmt, learning__participation=0.8,
+    ).with_overrides(changes)
+    assert_same_as_reference(sc, weeks=8)

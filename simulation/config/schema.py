@@ -209,10 +209,29 @@ class ExpertParams(Section):
         0, "if > 0, experts are a fixed share: count = ceil(size / learners_per_expert)",
         "learners", ge=0, le=10**10,
     )
-    format: Literal["auto", "class", "mentoring"] = _field(
+    format: Literal["auto", "class", "class_log_law", "broadcast", "mentoring"] = _field(
         "auto",
-        "class: every learner sits in one expert's class; mentoring: each expert sees `capacity` "
-        "learners a week; auto: class for expert_only, mentoring for mixed",
+        "how experts reach many learners: class: each expert teaches one class of at most "
+        "`class_cap` learners, the rest have no seat (no expert input); class_log_law: every "
+        "learner sits in one expert's class however large, input 1/(1 + b ln n) extrapolated "
+        "beyond the classes of 15-40 it was fitted on; broadcast: one recorded pitch for "
+        "everyone, no interaction; mentoring: each expert sees `capacity` learners a week; "
+        "auto: class for expert_only, mentoring for mixed",
+    )
+    class_cap: int = _field(
+        30,
+        "most learners one expert teaches in a class (format = class): the class sizes the "
+        "class-size evidence covers (T3, T4: 15-30; the log law is evidence-based for about "
+        "15-40)",
+        "learners", ge=1, le=10**6,
+    )
+    broadcast_input: float = _field(
+        0.4,
+        "per-learner input of a recorded broadcast, relative to one-to-one teaching at the same "
+        "efficacy (format = broadcast; assumption: as a live class of 40, the largest the log law "
+        "covers, 1/(1 + 0.4 ln 40) = 0.40; video replacing live teaching did as well or slightly "
+        "better, Noetel et al. 2021)",
+        "", ge=0.0, le=1.0,
     )
     skill: float = _field(0.95, "skill of a designated expert", "skill", gt=0.0, le=1.0)
     teaching_skill: float = _field(
@@ -453,7 +472,7 @@ class Scenario(Section):
 
     @property
     def expert_format(self) -> str:
-        """How experts teach: in classes that hold everyone, or in capacity-limited mentoring."""
+        """How experts reach learners: class, class_log_law, broadcast or mentoring (7.6)."""
         if self.experts.format != "auto":
             return self.experts.format
         return self.structure.expert_format

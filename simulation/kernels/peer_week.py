@@ -77,7 +77,7 @@ from .bundles import AgentState, BlockSums, Communities, block_function, clear_b
 from .experts import Classes
 from .pool import Pool
 
-EXPERTS_NONE, EXPERTS_CLASS, EXPERTS_MENTORING = 0, 1, 2
+EXPERTS_NONE, EXPERTS_CLASS, EXPERTS_MENTORING, EXPERTS_BROADCAST = 0, 1, 2, 3
 
 # The scalars of one week's rules, with each level already resolved to its magnitude.
 StepRules = namedtuple(
@@ -110,6 +110,8 @@ StepRules = namedtuple(
         "no_contact_penalty",
         "shock",
         "threshold",
+        # How experts reach many learners (experts branch: formats, brokered contacts).
+        "broadcast_input",  # float: per-learner input of a recorded broadcast (broadcast)
     ],
 )
 
@@ -443,9 +445,12 @@ def _expert_input(classes, lanes, row, chunk, n_lanes, slot_offset, rules, table
     """7.6: each lane's expert input this week, in classes or in mentoring sessions."""
     Z = setup.Z
     if rules.expert_mode == EXPERTS_CLASS:
-        # Everyone sits in a class: one vectorised pass.
+        # Every slot in a taught class (the first classes.count.size spans) has a seat: one
+        # vectorised pass; a slot beyond them reads the last class and is not counted.
+        last = classes.count.size - 1
         for q in range(n_lanes):
-            cls = (chunk + q + slot_offset) // rules.class_span
+            span_index = (chunk + q + slot_offset) // rules.class_span
+            cls = min(span_index, last)
             s = lanes.skill[row, q]
             m = lanes.motivation[row, q] / MOTIVATION_SCALE
             content = min(
@@ -456,10 +461,28 @@ def _expert_input(classes, lanes, row, chunk, n_lanes, slot_offset, rules, table
             e = efficacy(effective_gap(gap, Z, rules.expert_narrowing), Z, table)
             quality = e * setup.class_factor[cls]
             gain = min(rules.expert_rate * quality * m * (1.0 - s), gap) if gap > 0.0 else 0.0
-            had_expert = np.uint8(classes.count[cls] > 0)
+            had_expert = np.uint8((classes.count[cls] > 0) & (span_index <= last))
             lanes.expert_quality[row, q] = quality if had_expert else 0.0
             lanes.expert_gain[row, q] = gain if had_expert else 0.0
             lanes.had_expert[row, q] = had_expert
+    elif rules.expert_mode == EXPERTS_BROADCAST:
+        # One recorded pitch for everyone: at the population's mean skill plus Z (responsiveness
+        # 0: a recording cannot adapt), no narrowing (nobody adapts the explanation), the
+        # broadcast's per-learner input; every active learner receives it.
+        for q in range(n_lanes):
+            s = lanes.skill[row, q]
+            m = lanes.motivation[row, q] / MOTIVATION_SCALE
+            content = min(
+                content_level(s, rules.population_mean, Z, 0, rules.module_spacing),
+                rules.expert_skill,
+            )
+            gap = content - s
+            e = efficacy(effective_gap(gap, Z, 0.0), Z, table)
+            quality = e * rules.broadcast_input
+            gain = min(rules.expert_rate * quality * m * (1.0 - s), gap) if gap > 0.0 else 0.0
+            lanes.expert_quality[row, q] = quality
+            lanes.expert_gain[row, q] = gain
+            lanes.had_expert[row, q] = np.uint8(1)
     elif rules.expert_mode == EXPERTS_MENTORING:
         # Who has a session this week (a draw: few learners, at scale)...
         for q in range(n_lanes):

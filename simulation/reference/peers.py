@@ -178,21 +178,32 @@ class Learner(mesa.Agent):
         )
         expert_gain = expert_quality = 0.0
         had_expert, n, reference = False, 1.0, 0.0
-        if model.expert_format == "class":
+        broadcast = model.expert_format == "broadcast"
+        if model.expert_format in ("class", "class_log_law"):
+            # A seat only in the taught classes (format class: at most experts.class_cap each).
             cls = self.slot // model.class_span
-            n = float(model.class_count[cls])
-            had_expert = model.class_count[cls] > 0
-            reference = model.class_mean[cls]
+            seated = cls < len(model.class_count)
+            n = float(model.class_count[cls]) if seated else 1.0
+            had_expert = seated and model.class_count[cls] > 0
+            reference = model.class_mean[cls] if seated else 0.0
         elif model.expert_format == "mentoring":
             had_expert = uniform(draw(a, DRAW_EXPERT_SESSION)) < r["mentoring_probability"]
             n = r["mentoring_group"]
             reference = r["population_mean"]
+        elif broadcast:  # one recorded pitch for everyone, no interaction
+            had_expert = True
+            reference = r["population_mean"]
         if had_expert:
-            content = min(self._content(s, reference), sc.experts.skill)
+            pitch = reference + z if broadcast else self._content(s, reference)
+            content = min(pitch, sc.experts.skill)
             gap = content - s
-            e = efficacy(effective_gap(gap, z, sc.experts.teaching_skill), z)
+            narrowing = 0.0 if broadcast else sc.experts.teaching_skill
+            e = efficacy(effective_gap(gap, z, narrowing), z)
             b = sc.experts.class_size_slope
-            expert_quality = e * (1.0 if n <= 1 else 1.0 / (1.0 + b * math.log(n)))
+            if broadcast:
+                expert_quality = e * sc.experts.broadcast_input
+            else:
+                expert_quality = e * (1.0 if n <= 1 else 1.0 / (1.0 + b * math.log(n)))
             if gap > 0.0:
                 expert_gain = min(sc.experts.rate * expert_quality * m * (1.0 - s), gap)
         gain = tutee_gain + tutor_gain + expert_gain
@@ -277,7 +288,14 @@ class ReferenceModel(mesa.Model):
         count = sc.expert_count
         self.expert_format = "none" if count == 0 else sc.expert_format
         self.expert_count = count
-        self.class_span = -(-self.capacity // count) if self.expert_format == "class" else 1
+        self.class_span, self.classes = 1, 0
+        if self.expert_format in ("class", "class_log_law"):
+            # Classes of equal span, one per expert; format class caps a span at class_cap and
+            # then teaches only the first `count` spans (the rest have no seat).
+            self.class_span = -(-self.capacity // count)
+            self.classes = -(-self.capacity // self.class_span)
+            if self.expert_format == "class" and self.class_span > sc.experts.class_cap:
+                self.class_span, self.classes = sc.experts.class_cap, count
         self.history: list[dict] = [self._observe()]
 
     def pool_nearest(self, target: float) -> float:
@@ -306,8 +324,8 @@ class ReferenceModel(mesa.Model):
                 self.pool.append(other.skill if other.active and other.enrolled else -1.0)
         self.pool_sorted = sorted(x for x in self.pool if x >= 0.0)
         # Classes: contiguous spans of slots, their mean skill and active size.
-        if self.expert_format == "class":
-            classes = -(-self.capacity // self.class_span)
+        if self.expert_format in ("class", "class_log_law"):
+            classes = self.classes
             self.class_mean, self.class_count = [0.0] * classes, [0] * classes
             for k in range(classes):
                 total, count = 0.0, 0

@@ -324,6 +324,8 @@ class ShardedRun:
         carry_total, carry_count, carry_class = 0.0, 0, -1
         # In shard order: a class's sums carry on from one shard to the next.
         for shard, slot in zip(self.shards, self.first_slots, strict=True):
+            if slot // arr.class_span >= arr.classes:  # beyond the taught classes (a seat cap)
+                break
             if slot // arr.class_span != carry_class:  # this shard's first class begins here
                 carry_total, carry_count = 0.0, 0
             # With a client, the shard is an actor and the call returns a future.
@@ -331,6 +333,8 @@ class ShardedRun:
                 arr.class_span, self.capacity, carry_total, carry_count
             )
             first, t, c = call.result() if self.client is not None else call
+            keep = min(t.size, arr.classes - first)  # only the classes taught
+            t, c = t[:keep], c[:keep]
             totals[first:first + t.size] = t
             counts[first:first + c.size] = c
             carry_total, carry_count, carry_class = float(t[-1]), int(c[-1]), first + t.size - 1

@@ -24,7 +24,7 @@ from ..kernels.bundles import BlockSums, agent_state, communities, fields
 from ..kernels.experts import Classes, class_summary
 from ..kernels.pool import Pool, gather_pool
 from .base import EngineState, Layout, StateValue
-from .expert_arrangement import ExpertArrangement, expert_count
+from .expert_arrangement import ExpertArrangement, class_layout, expert_count
 
 if TYPE_CHECKING:
     from ..config.schema import Scenario
@@ -71,6 +71,8 @@ def step_rules(scenario: Scenario, arrangement: ExpertArrangement, active: float
         no_contact_penalty=float(mot.no_contact_penalty),
         shock=float(mot.shock),
         threshold=float(mot.threshold),
+        # How experts reach many learners (experts branch).
+        broadcast_input=float(ex.broadcast_input),
     )
 
 
@@ -215,9 +217,10 @@ def peer_memory(scenario: Scenario, layout: Layout) -> dict[str, int]:
     parts = {}
     classes = 0
     count = expert_count(scenario, layout.size)
-    if count and scenario.expert_format == "class":
-        span = -(-layout.slots // count)
-        classes = -(-layout.slots // span)
+    fmt = scenario.expert_format
+    if count and fmt in ("class", "class_log_law"):
+        cap = scenario.experts.class_cap if fmt == "class" else None
+        classes = class_layout(count, layout.slots, cap)[1]
         parts["experts"] = classes * (8 + 8)
     # The weekly pool (float32 per member); with connectivity 2 also the mask of enrolled members,
     # their skills and the sorted copy.
