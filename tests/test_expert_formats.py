@@ -1,11 +1,12 @@
-"""How experts reach many learners (experts.format): seat-capped classes, the log law extrapolated,
-a recorded broadcast, mentoring."""
+"""How experts reach many learners: seat-capped classes, the log law, broadcast, mentoring."""
 
 import numpy as np
 import pytest
 
 from simulation import PeerLearningModel
-from simulation.core.encoding import ACTIVE, WAS_EXPERT_TAUGHT
+from simulation.core.blocks import N_EXPERT_CONTACT
+from simulation.core.encoding import ACTIVE, IN_PROGRAMME, WAS_EXPERT_TAUGHT
+from simulation.kernels.experts import CONTACTS_BROKERED, CONTACTS_SOUGHT, select_contacts
 
 from .helpers import small
 
@@ -61,7 +62,7 @@ def test_a_broadcast_reaches_everyone_with_one_pitch():
     """Every active learner gets the recording; one session a week; equal learners gain alike."""
     sc = small("expert_only", size=4000, steps=5, experts__count=10, experts__format="broadcast",
                experts__hours_per_session=2.0)
-    model, rows = _weeks(sc, 5)
+    _, rows = _weeks(sc, 5)
     for active_before, m in rows:
         assert m["expert_sessions"] == active_before
         assert m["expert_hours"] == 2.0  # one recorded session, however many watch
@@ -92,3 +93,55 @@ def test_expert_only_defaults_to_seat_capped_classes():
     model = PeerLearningModel(sc, seed=0)
     active = (model.population.flags & ACTIVE) != 0
     assert model.engine.arrangement.class_span == 30 and active.sum() == 2000
+
+
+# --- hyper-connectivity to experts (levels.expert_contacts) ------------------------------------
+
+def _chosen(scenario, mode, k):
+    """Each community's expert contacts this week (select_contacts on the initial state)."""
+    model = PeerLearningModel(scenario, seed=6)
+    pop = model.population
+    contacts = np.empty((pop.communities, k), dtype=np.int64)
+    stats = np.zeros_like(model._stats)
+    select_contacts(pop.skill, pop.flags, pop.motivation, pop.community_start,
+                    pop.community_present, model.blocks, np.int64(mode), contacts, stats)
+    return pop, contacts, stats
+
+
+def test_brokered_contacts_go_to_learners_in_need_first():
+    """At connectivity 1 each community's k contacts go to its enrolled members furthest behind."""
+    sc = small("peer_only", size=1000, learning__participation=0.7)
+    pop, contacts, stats = _chosen(sc, CONTACTS_BROKERED, 3)
+    for c in range(pop.communities):
+        first, n = pop.community_start[c], pop.community_present[c]
+        slots = np.arange(first, first + n)
+        eligible = slots[(pop.flags[slots] & (ACTIVE | IN_PROGRAMME)) == (ACTIVE | IN_PROGRAMME)]
+        order = eligible[np.lexsort((eligible, pop.skill[eligible]))]  # skill, then slot
+        assert list(contacts[c]) == list(order[:3])
+    assert stats[:, N_EXPERT_CONTACT].sum() == 3 * pop.communities
+
+
+def test_sought_contacts_go_to_the_most_motivated():
+    """At connectivity 2 the k members who take the initiative (most motivated) reach experts."""
+    sc = small("peer_only", size=1000)
+    pop, contacts, _ = _chosen(sc, CONTACTS_SOUGHT, 2)
+    for c in range(pop.communities):
+        first, n = pop.community_start[c], pop.community_present[c]
+        slots = np.arange(first, first + n)
+        order = slots[np.lexsort((slots, -pop.motivation[slots].astype(np.int64)))]
+        assert list(contacts[c]) == list(order[:2])
+
+
+def test_expert_contacts_take_expert_hours_and_reach_the_few_in_need():
+    """Contacts per learner = k / community size; each takes experts.contact_hours."""
+    sc = small("peer_only", size=2000, steps=2, program__connectivity=1,
+               experts__contact_hours=1.5).with_overrides({"levels.expert_contacts": (0, 2, 4)})
+    model = PeerLearningModel(sc, seed=1)
+    model.step()
+    m = model.metrics
+    assert m["expert_contacts"] == 2 * 20  # 20 communities of 100
+    assert m["expert_contacts_per_learner"] == pytest.approx(0.02)
+    assert m["expert_hours"] == pytest.approx(1.5 * 40)
+    off = PeerLearningModel(small("peer_only", size=2000, steps=2), seed=1)
+    off.step()
+    assert off.metrics["expert_contacts"] == 0 and off.metrics["expert_hours"] == 0.0

@@ -71,7 +71,7 @@ def test_starting_bands_follow_each_learner_from_where_they_started(monkeypatch)
 def test_a_class_pitched_at_its_mean_loses_its_strongest_starters_first():
     """In one huge class (the log law), top starters leave far more often than bottom ones."""
     sc = small("expert_only", size=3000, steps=26, experts__count=1,
-               experts__format="class", program__responsiveness=0)
+               experts__format="class_log_law", program__responsiveness=0)
     model = PeerLearningModel(sc, seed=3)
     model.run()
     m = model.metrics

@@ -37,6 +37,9 @@ PINNED = {
     # How experts reach many learners (experts branch): a cap of 30 holds the expert_only case's
     # classes of 30 (one expert per 30 learners), so classes are as they were.
     "experts.class_cap": 30, "experts.broadcast_input": 0.4,
+    # No expert contacts through connectivity (hyper-connectivity off, as before).
+    "levels.expert_contacts": (0, 0, 0), "experts.domain_teaching_skill": 0.0,
+    "experts.contact_hours": 1.0,
 }
 
 

@@ -58,7 +58,7 @@ def assert_same_as_reference(sc, weeks: int = 10) -> None:
         assert np.array_equal(pop.motivation[:2000], reference.motivations())
         assert np.array_equal((pop.flags[:2000] & 2) != 0, reference.actives())
         ref = reference.history[-1]
-        for key in ("active", "dropouts", "expert_sessions"):
+        for key in ("active", "dropouts", "expert_sessions", "expert_contacts"):
             assert kernel.metrics[key] == ref[key], key
         for key in ("mean_skill", "mean_tutee_gain", "mean_tutor_gain", "mean_partner_efficacy",
                     "competent_fraction", *LEFT_BEHIND):
@@ -78,6 +78,15 @@ FORMATS = {
     "a broadcast beside peers": ("mixed", "broadcast", 0, {"experts.broadcast_input": 0.7}),
     "mentoring without peers": ("expert_only", "mentoring", 1, {}),
     "seat-capped classes beside peers": ("mixed", "class", 1, {}),
+    # Hyper-connectivity to experts (levels.expert_contacts): brokered at connectivity 1 (the
+    # furthest behind, a domain expert who is no educator), sought at 2 (the most motivated).
+    "brokered expert contacts beside peers": ("mixed", "auto", 1, {
+        "levels.expert_contacts": (0, 3, 3), "program.connectivity": 1}),
+    "sought expert contacts beside peers": ("peer_only", "auto", 1, {
+        "levels.expert_contacts": (0, 3, 5), "program.connectivity": 2,
+        "experts.domain_teaching_skill": 0.3}),
+    "brokered contacts beside seat-capped classes": ("expert_only", "class", 0, {
+        "levels.expert_contacts": (4, 4, 4), "program.connectivity": 0}),
 }
 
 

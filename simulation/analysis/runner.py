@@ -37,6 +37,9 @@ SUMMARY_METRICS = {
     "mean_tutor_gain": "mean tutor gain / week",
     "expert_hours": "expert hours / week",
     "gain_per_expert_hour": "gain per expert hour",
+    # Who is reached by experts (the format's sessions; connectivity's contacts).
+    "expert_sessions": "learners taught by experts / week",
+    "expert_contacts_per_learner": "expert contacts per learner / week",
     # Who is left behind: everyone who started, drop-outs included (core/aggregates.py).
     "itt_mean_skill": "mean skill, everyone who started (ITT)",
     "itt_gain": "skill gained since starting, everyone (ITT)",

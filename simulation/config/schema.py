@@ -251,6 +251,17 @@ class ExpertParams(Section):
         "calibrated: T3, T4)",
         "", ge=0.0, le=5.0,
     )
+    domain_teaching_skill: float = _field(
+        0.0,
+        "how far a domain expert reached through connectivity (levels.expert_contacts) narrows "
+        "the effective gap above Z (assumption: experts who are not educators, the Peer Learning "
+        "Guide; 0 = not at all)",
+        "", ge=0.0, le=1.0,
+    )
+    contact_hours: float = _field(
+        1.0, "expert hours one expert contact takes (levels.expert_contacts)", "hours",
+        gt=0.0, le=100.0,
+    )
     capacity: int = _field(
         30, "learners an expert can mentor in one week (format = mentoring)",
         "learners/week", ge=1, le=10**6,
@@ -315,6 +326,14 @@ class LevelParams(Section):
     pool_contacts: tuple[Contacts, Contacts, Contacts] = _field(
         (0, 2, 2),
         "random contacts from the global pool (other communities) per week, per connectivity level",
+        "contacts",
+    )
+    expert_contacts: tuple[Contacts, Contacts, Contacts] = _field(
+        (0, 0, 0),
+        "hyper-connectivity to experts: expert contacts per community per week, per "
+        "connectivity level; at 1 a facilitator brokers them for the members furthest behind, at "
+        "2 the most motivated members reach a practitioner at their ideal gap themselves "
+        "(assumption; 0: no contacts)",
         "contacts",
     )
     pool_per_community: int = _field(

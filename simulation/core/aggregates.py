@@ -30,6 +30,7 @@ from .blocks import (
     N_ACTIVE,
     N_DROPOUT,
     N_EXPERT,
+    N_EXPERT_CONTACT,
     N_PARTNERED,
     N_PRESENT,
     N_TUTEE,
@@ -84,6 +85,9 @@ METRICS: dict[str, str] = {
     "has entered, drop-outs included",
     "itt_competent_fraction": "share of everyone who has entered, drop-outs included, at or "
     "above metrics.competent now",
+    # Hyper-connectivity to experts (levels.expert_contacts; their hours are in expert_hours).
+    "expert_contacts": "learners who met a domain expert through connectivity this week",
+    "expert_contacts_per_learner": "expert_contacts per learner present",
 }
 METRIC_NAMES = tuple(METRICS)
 
@@ -193,6 +197,8 @@ def aggregate(
         "itt_mean_skill": _ratio(s[ITT_SUM_SKILL], present),
         "itt_gain": _ratio(s[ITT_SUM_SKILL] - s[ITT_SUM_START], present),
         "itt_competent_fraction": _ratio(s[ITT_N_COMPETENT], present),
+        "expert_contacts": int(s[N_EXPERT_CONTACT]),
+        "expert_contacts_per_learner": _ratio(s[N_EXPERT_CONTACT], present),
     }
     out = declared(values, METRICS, "core.aggregates.aggregate")
     for k, count in enumerate(pyramid_counts(hist, bands)):

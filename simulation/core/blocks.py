@@ -27,7 +27,9 @@ BAND_PRESENT, BAND_ACTIVE, BAND_COMPETENT, BAND_SUM_SKILL, BAND_SUM_START = rang
 BAND_COLUMNS = 5
 BAND_BASE = 19
 MAX_BANDS = 20
-N_STATS = BAND_BASE + BAND_COLUMNS * MAX_BANDS
+# Expert contacts made this week (hyper-connectivity, kernels/experts.py select_contacts).
+N_EXPERT_CONTACT = BAND_BASE + BAND_COLUMNS * MAX_BANDS
+N_STATS = N_EXPERT_CONTACT + 1
 HISTOGRAM_BINS = 1000  # skill bins of width 0.001: quantiles and pyramid bands come from them
 
 

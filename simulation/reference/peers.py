@@ -206,6 +206,16 @@ class Learner(mesa.Agent):
                 expert_quality = e * (1.0 if n <= 1 else 1.0 / (1.0 + b * math.log(n)))
             if gap > 0.0:
                 expert_gain = min(sc.experts.rate * expert_quality * m * (1.0 - s), gap)
+        if self.slot in model.contacted:
+            # Hyper-connectivity: one-to-one with a domain expert (teaching skill of their own);
+            # brokered, at the expert's own level; sought, a practitioner at the ideal gap.
+            expert = sc.experts.skill
+            content = expert if r["contact_mode"] == 1 else min(s + z, expert)
+            gap = content - s
+            e = efficacy(effective_gap(gap, z, sc.experts.domain_teaching_skill), z)
+            contact_gain = min(sc.experts.rate * e * m * (1.0 - s), gap) if gap > 0.0 else 0.0
+            expert_gain = expert_gain + contact_gain
+            expert_quality = max(expert_quality, e)
         gain = tutee_gain + tutor_gain + expert_gain
         practised = gain > 0.0
         s_new = f32(min(1.0, s + gain)) if practised else f32(s * (1.0 - sc.learning.forgetting))
@@ -357,7 +367,21 @@ class ReferenceModel(mesa.Model):
             ),
             "population_mean": last["mean_skill_exact"],
             "motivation_decay": lev.agency_decay[prog.agency],
+            # Hyper-connectivity: brokered (1) at connectivity 0-1, sought (2) at 2.
+            "contact_mode": 2 if prog.connectivity >= 2 else 1,
         }
+        # Who meets a domain expert this week: in each community the first k eligible members
+        # (active, enrolled) by need: lowest skill (brokered) or highest motivation (sought);
+        # ties to the lower slot.
+        k_contacts = lev.expert_contacts[prog.connectivity]
+        self.contacted: set[int] = set()
+        for members in self.members:
+            eligible = [x for x in members if x.active and x.enrolled]
+            if self.rules["contact_mode"] == 1:
+                eligible.sort(key=lambda x: (x.skill, x.slot))
+            else:
+                eligible.sort(key=lambda x: (-x.motivation, x.slot))
+            self.contacted |= {x.slot for x in eligible[:k_contacts]}
         self.week_key = step_key(self.seed_value, STREAM_STEP, t)
         self.agents.do("decide")
         self.agents.do("advance")
@@ -388,6 +412,7 @@ class ReferenceModel(mesa.Model):
                 sum(r["up_e"] for r in partnered) / len(partnered) if partnered else 0.0
             ),
             "expert_sessions": sum(1 for r in roles if r["expert"] is not None),
+            "expert_contacts": len(getattr(self, "contacted", ())),
             **left_behind(learners, self.scenario),
         }
 

@@ -57,7 +57,7 @@ from ..core.population import allocate, arrive, community_layout, initialise
 from ..core.state import StateValue, number, restore_array
 from ..kernels import peer_week
 from ..kernels.bundles import BlockSums
-from ..kernels.experts import Classes, class_partials
+from ..kernels.experts import NO_CONTACTS, Classes, class_partials
 from ..kernels.pool import Pool, ordered_pool, pool_part
 from ..structures.expert_arrangement import ExpertArrangement
 from ..structures.peer_learning import (
@@ -66,6 +66,7 @@ from ..structures.peer_learning import (
     sort_pool,
     step_rules,
     summarise,
+    week_hours,
     week_metrics,
 )
 from . import memory
@@ -376,9 +377,10 @@ class ShardedRun:
             class_mean, class_count = self._class_summary()
             classes_taught = int(np.count_nonzero(class_count))
         rules = step_rules(sc, arr, self.metrics["active"], self.metrics["mean_skill"])
-        stats, histogram = self._gather("week", t, pool, Classes(class_mean, class_count), rules)
+        classes = Classes(class_mean, class_count, NO_CONTACTS)
+        stats, histogram = self._gather("week", t, pool, classes, rules)
         sessions = float(stats[:, N_EXPERT].sum())
-        hours = arr.hours(classes_taught, sessions)
+        hours = week_hours(sc, arr, classes_taught, sessions, stats)
         # Only a week every shard completed counts (a failed one is run again from a checkpoint).
         self.steps, self.arrivals = t, arrivals
         self.metrics = week_metrics(sc, arr, stats, histogram, t, hours)

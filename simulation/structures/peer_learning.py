@@ -14,14 +14,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..core.aggregates import aggregate
-from ..core.blocks import N_EXPERT
+from ..core.blocks import N_EXPERT, N_EXPERT_CONTACT
 from ..core.counter_rng import STREAM_STEP, key_for
 from ..core.efficacy import EFFICACY_TABLE, combined_narrowing
 from ..core.population import novice_layers, pyramid_code
 from ..core.pyramid import layer_cumulative
 from ..kernels import cohort, peer_week
 from ..kernels.bundles import BlockSums, agent_state, communities, fields
-from ..kernels.experts import Classes, class_summary
+from ..kernels.experts import (
+    CONTACTS_BROKERED,
+    CONTACTS_SOUGHT,
+    NO_CONTACTS,
+    Classes,
+    class_summary,
+    select_contacts,
+)
 from ..kernels.pool import Pool, gather_pool
 from .base import EngineState, Layout, StateValue
 from .expert_arrangement import ExpertArrangement, class_layout, expert_count
@@ -73,6 +80,9 @@ def step_rules(scenario: Scenario, arrangement: ExpertArrangement, active: float
         threshold=float(mot.threshold),
         # How experts reach many learners (experts branch).
         broadcast_input=float(ex.broadcast_input),
+        expert_contacts=int(lev.expert_contacts[prog.connectivity]),
+        contact_mode=CONTACTS_SOUGHT if prog.connectivity >= 2 else CONTACTS_BROKERED,
+        domain_narrowing=float(ex.domain_teaching_skill),
     )
 
 
@@ -110,7 +120,7 @@ class PeerEngine(EngineState):
         self.class_mean = np.zeros(self.arrangement.classes)
         self.class_count = np.zeros(self.arrangement.classes, dtype=np.int64)
         # The kernel's bundles of arrays that live as long as the engine (filled in place).
-        self.classes = Classes(self.class_mean, self.class_count)
+        self.classes = Classes(self.class_mean, self.class_count, NO_CONTACTS)
         self.sums = BlockSums(stats, histogram)
         self.expert_hours = 0.0
         self.last: dict[str, Any] = {}
@@ -136,7 +146,7 @@ class PeerEngine(EngineState):
                  self.sums)
         observe_cohort(pop, self.blocks, self.stats, sc, self.seed, step, after_week=True)
         sessions = float(self.stats[:, N_EXPERT].sum())
-        self.expert_hours = arr.hours(classes_taught, sessions)
+        self.expert_hours = week_hours(sc, arr, classes_taught, sessions, self.stats)
 
     def metrics(self, step: int) -> dict[str, Any]:
         """This week's metrics (core.aggregates.METRICS and the pyramid's bands)."""
@@ -174,6 +184,12 @@ def run_week(population: Population, blocks: np.ndarray, pool: Pool, classes: Cl
         rules: the week's rules (`step_rules`).
         sums: the per-block sums and histograms to fill, one row per block.
     """
+    if rules.expert_contacts > 0:  # hyper-connectivity: who meets an expert this week
+        contacts = np.empty((population.communities, rules.expert_contacts), dtype=np.int64)
+        p = population
+        select_contacts(p.skill, p.flags, p.motivation, p.community_start, p.community_present,
+                        blocks, np.int64(rules.contact_mode), contacts, sums.stats)
+        classes = Classes(classes.mean, classes.count, contacts)
     # Plain tuples: numba types them faster than namedtuples (kernels/bundles.py).
     peer_week.week(fields(agent_state(population)), fields(communities(population, blocks)),
                    fields(pool), fields(classes), key, fields(rules), EFFICACY_TABLE, fields(sums))
@@ -185,6 +201,18 @@ def summarise(
     """Per-block aggregates of the population's current state (week 0)."""
     peer_week.summarise(fields(agent_state(pop)), fields(communities(pop, blocks)),
                         fields(BlockSums(stats, histogram)))
+
+
+def week_hours(scenario: Scenario, arrangement: ExpertArrangement, classes_taught: int,
+               sessions: float, stats: np.ndarray) -> float:
+    """Expert hours of a week: the format's, plus `experts.contact_hours` per expert contact.
+
+    Hyper-connectivity's contacts take the experts' time too (ExpertArrangement.hours: the
+    format's sessions).
+    """
+    contacts = float(stats[:, N_EXPERT_CONTACT].sum())
+    return (arrangement.hours(classes_taught, sessions)
+            + contacts * scenario.experts.contact_hours)
 
 
 def observe_cohort(population: Population, blocks: np.ndarray, stats: np.ndarray,
@@ -212,7 +240,8 @@ def peer_memory(scenario: Scenario, layout: Layout) -> dict[str, int]:
 
     `experts`: class means and sizes (float64 and int64) in the class format; two parts exist only
     while a week is computed: `pool` (the global pool and, at connectivity 2, its sorted copy) and
-    `kernel` (the weekly kernel's scratch lanes and contact rows, and each class's expert input).
+    `kernel` (the weekly kernel's scratch lanes and contact rows, each class's expert input, and
+    the week's expert contacts).
     """
     parts = {}
     classes = 0
@@ -228,5 +257,7 @@ def peer_memory(scenario: Scenario, layout: Layout) -> dict[str, int]:
     parts["pool"] = members * (4 + (1 + 4 + 4 if sort_pool(scenario) else 0))
     peers = scenario.structure.peers
     lanes = peer_week.scratch_bytes(layout.blocks, layout.largest_community, peers)
-    parts["kernel"] = lanes + 8 * classes
+    # Hyper-connectivity: this week's expert contacts, an int64 slot per contact per community.
+    contacts = layout.communities * scenario.levels.expert_contacts[scenario.program.connectivity]
+    parts["kernel"] = lanes + 8 * classes + 8 * contacts
     return parts
