@@ -42,6 +42,9 @@ from ..core.counter_rng import STREAM_ARRIVALS, STREAM_INIT_SKILL, step_key
 from ..core.encoding import ACTIVE
 from ..core.population import arrival_skill, arrivals_in_week, initial_skill
 
+# Agents whose starting skill is recomputed in one pass (a row of float64 per block).
+CHUNK = 256
+
 
 @njit(cache=True, inline="always")
 def band_of(s0, bands):
@@ -94,18 +97,26 @@ def observe(skill, flags, community_start, community_present, community_initial,
     rows = blocks.size - 1
     last = BAND_BASE + BAND_COLUMNS * bands
     key_skill = step_key(seed, STREAM_INIT_SKILL, 0)
+    # Starting skills are recomputed a chunk at a time (the hashes of a chunk in one pass, which
+    # vectorises), then added in agent order (a scalar pass: the sums' order is fixed).
+    lanes = np.empty((rows, CHUNK))
     for b in prange(rows):
         for k in range(ITT_SUM_SKILL, last):
             stats[b, k] = 0.0
         for c in range(blocks[b], blocks[b + 1]):
             first = community_start[c]
-            for i in range(first, first + community_initial[c]):
-                s0 = np.float64(initial_skill(key_skill, i + slot_offset, shape, cumulative,
-                                              decay, top_skill))
-                active = (flags[i] & ACTIVE) != 0
-                _add(stats, b, np.float64(skill[i]), s0, active, competent, bands)
-            # Arrivals: the slots each week's draws filled, in the order they were filled.
             filled = first + community_initial[c]
+            for chunk in range(first, filled, CHUNK):
+                n = min(CHUNK, filled - chunk)
+                for q in range(n):
+                    lanes[b, q] = np.float64(initial_skill(
+                        key_skill, chunk + q + slot_offset, shape, cumulative, decay, top_skill
+                    ))
+                for q in range(n):
+                    i = chunk + q
+                    active = (flags[i] & ACTIVE) != 0
+                    _add(stats, b, np.float64(skill[i]), lanes[b, q], active, competent, bands)
+            # Arrivals: the slots each week's draws filled, in the order they were filled.
             end = first + community_present[c]
             capacity = community_start[c + 1] - first
             week = 1
