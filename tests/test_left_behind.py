@@ -5,7 +5,11 @@ import pytest
 
 import simulation.model as model_module
 from simulation import PeerLearningModel
+from simulation.core.blocks import ITT_SUM_SKILL
 from simulation.core.encoding import ACTIVE, PRESENT
+from simulation.core.population import novice_layers, pyramid_code
+from simulation.core.pyramid import layer_cumulative
+from simulation.kernels import cohort
 
 from .helpers import small
 
@@ -77,3 +81,22 @@ def test_a_class_pitched_at_its_mean_loses_its_strongest_starters_first():
     m = model.metrics
     top = sc.metrics.bands - 1
     assert m[f"start_band_{top}_active_fraction"] < m["start_band_0_active_fraction"] - 0.3
+
+
+def test_the_cohort_pass_gives_the_same_sums_in_one_thread_or_in_parallel():
+    """Small populations take the one-thread pass; it adds exactly what the parallel one adds."""
+    sc = small("mixed", size=5000, steps=4, population__arrival_rate=0.02)
+    model = PeerLearningModel(sc, seed=8)
+    model.run()
+    pop, m, pyr = model.population, sc.metrics, sc.pyramid
+    args = (
+        pop.skill, pop.flags, pop.community_start, pop.community_present, pop.community_initial,
+        model.blocks, np.int64(0), np.int64(0), np.uint64(8), np.int64(4), pyramid_code(pyr.shape),
+        layer_cumulative(pyr.layers, pyr.ratio), float(pyr.decay), float(pyr.top_skill),
+        np.int64(novice_layers(sc)), float(sc.population.arrival_rate), np.int64(m.bands),
+        float(m.competent),
+    )
+    parallel, serial = np.zeros_like(model._stats), np.zeros_like(model._stats)
+    cohort.observe(*args, parallel)
+    cohort.observe_serial(*args, serial)
+    assert np.array_equal(parallel, serial) and parallel[:, ITT_SUM_SKILL].sum() > 0

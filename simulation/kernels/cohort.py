@@ -67,8 +67,7 @@ def _add(stats, b, s, s0, active, competent, bands):
     stats[b, col + BAND_SUM_START] += s0
 
 
-@njit(parallel=True, cache=True)
-def observe(skill, flags, community_start, community_present, community_initial, blocks,
+def _observe(skill, flags, community_start, community_present, community_initial, blocks,
             slot_offset, community_offset, seed, step, shape, cumulative, decay, top_skill,
             novice_layers, arrival_rate, bands, competent, stats):
     """Fill the cohort columns of `stats` (one row per block) from the state given.
@@ -131,3 +130,12 @@ def observe(skill, flags, community_start, community_present, community_initial,
                     _add(stats, b, np.float64(skill[i]), s0, active, competent, bands)
                 filled += n_new
                 week += 1
+
+
+# The pass in parallel over blocks, and the same pass in one thread (prange is range there): the
+# same sums in the same order. A parallel region costs a barrier, which on a loaded machine can
+# wait a scheduler time slice (docs/performance.md): more than the whole pass at small sizes.
+observe = njit(parallel=True, cache=True)(_observe)
+observe_serial = njit(cache=True)(_observe)
+# Slots from which the parallel pass is used (about 5 ms of work in one thread).
+PARALLEL_SLOTS = 1 << 17

@@ -226,7 +226,8 @@ def observe_cohort(population: Population, blocks: np.ndarray, stats: np.ndarray
     p = population
     skill, flags = (p.skill_next, p.flags_next) if after_week else (p.skill, p.flags)
     m, pyr = scenario.metrics, scenario.pyramid
-    cohort.observe(
+    kernel = cohort.observe if p.capacity >= cohort.PARALLEL_SLOTS else cohort.observe_serial
+    kernel(
         skill, flags, p.community_start, p.community_present, p.community_initial, blocks,
         np.int64(p.slot_offset), np.int64(p.community_offset), np.uint64(seed), np.int64(step),
         pyramid_code(pyr.shape), layer_cumulative(pyr.layers, pyr.ratio), float(pyr.decay),
