@@ -17,7 +17,7 @@ import mesa
 from .config.errors import ScenarioError
 from .config.loading import load
 from .config.schema import Scenario
-from .core.aggregates import METRIC_NAMES
+from .core.aggregates import METRIC_NAMES, band_columns
 from .core.blocks import block_arrays, block_layout
 from .core.population import allocate, arrive, initialise
 from .core.state import StateValue, number, restore_array
@@ -115,7 +115,7 @@ class PeerLearningModel(mesa.Model):
             self.population, scenario, seed_value, self.blocks, self._stats, self._histogram
         )
         self.metrics = self.engine.start()
-        bands = {f"band_{k}": _reporter(f"band_{k}") for k in range(scenario.metrics.bands)}
+        bands = {name: _reporter(name) for name in band_columns(scenario.metrics.bands)}
         names = ("step", *METRIC_NAMES, *self.structure.metric_names)
         self.datacollector = mesa.DataCollector(
             model_reporters={name: _reporter(name) for name in names} | bands

@@ -34,6 +34,12 @@ PINNED = {
     "levels.agency_choice": (0.0, 0.5, 1.0), "levels.agency_decay": (0.03, 0.015, 0.005),
     "levels.pool_contacts": (0, 2, 2), "levels.pool_per_community": 2, "metrics.competent": 0.5,
     "metrics.expert": 0.8, "metrics.bands": 5,
+    # How experts reach many learners (experts branch): a cap of 30 holds the expert_only case's
+    # classes of 30 (one expert per 30 learners), so classes are as they were.
+    "experts.class_cap": 30, "experts.broadcast_input": 0.4,
+    # No expert contacts through connectivity (hyper-connectivity off, as before).
+    "levels.expert_contacts": (0, 0, 0), "experts.domain_teaching_skill": 0.0,
+    "experts.contact_hours": 1.0,
 }
 
 

@@ -34,6 +34,7 @@ SUMMED = (  # float sums that the kernel adds by blocks and the reference in slo
     "mean_skill", "mean_motivation", "mean_gain", "mean_tutee_gain", "mean_tutor_gain",
     "mean_partner_efficacy", "mean_partner_misfit", "mean_progress", "skill_gain",
     "organiser_gain", "member_gain", "preparation_hours", "leadership_gini",
+    "preparation_hours_total", "itt_mean_skill", "itt_gain", "itt_competent_fraction",
 )
 CASES = {
     # the shipped course scenarios, as they are
@@ -84,6 +85,11 @@ def assert_same_week(kernel: PeerLearningModel, reference: ReferenceGroupsModel,
     ref = reference.history[-1]
     for key in COUNTED:
         assert kernel.metrics[key] == ref[key], f"{key} {where}"
+    bands = kernel.scenario.metrics.bands
+    for k in range(bands):  # who is left behind, by starting band (kernels/cohort.py)
+        for name in ("active_fraction", "gain", "competent_fraction"):
+            key = f"start_band_{k}_{name}"
+            assert kernel.metrics[key] == pytest.approx(ref[key], rel=1e-9, abs=1e-12), key
     for key in SUMMED:
         assert kernel.metrics[key] == pytest.approx(ref[key], rel=1e-9, abs=1e-12), f"{key} {where}"
 

@@ -28,7 +28,11 @@ CASES = {
     "mixed": small("mixed", size=20_000, steps=4),
     # 3 experts: classes of 6,667 slots, so a class straddles every shard boundary
     "expert_only, classes across shards": small(
-        "expert_only", size=20_000, steps=4, experts__count=3
+        "expert_only", size=20_000, steps=4, experts__count=3, experts__format="class_log_law"
+    ),
+    # 400 classes of at most 30: 12,000 seats, so shards beyond them hold no taught class
+    "expert_only, seat-capped classes across shards": small(
+        "expert_only", size=20_000, steps=4, experts__count=400, experts__format="class"
     ),
     "ideal-gap pool, arrivals, agency 0": small(
         "peer_only", size=20_000, steps=4, program__connectivity=2,
@@ -60,13 +64,16 @@ def test_sharded_run_equals_the_single_process_run(case, shards):
         assert np.array_equal(getattr(model.population, key), state[key]), key
 
 
-def test_an_expert_class_really_spans_shards_in_the_class_case():
-    """The class case exercises the sums carried between shards (else it proves nothing)."""
-    scenario = CASES["expert_only, classes across shards"]
+@pytest.mark.parametrize("case", ["expert_only, classes across shards",
+                                  "expert_only, seat-capped classes across shards"])
+def test_an_expert_class_really_spans_shards_in_the_class_case(case):
+    """The class cases exercise the sums carried between shards (else they prove nothing)."""
+    scenario = CASES[case]
     run = ShardedRun(scenario, seed=3, shards=2)
-    span = ExpertArrangement.for_scenario(scenario, run.capacity).class_span
+    arrangement = ExpertArrangement.for_scenario(scenario, run.capacity)
     boundary = run.shards[1].population.slot_offset
-    assert boundary % span != 0
+    assert boundary % arrangement.class_span != 0
+    assert boundary < arrangement.class_span * arrangement.classes  # inside a taught class
 
 
 def test_a_different_seed_differs():

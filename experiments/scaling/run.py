@@ -7,8 +7,9 @@ Usage:
 Four arms, each run at populations from 10^3 to 10^max-exponent (half-decade steps) for a fixed
 horizon, every replicate r with seed + r in every arm (common random numbers):
 
-    expert_only, fixed experts   scenarios/practised/expert_only.toml: 10 experts teach everyone
-                                 in classes, so classes grow with the population
+    expert_only, fixed experts   scenarios/practised/expert_only.toml with experts.format =
+                                 class_log_law: 10 experts teach everyone in classes, so
+                                 classes grow with the population
     expert_only, expert share    the same with one expert per --learners-per-expert learners
                                  (default 30: a school class), so class size stays fixed
     peer_only                    scenarios/practised/peer_only.toml
@@ -65,9 +66,13 @@ OUTCOMES = {
 def arms(learners_per_expert: int) -> dict[str, tuple[str, dict]]:
     """Arm label -> (scenario file, overrides)."""
     return {
-        "expert_only, fixed experts": ("expert_only.toml", {}),
+        # The log law extrapolated (experts.format = class_log_law): the format the committed
+        # output/ was made with; seat-capped classes, a broadcast and mentoring at 10^5 and 10^7
+        # are compared in experiments/expert_formats/.
+        "expert_only, fixed experts": ("expert_only.toml", {"experts.format": "class_log_law"}),
         f"expert_only, 1 expert per {learners_per_expert}": (
-            "expert_only.toml", {"experts.learners_per_expert": learners_per_expert},
+            "expert_only.toml", {"experts.learners_per_expert": learners_per_expert,
+                                 "experts.format": "class_log_law"},
         ),
         "peer_only": ("peer_only.toml", {}),
         "mixed": ("mixed.toml", {}),

@@ -88,6 +88,52 @@ def _pyramid(ax, runs: Sequence[RunSet]) -> None:
     ax.set_title("Expertise pyramid at the end")
 
 
+def _by_start_band(ax, runs: Sequence[RunSet], metric: str, title: str, xlabel: str) -> None:
+    """A final-week metric per starting band (bottom band at the bottom), one bar per run."""
+    bands = runs[0].scenario.metrics.bands
+    height = 0.8 / len(runs)
+    for k, run in enumerate(runs):
+        last = run.frame[run.frame["step"] == run.frame["step"].max()]
+        columns = [f"start_band_{b}_{metric}" for b in range(bands)]
+        if any(c not in last for c in columns):
+            continue
+        values = np.array([last[c].mean() for c in columns])
+        y = np.arange(bands) - 0.4 + height * (k + 0.5)
+        ax.barh(y, values, height=height, label=literal(run.scenario.name), color=f"C{k}")
+    ax.set_yticks(range(bands), [f"{b / bands:.1f}-{(b + 1) / bands:.1f}" for b in range(bands)])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("starting skill band")
+    ax.set_title(title)
+
+
+def _left_behind_row(axes, runs: Sequence[RunSet]) -> None:
+    """Who is left behind: everyone who started (ITT), and the final week by starting band."""
+    ax = axes[0]
+    for k, run in enumerate(runs):
+        for column, style in (("itt_mean_skill", "-"), ("mean_skill", "--")):
+            x, mean, lo, hi = _band(run.frame, column)
+            ax.plot(x, mean, style, color=f"C{k}",
+                    label=literal(run.scenario.name) if style == "-" else None)
+            if len(run.seeds) > 1 and style == "-":
+                ax.fill_between(x, lo, hi, color=f"C{k}", alpha=0.2, linewidth=0)
+    ax.set_title("Everyone who started (ITT) vs active only")
+    ax.set_xlabel("week")
+    ax.set_ylabel("mean skill (solid ITT, dashed active)")
+    ax = axes[1]
+    for k, run in enumerate(runs):
+        x, mean, lo, hi = _band(run.frame, "itt_competent_fraction")
+        ax.plot(x, mean, color=f"C{k}", label=literal(run.scenario.name))
+        if len(run.seeds) > 1:
+            ax.fill_between(x, lo, hi, color=f"C{k}", alpha=0.2, linewidth=0)
+    ax.set_title("Competent, everyone who started (ITT)")
+    ax.set_xlabel("week")
+    ax.set_ylabel("fraction of all who started")
+    _by_start_band(axes[2], runs, "active_fraction", "Still active, by starting band",
+                   "fraction still active at the end")
+    _by_start_band(axes[3], runs, "gain", "Skill gained, by starting band (ITT)",
+                   "skill now - starting skill")
+
+
 def _structure_row(axes, runs: Sequence[RunSet], panels) -> None:
     """A structure's own panels (its `figure_panels`): a metric over time, dashed companion."""
     for ax, panel in zip(axes, panels, strict=False):  # up to four panels on a row of four
@@ -114,11 +160,11 @@ def plot_runs(runs: Sequence[RunSet], stem: Path, title: str) -> list[Path]:
     extra = tuple(
         dict.fromkeys(p for run in runs for p in run.scenario.structure.figure_panels)
     )[:4]
-    fig, axes = plt.subplots(
-        3 if extra else 2, 4, figsize=(17, 11 if extra else 7.5), constrained_layout=True
-    )
+    # Rows: the common panels (two), who is left behind, then the structures' own panels.
+    rows = 4 if extra else 3
+    fig, axes = plt.subplots(rows, 4, figsize=(17, 3.7 * rows + 0.4), constrained_layout=True)
     flat = list(axes.flat)
-    for ax, (column, panel_title, ylabel) in zip(flat, PANELS, strict=False):  # 6 of 8 or 12
+    for ax, (column, panel_title, ylabel) in zip(flat, PANELS, strict=False):  # 6 of the first 8
         for k, run in enumerate(runs):
             x, mean, lo, hi = _band(run.frame, column)
             ax.plot(x, mean, color=f"C{k}", label=literal(run.scenario.name))
@@ -135,8 +181,9 @@ def plot_runs(runs: Sequence[RunSet], stem: Path, title: str) -> list[Path]:
     ax.set_title("Fit of the chosen peer")
     ax.set_xlabel("week")
     ax.set_ylabel("mean efficacy (1 = at the optimal gap)")
+    _left_behind_row(flat[8:12], runs)
     if extra:
-        _structure_row(flat[8:], runs, extra)
+        _structure_row(flat[12:], runs, extra)
     flat[0].legend(loc="best", fontsize="small")
     replicates = len(runs[0].seeds)
     plural = "s" if replicates > 1 else ""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gc
 import math
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -37,7 +38,62 @@ SUMMARY_METRICS = {
     "mean_tutor_gain": "mean tutor gain / week",
     "expert_hours": "expert hours / week",
     "gain_per_expert_hour": "gain per expert hour",
+    # Who is reached by experts (the format's sessions; connectivity's contacts).
+    "expert_sessions": "learners taught by experts / week",
+    "expert_contacts_per_learner": "expert contacts per learner / week",
+    # Who is left behind: everyone who started, drop-outs included (core/aggregates.py).
+    "itt_mean_skill": "mean skill, everyone who started (ITT)",
+    "itt_gain": "skill gained since starting, everyone (ITT)",
+    "itt_competent_fraction": "competent fraction, everyone (ITT)",
+    # What it costs (`run_totals`).
+    "teaching_hours": "teaching hours over the run (expert + peer + preparation)",
+    "hours_per_gain": "teaching hours per unit of skill gained",
 }
+
+# Per starting band (core.aggregates.START_BAND_METRICS), for the bands of the runs shown.
+START_BAND_ROWS = {
+    "start_band_{k}_active_fraction": "started in {band}: still active",
+    "start_band_{k}_gain": "started in {band}: skill gained (ITT)",
+    "start_band_{k}_competent_fraction": "started in {band}: competent (ITT)",
+}
+
+# The weekly metrics that are hours spent teaching that week, all learners together: a run's
+# cost is their sum over the weeks (`run_totals`). `peer_hours` is the peer tutors' time (where
+# a structure reports it); `preparation_hours_total` the study groups' session preparation.
+COST_HOURS = ("expert_hours", "peer_hours", "preparation_hours_total")
+
+
+def start_band_rows(bands: int) -> dict[str, str]:
+    """The summary rows of each starting band (bottom first), with labels naming its skills."""
+    rows = {}
+    for k in range(bands):
+        band = f"skill {k / bands:.2f}-{(k + 1) / bands:.2f}"
+        rows.update({key.format(k=k): label.format(band=band)
+                     for key, label in START_BAND_ROWS.items()})
+    return rows
+
+
+def run_totals(weeks: pd.DataFrame, peers: bool) -> dict[str, float]:
+    """What one replicate gained and what it cost, from its weekly metrics (weeks 0 to the end).
+
+    The one definition of the cost metrics:
+    - `gain_per_capita`: the weekly mean gains added up (skill gained per learner present);
+    - `teaching_hours`: the COST_HOURS metrics summed over the weeks;
+    - `hours_per_gain`: teaching hours / total skill gained, where total skill gained is the sum
+      over the weeks of mean_gain x present: every learner present, drop-outs included (their
+      forgetting after leaving counts against the gain, as intention to treat counts them).
+      It is the hours it takes to raise one learner by one unit of skill (novice to frontier).
+      NaN where nothing was gained, and where learners teach each other but the structure
+      reports no `peer_hours`: peer tutors' time is then unknown, not zero.
+    """
+    gained = float((weeks["mean_gain"] * weeks["present"]).sum())
+    hours = float(sum(weeks[name].sum() for name in COST_HOURS if name in weeks))
+    unknown = peers and "peer_hours" not in weeks
+    return {
+        "gain_per_capita": float(weeks["mean_gain"].sum()),
+        "teaching_hours": hours,
+        "hours_per_gain": hours / gained if gained > 0 and not unknown else float("nan"),
+    }
 
 
 def summary_metrics(runs: Sequence[RunSet]) -> dict[str, str]:
@@ -45,6 +101,8 @@ def summary_metrics(runs: Sequence[RunSet]) -> dict[str, str]:
     keys = dict(SUMMARY_METRICS)
     for run in runs:
         keys.update(run.scenario.structure.summary_rows)
+    for bands in sorted({run.scenario.metrics.bands for run in runs}):
+        keys.update(start_band_rows(bands))
     return keys
 
 
@@ -92,8 +150,10 @@ class RunSet:
     def final(self) -> pd.DataFrame:
         """One row per replicate: the last week's metrics, plus skill gained per capita."""
         last = self.frame[self.frame["step"] == self.frame["step"].max()].copy()
-        gained = self.frame.groupby("replicate")["mean_gain"].sum()
-        last["gain_per_capita"] = last["replicate"].map(gained).to_numpy()
+        peers = self.scenario.structure.peers
+        totals = {r: run_totals(weeks, peers) for r, weeks in self.frame.groupby("replicate")}
+        for name in ("gain_per_capita", "teaching_hours", "hours_per_gain"):
+            last[name] = [totals[r][name] for r in last["replicate"]]
         return last.reset_index(drop=True)
 
     def summary(self) -> dict:
@@ -251,6 +311,8 @@ def markdown_table(table: pd.DataFrame) -> str:
     labels = dict(SUMMARY_METRICS)
     for structure in structures.all_structures():
         labels.update(structure.summary_rows)
+    bands = sum(1 for column in table.columns if re.fullmatch(r"start_band_\d+_gain", column))
+    labels.update(start_band_rows(bands))
     keys = {k: v for k, v in labels.items() if k in table.columns}
     header = ["scenario", "structure", *keys.values()]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]

@@ -209,10 +209,29 @@ class ExpertParams(Section):
         0, "if > 0, experts are a fixed share: count = ceil(size / learners_per_expert)",
         "learners", ge=0, le=10**10,
     )
-    format: Literal["auto", "class", "mentoring"] = _field(
+    format: Literal["auto", "class", "class_log_law", "broadcast", "mentoring"] = _field(
         "auto",
-        "class: every learner sits in one expert's class; mentoring: each expert sees `capacity` "
-        "learners a week; auto: class for expert_only, mentoring for mixed",
+        "how experts reach many learners: class: each expert teaches one class of at most "
+        "`class_cap` learners, the rest have no seat (no expert input); class_log_law: every "
+        "learner sits in one expert's class however large, input 1/(1 + b ln n) extrapolated "
+        "beyond the classes of 15-40 it was fitted on; broadcast: one recorded pitch for "
+        "everyone, no interaction; mentoring: each expert sees `capacity` learners a week; "
+        "auto: class for expert_only, mentoring for mixed",
+    )
+    class_cap: int = _field(
+        30,
+        "most learners one expert teaches in a class (format = class): the class sizes the "
+        "class-size evidence covers (T3, T4: 15-30; the log law is evidence-based for about "
+        "15-40)",
+        "learners", ge=1, le=10**6,
+    )
+    broadcast_input: float = _field(
+        0.4,
+        "per-learner input of a recorded broadcast, relative to one-to-one teaching at the same "
+        "efficacy (format = broadcast; assumption: as a live class of 40, the largest the log law "
+        "covers, 1/(1 + 0.4 ln 40) = 0.40; video replacing live teaching did as well or slightly "
+        "better, Noetel et al. 2021)",
+        "", ge=0.0, le=1.0,
     )
     skill: float = _field(0.95, "skill of a designated expert", "skill", gt=0.0, le=1.0)
     teaching_skill: float = _field(
@@ -231,6 +250,17 @@ class ExpertParams(Section):
         "docs/calibration.md, evidence for classes of about 15-40, extrapolated beyond; "
         "calibrated: T3, T4)",
         "", ge=0.0, le=5.0,
+    )
+    domain_teaching_skill: float = _field(
+        0.0,
+        "how far a domain expert reached through connectivity (levels.expert_contacts) narrows "
+        "the effective gap above Z (assumption: experts who are not educators, the Peer Learning "
+        "Guide; 0 = not at all)",
+        "", ge=0.0, le=1.0,
+    )
+    contact_hours: float = _field(
+        1.0, "expert hours one expert contact takes (levels.expert_contacts)", "hours",
+        gt=0.0, le=100.0,
     )
     capacity: int = _field(
         30, "learners an expert can mentor in one week (format = mentoring)",
@@ -296,6 +326,14 @@ class LevelParams(Section):
     pool_contacts: tuple[Contacts, Contacts, Contacts] = _field(
         (0, 2, 2),
         "random contacts from the global pool (other communities) per week, per connectivity level",
+        "contacts",
+    )
+    expert_contacts: tuple[Contacts, Contacts, Contacts] = _field(
+        (0, 0, 0),
+        "hyper-connectivity to experts: expert contacts per community per week, per "
+        "connectivity level; at 1 a facilitator brokers them for the members furthest behind, at "
+        "2 the most motivated members reach a practitioner at their ideal gap themselves "
+        "(assumption; 0: no contacts)",
         "contacts",
     )
     pool_per_community: int = _field(
@@ -453,7 +491,7 @@ class Scenario(Section):
 
     @property
     def expert_format(self) -> str:
-        """How experts teach: in classes that hold everyone, or in capacity-limited mentoring."""
+        """How experts reach learners: class, class_log_law, broadcast or mentoring (7.6)."""
         if self.experts.format != "auto":
             return self.experts.format
         return self.structure.expert_format

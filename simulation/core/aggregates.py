@@ -16,10 +16,21 @@ from __future__ import annotations
 import numpy as np
 
 from .blocks import (
+    BAND_ACTIVE,
+    BAND_BASE,
+    BAND_COLUMNS,
+    BAND_COMPETENT,
+    BAND_PRESENT,
+    BAND_SUM_SKILL,
+    BAND_SUM_START,
     HISTOGRAM_BINS,
+    ITT_N_COMPETENT,
+    ITT_SUM_SKILL,
+    ITT_SUM_START,
     N_ACTIVE,
     N_DROPOUT,
     N_EXPERT,
+    N_EXPERT_CONTACT,
     N_PARTNERED,
     N_PRESENT,
     N_TUTEE,
@@ -66,8 +77,35 @@ METRICS: dict[str, str] = {
     "expert_load": "learners taught per designated expert this week",
     "expert_gain": "skill gained from experts this week, all learners together",
     "gain_per_expert_hour": "expert_gain / expert_hours",
+    # Who is left behind (kernels/cohort.py): everyone who has entered, drop-outs included, at
+    # their skill now (a drop-out's skill keeps decaying by forgetting after they leave).
+    "itt_mean_skill": "mean skill now of everyone who has entered, drop-outs included "
+    "(intention to treat)",
+    "itt_gain": "mean skill gained since starting (skill now - starting skill) of everyone who "
+    "has entered, drop-outs included",
+    "itt_competent_fraction": "share of everyone who has entered, drop-outs included, at or "
+    "above metrics.competent now",
+    # Hyper-connectivity to experts (levels.expert_contacts; their hours are in expert_hours).
+    "expert_contacts": "learners who met a domain expert through connectivity this week",
+    "expert_contacts_per_learner": "expert_contacts per learner present",
 }
 METRIC_NAMES = tuple(METRICS)
+
+# Per starting band k (0 = bottom; the equal-width band of metrics.bands that the agent's
+# starting skill fell in), after the pyramid's band_k columns.
+START_BAND_METRICS: dict[str, str] = {
+    "start_band_{k}_active_fraction": "share still active of those who started in band k",
+    "start_band_{k}_gain": "mean skill gained since starting by those who started in band k, "
+    "drop-outs included",
+    "start_band_{k}_competent_fraction": "share competent now of those who started in band k, "
+    "drop-outs included",
+}
+
+
+def band_columns(bands: int) -> list[str]:
+    """The columns after METRICS: the pyramid's band_k, then the START_BAND_METRICS of each k."""
+    pyramid = [f"band_{k}" for k in range(bands)]
+    return pyramid + [name.format(k=k) for k in range(bands) for name in START_BAND_METRICS]
 
 
 def histogram_quantile(
@@ -156,10 +194,25 @@ def aggregate(
         "expert_load": sessions / experts if experts else 0.0,
         "expert_gain": expert_gain,
         "gain_per_expert_hour": expert_gain / expert_hours if expert_hours > 0 else 0.0,
+        "itt_mean_skill": _ratio(s[ITT_SUM_SKILL], present),
+        "itt_gain": _ratio(s[ITT_SUM_SKILL] - s[ITT_SUM_START], present),
+        "itt_competent_fraction": _ratio(s[ITT_N_COMPETENT], present),
+        "expert_contacts": int(s[N_EXPERT_CONTACT]),
+        "expert_contacts_per_learner": _ratio(s[N_EXPERT_CONTACT], present),
     }
     out = declared(values, METRICS, "core.aggregates.aggregate")
     for k, count in enumerate(pyramid_counts(hist, bands)):
         out[f"band_{k}"] = int(count)
+    for k in range(bands):
+        col = BAND_BASE + BAND_COLUMNS * k
+        n = s[col + BAND_PRESENT]
+        band = {
+            "start_band_{k}_active_fraction": _ratio(s[col + BAND_ACTIVE], n),
+            "start_band_{k}_gain": _ratio(s[col + BAND_SUM_SKILL] - s[col + BAND_SUM_START], n),
+            "start_band_{k}_competent_fraction": _ratio(s[col + BAND_COMPETENT], n),
+        }
+        for name, value in declared(band, START_BAND_METRICS, "aggregate (bands)").items():
+            out[name.format(k=k)] = value
     return out
 
 

@@ -19,7 +19,17 @@ from numba import njit
 SUM_SKILL, N_ACTIVE, N_PRESENT, SUM_TUTEE_GAIN, N_TUTEE, SUM_TUTOR_GAIN, N_TUTOR = range(7)
 SUM_EXPERT_GAIN, N_EXPERT, SUM_PARTNER_EFFICACY, N_PARTNERED, SUM_MISFIT, N_DROPOUT = range(7, 13)
 SUM_GAIN, SUM_MOTIVATION, SUM_SKILL_SQ = range(13, 16)
-N_STATS = 16
+# Who is left behind (kernels/cohort.py): everyone who has entered, drop-outs included
+# (intention to treat): skill now, starting skill, competent now; then per starting band (up to
+# MAX_BANDS, the largest metrics.bands) BAND_COLUMNS columns from BAND_BASE + band * BAND_COLUMNS.
+ITT_SUM_SKILL, ITT_SUM_START, ITT_N_COMPETENT = range(16, 19)
+BAND_PRESENT, BAND_ACTIVE, BAND_COMPETENT, BAND_SUM_SKILL, BAND_SUM_START = range(5)
+BAND_COLUMNS = 5
+BAND_BASE = 19
+MAX_BANDS = 20
+# Expert contacts made this week (hyper-connectivity, kernels/experts.py select_contacts).
+N_EXPERT_CONTACT = BAND_BASE + BAND_COLUMNS * MAX_BANDS
+N_STATS = N_EXPERT_CONTACT + 1
 HISTOGRAM_BINS = 1000  # skill bins of width 0.001: quantiles and pyramid bands come from them
 
 

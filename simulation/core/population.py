@@ -260,7 +260,7 @@ def arrive(pop: Population, scenario: Scenario, seed: int, step: int) -> int:
     return int(_arrive(
         pop.skill, pop.skill_next, pop.motivation, pop.flags, pop.flags_next, pop.community_start,
         pop.community_present, pop.community_initial, np.uint64(seed), step, rate, p.top_skill,
-        p.layers if p.shape == "layers" else 5, m.initial_min, m.initial_max,
+        novice_layers(scenario), m.initial_min, m.initial_max,
         scenario.learning.participation, np.int64(pop.slot_offset), np.int64(pop.community_offset),
     ))
 
@@ -273,13 +273,8 @@ def _arrive(skill, skill_next, motivation, flags, flags_next, community_start, c
     communities = community_present.size
     arrived = np.zeros(communities, dtype=np.int64)
     for c in prange(communities):
-        expected = rate * community_initial[c]
-        whole = np.int64(expected)
-        # The fractional part arrives with its probability, decided by the community's own draw.
-        if uniform(draw(agent_key(key, c + community_offset), 0)) < expected - whole:
-            whole += 1
         room = community_start[c + 1] - community_start[c] - community_present[c]
-        n_new = min(whole, room)
+        n_new = arrivals_in_week(key, c + community_offset, community_initial[c], rate, room)
         first = community_start[c] + community_present[c]
         for i in range(first, first + n_new):
             a = agent_key(key, i + slot_offset)
@@ -295,6 +290,38 @@ def _arrive(skill, skill_next, motivation, flags, flags_next, community_start, c
         community_present[c] += n_new
         arrived[c] = n_new
     return arrived.sum()
+
+
+@njit(cache=True, inline="always")
+def arrivals_in_week(key, community, initial, rate, room):
+    """Novices arriving in one community in the week of `key` (global community id)."""
+    expected = rate * initial
+    whole = np.int64(expected)
+    # The fractional part arrives with its probability, decided by the community's own draw.
+    if uniform(draw(agent_key(key, community), 0)) < expected - whole:
+        whole += 1
+    return min(whole, room)
+
+
+@njit(cache=True, inline="always")
+def initial_skill(key_skill, g, shape, cumulative, decay, top_skill):
+    """The skill `_initialise` gives global slot g (key_skill: the STREAM_INIT_SKILL key)."""
+    a = agent_key(key_skill, g)
+    return np.float32(pyramid_skill(
+        uniform(draw(a, 0)), uniform(draw(a, 1)), shape, cumulative, decay, top_skill
+    ))
+
+
+@njit(cache=True, inline="always")
+def arrival_skill(key, g, top_skill, layers):
+    """The skill `_arrive` gives global slot g arriving in the week of `key`."""
+    return np.float32(novice_skill(uniform(draw(agent_key(key, g), 1)), top_skill, layers))
+
+
+def novice_layers(scenario: Scenario) -> int:
+    """The layers whose bottom one arrivals enter (pyramid.layers; 5 for the exponential shape)."""
+    p = scenario.pyramid
+    return p.layers if p.shape == "layers" else 5
 
 
 @njit(cache=True, inline="always")

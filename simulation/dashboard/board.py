@@ -11,13 +11,14 @@ does).
 from __future__ import annotations
 
 import io
+import math
 import threading
 from collections.abc import Sequence
 
 import pandas as pd
 
 from ..analysis.results import write_parquet
-from ..analysis.runner import SUMMARY_METRICS
+from ..analysis.runner import SUMMARY_METRICS, run_totals, start_band_rows
 from ..config.schema import LEVEL_NAMES, Scenario
 from ..model import PeerLearningModel
 from .charts import (
@@ -243,6 +244,8 @@ class Board:
         labels = dict(SUMMARY_METRICS)
         for model in self.models:
             labels.update(model.structure.summary_rows)
+        for bands in sorted({model.scenario.metrics.bands for model in self.models}):
+            labels.update(start_band_rows(bands))
         rows = []
         for key, label in labels.items():
             values = [_metric(model, key) for model in self.models]
@@ -296,8 +299,10 @@ class Board:
 
 
 def _metric(model: PeerLearningModel, key: str) -> float | None:
-    """A summary metric of the latest week; skill gained per capita sums the weekly gains."""
-    if key == "gain_per_capita":  # as analysis.runner.RunSet.final computes it
-        return float(sum(model.datacollector.model_vars["mean_gain"]))
+    """A summary metric of the latest week; the run's totals (gain, hours) over its weeks."""
+    if key in ("gain_per_capita", "teaching_hours", "hours_per_gain"):  # as RunSet.final does
+        weeks = pd.DataFrame(model.datacollector.model_vars)
+        value = run_totals(weeks, model.structure.peers)[key]
+        return None if math.isnan(value) else value
     value = model.metrics.get(key)
     return None if value is None else float(value)

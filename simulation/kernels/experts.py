@@ -16,11 +16,20 @@ from collections import namedtuple
 import numpy as np
 from numba import njit, prange
 
-from ..core.encoding import ACTIVE
+from ..core.blocks import N_EXPERT_CONTACT
+from ..core.encoding import ACTIVE, IN_PROGRAMME
 
 # The expert classes as the weekly kernel takes them: each class's mean active skill (float64)
-# and active size (int64); empty arrays where experts do not teach classes.
-Classes = namedtuple("Classes", ["mean", "count"])
+# and active size (int64); empty arrays where experts do not teach classes. `contacts`: this
+# week's expert contacts (hyper-connectivity, `select_contacts`), int64 [community, k] slots,
+# -1 where a community has fewer members to connect; empty when no contacts are made.
+Classes = namedtuple("Classes", ["mean", "count", "contacts"])
+NO_CONTACTS = np.full((0, 0), -1, dtype=np.int64)
+
+# Who gets this week's expert contacts (levels.expert_contacts, docs/ODD.md 7.6): at connectivity
+# 1 a facilitator brokers them for the members furthest behind (lowest skill), at 2 the most
+# motivated members reach a practitioner themselves.
+CONTACTS_BROKERED, CONTACTS_SOUGHT = 1, 2
 
 
 @njit(parallel=True, cache=True)
@@ -66,3 +75,52 @@ def class_partials(skill, flags, slot_offset, class_span, capacity, carry_total,
         totals[k - first] = total
         counts[k - first] = count
     return first, totals, counts
+
+
+@njit(parallel=True, cache=True)
+def select_contacts(skill, flags, motivation, community_start, community_present, blocks, mode,
+                    contacts, stats):
+    """This week's expert contacts: in every community the k members first by need (mode).
+
+    Eligible are active members enrolled in the programme. CONTACTS_BROKERED: lowest skill first
+    (the facilitator's need: furthest behind); CONTACTS_SOUGHT: highest motivation first (those
+    who take the initiative). Ties go to the lower slot. Depends on each community alone, so it
+    is the same on any thread count and shard layout.
+
+    Args:
+        skill: float32 skill at the start of the week.
+        flags: uint8 flags at the start of the week.
+        motivation: uint16 motivation codes at the start of the week.
+        community_start: int64 first slot of each community.
+        community_present: int64 slots filled in each community.
+        blocks: int64 first community of each block, then the end.
+        mode: CONTACTS_BROKERED or CONTACTS_SOUGHT.
+        contacts: int64 [community, k], filled with the chosen slots in order of need, -1 after.
+        stats: float64 [block, N_STATS]: the block's contacts into N_EXPERT_CONTACT.
+    """
+    k = contacts.shape[1]
+    enrolled = ACTIVE | IN_PROGRAMME
+    for b in prange(blocks.size - 1):
+        made = 0
+        key = np.empty(k)
+        for c in range(blocks[b], blocks[b + 1]):
+            for j in range(k):
+                contacts[c, j] = -1
+            chosen = 0
+            first = community_start[c]
+            for i in range(first, first + community_present[c]):
+                if (flags[i] & enrolled) != enrolled:
+                    continue
+                v = np.float64(skill[i]) if mode == CONTACTS_BROKERED else -1.0 * motivation[i]
+                if chosen == k and v >= key[k - 1]:
+                    continue  # not before the last chosen (ties: the earlier slot stays)
+                j = chosen if chosen < k else k - 1
+                while j > 0 and key[j - 1] > v:  # shift the later ones down (the last drops out)
+                    key[j] = key[j - 1]
+                    contacts[c, j] = contacts[c, j - 1]
+                    j -= 1
+                key[j] = v
+                contacts[c, j] = i
+                chosen = min(chosen + 1, k)
+            made += chosen
+        stats[b, N_EXPERT_CONTACT] = made

@@ -74,10 +74,10 @@ from ..core.encoding import (
 )
 from ..core.motivation import NO_EXTRA, weekly_motivation
 from .bundles import AgentState, BlockSums, Communities, block_function, clear_block
-from .experts import Classes
+from .experts import CONTACTS_BROKERED, Classes
 from .pool import Pool
 
-EXPERTS_NONE, EXPERTS_CLASS, EXPERTS_MENTORING = 0, 1, 2
+EXPERTS_NONE, EXPERTS_CLASS, EXPERTS_MENTORING, EXPERTS_BROADCAST = 0, 1, 2, 3
 
 # The scalars of one week's rules, with each level already resolved to its magnitude.
 StepRules = namedtuple(
@@ -110,6 +110,11 @@ StepRules = namedtuple(
         "no_contact_penalty",
         "shock",
         "threshold",
+        # How experts reach many learners (experts branch: formats, brokered contacts).
+        "broadcast_input",  # float: per-learner input of a recorded broadcast (broadcast)
+        "expert_contacts",  # int: expert contacts per community this week (hyper-connectivity)
+        "contact_mode",  # int: experts.CONTACTS_BROKERED (expert's own level) / CONTACTS_SOUGHT
+        "domain_narrowing",  # float: a domain expert's teaching skill
     ],
 )
 
@@ -439,13 +444,16 @@ def _pool_contacts(pool, lanes, row, n_lanes, rules, table, setup):
 
 
 @njit(cache=True, inline="always")
-def _expert_input(classes, lanes, row, chunk, n_lanes, slot_offset, rules, table, setup):
-    """7.6: each lane's expert input this week, in classes or in mentoring sessions."""
+def _expert_input(classes, lanes, row, c, chunk, n_lanes, slot_offset, rules, table, setup):
+    """7.6: each lane's expert input this week (its format), then any expert contact."""
     Z = setup.Z
     if rules.expert_mode == EXPERTS_CLASS:
-        # Everyone sits in a class: one vectorised pass.
+        # Every slot in a taught class (the first classes.count.size spans) has a seat: one
+        # vectorised pass; a slot beyond them reads the last class and is not counted.
+        last = classes.count.size - 1
         for q in range(n_lanes):
-            cls = (chunk + q + slot_offset) // rules.class_span
+            span_index = (chunk + q + slot_offset) // rules.class_span
+            cls = min(span_index, last)
             s = lanes.skill[row, q]
             m = lanes.motivation[row, q] / MOTIVATION_SCALE
             content = min(
@@ -456,10 +464,28 @@ def _expert_input(classes, lanes, row, chunk, n_lanes, slot_offset, rules, table
             e = efficacy(effective_gap(gap, Z, rules.expert_narrowing), Z, table)
             quality = e * setup.class_factor[cls]
             gain = min(rules.expert_rate * quality * m * (1.0 - s), gap) if gap > 0.0 else 0.0
-            had_expert = np.uint8(classes.count[cls] > 0)
+            had_expert = np.uint8((classes.count[cls] > 0) & (span_index <= last))
             lanes.expert_quality[row, q] = quality if had_expert else 0.0
             lanes.expert_gain[row, q] = gain if had_expert else 0.0
             lanes.had_expert[row, q] = had_expert
+    elif rules.expert_mode == EXPERTS_BROADCAST:
+        # One recorded pitch for everyone: at the population's mean skill plus Z (responsiveness
+        # 0: a recording cannot adapt), no narrowing (nobody adapts the explanation), the
+        # broadcast's per-learner input; every active learner receives it.
+        for q in range(n_lanes):
+            s = lanes.skill[row, q]
+            m = lanes.motivation[row, q] / MOTIVATION_SCALE
+            content = min(
+                content_level(s, rules.population_mean, Z, 0, rules.module_spacing),
+                rules.expert_skill,
+            )
+            gap = content - s
+            e = efficacy(effective_gap(gap, Z, 0.0), Z, table)
+            quality = e * rules.broadcast_input
+            gain = min(rules.expert_rate * quality * m * (1.0 - s), gap) if gap > 0.0 else 0.0
+            lanes.expert_quality[row, q] = quality
+            lanes.expert_gain[row, q] = gain
+            lanes.had_expert[row, q] = np.uint8(1)
     elif rules.expert_mode == EXPERTS_MENTORING:
         # Who has a session this week (a draw: few learners, at scale)...
         for q in range(n_lanes):
@@ -486,6 +512,39 @@ def _expert_input(classes, lanes, row, chunk, n_lanes, slot_offset, rules, table
                     gain = min(rules.expert_rate * quality * m * (1.0 - s), gap)
             lanes.expert_quality[row, q] = quality
             lanes.expert_gain[row, q] = gain
+    if rules.expert_contacts > 0:
+        _expert_contacts(classes, lanes, row, c, chunk, n_lanes, rules, table, setup)
+
+
+@njit(cache=True, inline="always")
+def _expert_contacts(classes, lanes, row, c, chunk, n_lanes, rules, table, setup):
+    """Hyper-connectivity (ODD 7.6): this week's expert contacts of community c in this chunk.
+
+    A contact is one-to-one with a domain expert of skill `expert_skill` and teaching skill
+    `domain_narrowing`: brokered, the expert shares their own level; sought, the learner found a
+    practitioner at their ideal gap (capped at the expert's skill). Its gain adds to any expert
+    input of the week's format.
+    """
+    Z = setup.Z
+    if rules.expert_mode == EXPERTS_NONE:  # no format wrote the lanes: start from nothing
+        for q in range(n_lanes):
+            lanes.expert_quality[row, q] = 0.0
+            lanes.expert_gain[row, q] = 0.0
+            lanes.had_expert[row, q] = np.uint8(0)
+    for j in range(rules.expert_contacts):
+        i = classes.contacts[c, j]
+        q = i - chunk
+        if i < 0 or q < 0 or q >= n_lanes:
+            continue
+        s = lanes.skill[row, q]
+        m = lanes.motivation[row, q] / MOTIVATION_SCALE
+        brokered = rules.contact_mode == CONTACTS_BROKERED
+        content = rules.expert_skill if brokered else min(s + Z, rules.expert_skill)
+        gap = content - s
+        e = efficacy(effective_gap(gap, Z, rules.domain_narrowing), Z, table)
+        gain = min(rules.expert_rate * e * m * (1.0 - s), gap) if gap > 0.0 else 0.0
+        lanes.expert_gain[row, q] = lanes.expert_gain[row, q] + gain
+        lanes.expert_quality[row, q] = max(lanes.expert_quality[row, q], e)
 
 
 @njit(cache=True, inline="always")
@@ -534,7 +593,7 @@ def _gains_and_motivation(state, lanes, row, chunk, n_lanes, rules, setup):
         had_expert = np.uint8(0)
         expert_quality = 0.0
         expert_gain = 0.0
-        if rules.expert_mode != EXPERTS_NONE:
+        if rules.expert_mode != EXPERTS_NONE or rules.expert_contacts > 0:
             had_expert = lanes.had_expert[row, q]
             expert_quality = lanes.expert_quality[row, q]
             expert_gain = lanes.expert_gain[row, q]
@@ -709,7 +768,7 @@ def _block_week(b, state, communities, pool, classes, lanes, sums, rules, table,
     for k in range(HISTOGRAM_BINS):
         histogram[b, k] = 0
     t = Totals(0.0, 0, 0, 0.0, 0, 0.0, 0, 0.0, 0, 0.0, 0, 0.0, 0, 0.0, 0.0, 0.0)
-    has_experts = rules.expert_mode != EXPERTS_NONE
+    has_experts = rules.expert_mode != EXPERTS_NONE or rules.expert_contacts > 0
     slot_offset = communities.slot_offset
     for c in range(communities.blocks[b], communities.blocks[b + 1]):
         first = communities.start[c]
@@ -724,7 +783,8 @@ def _block_week(b, state, communities, pool, classes, lanes, sums, rules, table,
                     _prefetch_pool_contacts(pool, lanes, row, n_lanes, rules)
                 _local_candidates(state, lanes, row, first, size, n_lanes, rules, table, setup)
                 _pool_contacts(pool, lanes, row, n_lanes, rules, table, setup)
-            _expert_input(classes, lanes, row, chunk, n_lanes, slot_offset, rules, table, setup)
+            _expert_input(classes, lanes, row, c, chunk, n_lanes, slot_offset, rules, table,
+                          setup)
             counts = _gains_and_motivation(state, lanes, row, chunk, n_lanes, rules, setup)
             t = _add_block_sums(lanes, row, n_lanes, counts, t, histogram, b, has_experts)
     _store_block_sums(sums.stats, b, t)

@@ -107,6 +107,7 @@ class Learner(mesa.Agent):
         self.enrolled = enrolled  # takes part in peer learning
         self.skill, self.motivation = skill, motivation  # motivation as a code 0..65535
         self.active = True
+        self.start = skill  # the skill it started with (the kernels recompute it from the hash)
         self.was_tutee = self.was_tutor = self.was_expert_taught = False
 
     def decide(self) -> None:
@@ -177,23 +178,44 @@ class Learner(mesa.Agent):
         )
         expert_gain = expert_quality = 0.0
         had_expert, n, reference = False, 1.0, 0.0
-        if model.expert_format == "class":
+        broadcast = model.expert_format == "broadcast"
+        if model.expert_format in ("class", "class_log_law"):
+            # A seat only in the taught classes (format class: at most experts.class_cap each).
             cls = self.slot // model.class_span
-            n = float(model.class_count[cls])
-            had_expert = model.class_count[cls] > 0
-            reference = model.class_mean[cls]
+            seated = cls < len(model.class_count)
+            n = float(model.class_count[cls]) if seated else 1.0
+            had_expert = seated and model.class_count[cls] > 0
+            reference = model.class_mean[cls] if seated else 0.0
         elif model.expert_format == "mentoring":
             had_expert = uniform(draw(a, DRAW_EXPERT_SESSION)) < r["mentoring_probability"]
             n = r["mentoring_group"]
             reference = r["population_mean"]
+        elif broadcast:  # one recorded pitch for everyone, no interaction
+            had_expert = True
+            reference = r["population_mean"]
         if had_expert:
-            content = min(self._content(s, reference), sc.experts.skill)
+            pitch = reference + z if broadcast else self._content(s, reference)
+            content = min(pitch, sc.experts.skill)
             gap = content - s
-            e = efficacy(effective_gap(gap, z, sc.experts.teaching_skill), z)
+            narrowing = 0.0 if broadcast else sc.experts.teaching_skill
+            e = efficacy(effective_gap(gap, z, narrowing), z)
             b = sc.experts.class_size_slope
-            expert_quality = e * (1.0 if n <= 1 else 1.0 / (1.0 + b * math.log(n)))
+            if broadcast:
+                expert_quality = e * sc.experts.broadcast_input
+            else:
+                expert_quality = e * (1.0 if n <= 1 else 1.0 / (1.0 + b * math.log(n)))
             if gap > 0.0:
                 expert_gain = min(sc.experts.rate * expert_quality * m * (1.0 - s), gap)
+        if self.slot in model.contacted:
+            # Hyper-connectivity: one-to-one with a domain expert (teaching skill of their own);
+            # brokered, at the expert's own level; sought, a practitioner at the ideal gap.
+            expert = sc.experts.skill
+            content = expert if r["contact_mode"] == 1 else min(s + z, expert)
+            gap = content - s
+            e = efficacy(effective_gap(gap, z, sc.experts.domain_teaching_skill), z)
+            contact_gain = min(sc.experts.rate * e * m * (1.0 - s), gap) if gap > 0.0 else 0.0
+            expert_gain = expert_gain + contact_gain
+            expert_quality = max(expert_quality, e)
         gain = tutee_gain + tutor_gain + expert_gain
         practised = gain > 0.0
         s_new = f32(min(1.0, s + gain)) if practised else f32(s * (1.0 - sc.learning.forgetting))
@@ -276,7 +298,14 @@ class ReferenceModel(mesa.Model):
         count = sc.expert_count
         self.expert_format = "none" if count == 0 else sc.expert_format
         self.expert_count = count
-        self.class_span = -(-self.capacity // count) if self.expert_format == "class" else 1
+        self.class_span, self.classes = 1, 0
+        if self.expert_format in ("class", "class_log_law"):
+            # Classes of equal span, one per expert; format class caps a span at class_cap and
+            # then teaches only the first `count` spans (the rest have no seat).
+            self.class_span = -(-self.capacity // count)
+            self.classes = -(-self.capacity // self.class_span)
+            if self.expert_format == "class" and self.class_span > sc.experts.class_cap:
+                self.class_span, self.classes = sc.experts.class_cap, count
         self.history: list[dict] = [self._observe()]
 
     def pool_nearest(self, target: float) -> float:
@@ -305,8 +334,8 @@ class ReferenceModel(mesa.Model):
                 self.pool.append(other.skill if other.active and other.enrolled else -1.0)
         self.pool_sorted = sorted(x for x in self.pool if x >= 0.0)
         # Classes: contiguous spans of slots, their mean skill and active size.
-        if self.expert_format == "class":
-            classes = -(-self.capacity // self.class_span)
+        if self.expert_format in ("class", "class_log_law"):
+            classes = self.classes
             self.class_mean, self.class_count = [0.0] * classes, [0] * classes
             for k in range(classes):
                 total, count = 0.0, 0
@@ -338,7 +367,21 @@ class ReferenceModel(mesa.Model):
             ),
             "population_mean": last["mean_skill_exact"],
             "motivation_decay": lev.agency_decay[prog.agency],
+            # Hyper-connectivity: brokered (1) at connectivity 0-1, sought (2) at 2.
+            "contact_mode": 2 if prog.connectivity >= 2 else 1,
         }
+        # Who meets a domain expert this week: in each community the first k eligible members
+        # (active, enrolled) by need: lowest skill (brokered) or highest motivation (sought);
+        # ties to the lower slot.
+        k_contacts = lev.expert_contacts[prog.connectivity]
+        self.contacted: set[int] = set()
+        for members in self.members:
+            eligible = [x for x in members if x.active and x.enrolled]
+            if self.rules["contact_mode"] == 1:
+                eligible.sort(key=lambda x: (x.skill, x.slot))
+            else:
+                eligible.sort(key=lambda x: (-x.motivation, x.slot))
+            self.contacted |= {x.slot for x in eligible[:k_contacts]}
         self.week_key = step_key(self.seed_value, STREAM_STEP, t)
         self.agents.do("decide")
         self.agents.do("advance")
@@ -369,6 +412,8 @@ class ReferenceModel(mesa.Model):
                 sum(r["up_e"] for r in partnered) / len(partnered) if partnered else 0.0
             ),
             "expert_sessions": sum(1 for r in roles if r["expert"] is not None),
+            "expert_contacts": len(getattr(self, "contacted", ())),
+            **left_behind(learners, self.scenario),
         }
 
     def skills(self) -> np.ndarray:
@@ -382,6 +427,31 @@ class ReferenceModel(mesa.Model):
     def actives(self) -> np.ndarray:
         """Whether each slot is active, in slot order."""
         return np.array([self.by_slot[s].active for s in sorted(self.by_slot)])
+
+
+def left_behind(learners: list[Learner], scenario: Scenario) -> dict[str, float]:
+    """Intention to treat and outcomes by starting band (kernels/cohort.py), by plain loops.
+
+    Everyone present counts, drop-outs included, at their skill now; a learner's starting band
+    is the equal-width band of metrics.bands its starting skill fell in.
+    """
+    competent = scenario.metrics.competent
+    bands = scenario.metrics.bands
+    n = len(learners)
+    out = {
+        "itt_mean_skill": sum(x.skill for x in learners) / n,
+        "itt_gain": sum(x.skill - x.start for x in learners) / n,
+        "itt_competent_fraction": sum(1 for x in learners if x.skill >= competent) / n,
+    }
+    for k in range(bands):
+        group = [x for x in learners if min(int(x.start * bands), bands - 1) == k]
+        size = max(len(group), 1)
+        out[f"start_band_{k}_active_fraction"] = sum(1 for x in group if x.active) / size
+        out[f"start_band_{k}_gain"] = sum(x.skill - x.start for x in group) / size
+        out[f"start_band_{k}_competent_fraction"] = (
+            sum(1 for x in group if x.skill >= competent) / size
+        )
+    return out
 
 
 def sc_threshold(model: ReferenceModel, name: str) -> float:

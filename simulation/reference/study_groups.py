@@ -55,6 +55,7 @@ from .peers import (
     effective_gap,
     efficacy,
     f32,
+    left_behind,
     motivation_code,
     step_key,
     uniform,
@@ -441,7 +442,8 @@ class ReferenceGroupsModel(mesa.Model):
     def _observe(self) -> dict:
         """This week's aggregates by plain loops in slot order (the kernel sums them by blocks)."""
         learners = [self.by_slot[s] for s in sorted(self.by_slot)]
-        return self._observe_learners(learners) | self._observe_groups(learners)
+        return (self._observe_learners(learners) | self._observe_groups(learners)
+                | left_behind(list(learners), self.scenario))
 
     def _observe_learners(self, learners: list[Registrant]) -> dict:
         """The model's usual aggregates (metrics.aggregate), for the learners of a course week."""
@@ -509,6 +511,7 @@ class ReferenceGroupsModel(mesa.Model):
             ),
             "leadership_gini": ratio(sum(ginis), len(ginis)),
             "preparation_hours": ratio(sum(hours), len(planned)),
+            "preparation_hours_total": sum(hours),
         }
 
     # The course's own state, in the kernel's layout (slot order; groups in id order).

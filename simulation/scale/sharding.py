@@ -50,17 +50,25 @@ import pandas as pd
 
 from ..config.errors import ScenarioError
 from ..config.schema import Scenario
-from ..core.aggregates import METRIC_NAMES
+from ..core.aggregates import METRIC_NAMES, band_columns
 from ..core.blocks import N_EXPERT, block_arrays, block_layout
 from ..core.counter_rng import STREAM_STEP, key_for
 from ..core.population import allocate, arrive, community_layout, initialise
 from ..core.state import StateValue, number, restore_array
 from ..kernels import peer_week
 from ..kernels.bundles import BlockSums
-from ..kernels.experts import Classes, class_partials
+from ..kernels.experts import NO_CONTACTS, Classes, class_partials
 from ..kernels.pool import Pool, ordered_pool, pool_part
 from ..structures.expert_arrangement import ExpertArrangement
-from ..structures.peer_learning import run_week, sort_pool, step_rules, summarise, week_metrics
+from ..structures.peer_learning import (
+    observe_cohort,
+    run_week,
+    sort_pool,
+    step_rules,
+    summarise,
+    week_hours,
+    week_metrics,
+)
 from . import memory
 from .checkpoint import CheckpointError, prefixed, read_part, write_part
 
@@ -169,6 +177,8 @@ class Shard:
     def summary(self) -> tuple[np.ndarray, np.ndarray]:
         """Per-block sums and histograms of the current state (before the first week)."""
         summarise(self.population, self.blocks, self.stats, self.histogram)
+        observe_cohort(self.population, self.blocks, self.stats, self.scenario, self.seed, 0,
+                       after_week=False)
         return self.stats.copy(), self.histogram.copy()
 
     @_worker_threads
@@ -203,6 +213,7 @@ class Shard:
         p = self.population
         run_week(p, self.blocks, pool, classes, key_for(self.seed, STREAM_STEP, step), rules,
                  self.sums)
+        observe_cohort(p, self.blocks, self.stats, self.scenario, self.seed, step, after_week=True)
         p.swap()
         return self.stats.copy(), self.histogram.copy()
 
@@ -314,6 +325,8 @@ class ShardedRun:
         carry_total, carry_count, carry_class = 0.0, 0, -1
         # In shard order: a class's sums carry on from one shard to the next.
         for shard, slot in zip(self.shards, self.first_slots, strict=True):
+            if slot // arr.class_span >= arr.classes:  # beyond the taught classes (a seat cap)
+                break
             if slot // arr.class_span != carry_class:  # this shard's first class begins here
                 carry_total, carry_count = 0.0, 0
             # With a client, the shard is an actor and the call returns a future.
@@ -321,6 +334,8 @@ class ShardedRun:
                 arr.class_span, self.capacity, carry_total, carry_count
             )
             first, t, c = call.result() if self.client is not None else call
+            keep = min(t.size, arr.classes - first)  # only the classes taught
+            t, c = t[:keep], c[:keep]
             totals[first:first + t.size] = t
             counts[first:first + c.size] = c
             carry_total, carry_count, carry_class = float(t[-1]), int(c[-1]), first + t.size - 1
@@ -362,9 +377,10 @@ class ShardedRun:
             class_mean, class_count = self._class_summary()
             classes_taught = int(np.count_nonzero(class_count))
         rules = step_rules(sc, arr, self.metrics["active"], self.metrics["mean_skill"])
-        stats, histogram = self._gather("week", t, pool, Classes(class_mean, class_count), rules)
+        classes = Classes(class_mean, class_count, NO_CONTACTS)
+        stats, histogram = self._gather("week", t, pool, classes, rules)
         sessions = float(stats[:, N_EXPERT].sum())
-        hours = arr.hours(classes_taught, sessions)
+        hours = week_hours(sc, arr, classes_taught, sessions, stats)
         # Only a week every shard completed counts (a failed one is run again from a checkpoint).
         self.steps, self.arrivals = t, arrivals
         self.metrics = week_metrics(sc, arr, stats, histogram, t, hours)
@@ -499,7 +515,7 @@ class ShardedRun:
 
     def metrics_frame(self) -> pd.DataFrame:
         """Per-week metrics, with the columns of PeerLearningModel.metrics_frame()."""
-        bands = [f"band_{k}" for k in range(self.scenario.metrics.bands)]
+        bands = band_columns(self.scenario.metrics.bands)
         return pd.DataFrame(self.records)[["step", *METRIC_NAMES, *bands]]
 
     def state(self) -> dict[str, np.ndarray]:

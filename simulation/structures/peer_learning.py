@@ -14,15 +14,24 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..core.aggregates import aggregate
-from ..core.blocks import N_EXPERT
+from ..core.blocks import N_EXPERT, N_EXPERT_CONTACT
 from ..core.counter_rng import STREAM_STEP, key_for
 from ..core.efficacy import EFFICACY_TABLE, combined_narrowing
-from ..kernels import peer_week
+from ..core.population import novice_layers, pyramid_code
+from ..core.pyramid import layer_cumulative
+from ..kernels import cohort, peer_week
 from ..kernels.bundles import BlockSums, agent_state, communities, fields
-from ..kernels.experts import Classes, class_summary
+from ..kernels.experts import (
+    CONTACTS_BROKERED,
+    CONTACTS_SOUGHT,
+    NO_CONTACTS,
+    Classes,
+    class_summary,
+    select_contacts,
+)
 from ..kernels.pool import Pool, gather_pool
 from .base import EngineState, Layout, StateValue
-from .expert_arrangement import ExpertArrangement, expert_count
+from .expert_arrangement import ExpertArrangement, class_layout, expert_count
 
 if TYPE_CHECKING:
     from ..config.schema import Scenario
@@ -69,6 +78,11 @@ def step_rules(scenario: Scenario, arrangement: ExpertArrangement, active: float
         no_contact_penalty=float(mot.no_contact_penalty),
         shock=float(mot.shock),
         threshold=float(mot.threshold),
+        # How experts reach many learners (experts branch).
+        broadcast_input=float(ex.broadcast_input),
+        expert_contacts=int(lev.expert_contacts[prog.connectivity]),
+        contact_mode=CONTACTS_SOUGHT if prog.connectivity >= 2 else CONTACTS_BROKERED,
+        domain_narrowing=float(ex.domain_teaching_skill),
     )
 
 
@@ -106,7 +120,7 @@ class PeerEngine(EngineState):
         self.class_mean = np.zeros(self.arrangement.classes)
         self.class_count = np.zeros(self.arrangement.classes, dtype=np.int64)
         # The kernel's bundles of arrays that live as long as the engine (filled in place).
-        self.classes = Classes(self.class_mean, self.class_count)
+        self.classes = Classes(self.class_mean, self.class_count, NO_CONTACTS)
         self.sums = BlockSums(stats, histogram)
         self.expert_hours = 0.0
         self.last: dict[str, Any] = {}
@@ -114,6 +128,8 @@ class PeerEngine(EngineState):
     def start(self) -> dict[str, Any]:
         """Week 0: the initial state's aggregates."""
         summarise(self.population, self.blocks, self.stats, self.histogram)
+        observe_cohort(self.population, self.blocks, self.stats, self.scenario, self.seed, 0,
+                       after_week=False)
         self.expert_hours = 0.0
         return self.metrics(0)
 
@@ -128,8 +144,9 @@ class PeerEngine(EngineState):
         rules = step_rules(sc, arr, self.last["active"], self.last["mean_skill"])
         run_week(pop, self.blocks, pool, self.classes, key_for(self.seed, STREAM_STEP, step), rules,
                  self.sums)
+        observe_cohort(pop, self.blocks, self.stats, sc, self.seed, step, after_week=True)
         sessions = float(self.stats[:, N_EXPERT].sum())
-        self.expert_hours = arr.hours(classes_taught, sessions)
+        self.expert_hours = week_hours(sc, arr, classes_taught, sessions, self.stats)
 
     def metrics(self, step: int) -> dict[str, Any]:
         """This week's metrics (core.aggregates.METRICS and the pyramid's bands)."""
@@ -167,6 +184,12 @@ def run_week(population: Population, blocks: np.ndarray, pool: Pool, classes: Cl
         rules: the week's rules (`step_rules`).
         sums: the per-block sums and histograms to fill, one row per block.
     """
+    if rules.expert_contacts > 0:  # hyper-connectivity: who meets an expert this week
+        contacts = np.empty((population.communities, rules.expert_contacts), dtype=np.int64)
+        p = population
+        select_contacts(p.skill, p.flags, p.motivation, p.community_start, p.community_present,
+                        blocks, np.int64(rules.contact_mode), contacts, sums.stats)
+        classes = Classes(classes.mean, classes.count, contacts)
     # Plain tuples: numba types them faster than namedtuples (kernels/bundles.py).
     peer_week.week(fields(agent_state(population)), fields(communities(population, blocks)),
                    fields(pool), fields(classes), key, fields(rules), EFFICACY_TABLE, fields(sums))
@@ -180,19 +203,54 @@ def summarise(
                         fields(BlockSums(stats, histogram)))
 
 
+def week_hours(scenario: Scenario, arrangement: ExpertArrangement, classes_taught: int,
+               sessions: float, stats: np.ndarray) -> float:
+    """Expert hours of a week: the format's, plus `experts.contact_hours` per expert contact.
+
+    Hyper-connectivity's contacts take the experts' time too (ExpertArrangement.hours: the
+    format's sessions).
+    """
+    contacts = float(stats[:, N_EXPERT_CONTACT].sum())
+    return (arrangement.hours(classes_taught, sessions)
+            + contacts * scenario.experts.contact_hours)
+
+
+def observe_cohort(population: Population, blocks: np.ndarray, stats: np.ndarray,
+                   scenario: Scenario, seed: int, step: int, after_week: bool) -> None:
+    """Who is left behind (kernels/cohort.py): the cohort columns of `stats`, per block.
+
+    Every structure's engine (and every shard) calls it after week `step`'s kernel, on the state
+    that kernel wrote (`after_week`: the `*_next` buffers, before the swap), and at week 0 on the
+    initial state.
+    """
+    p = population
+    skill, flags = (p.skill_next, p.flags_next) if after_week else (p.skill, p.flags)
+    m, pyr = scenario.metrics, scenario.pyramid
+    kernel = cohort.observe if p.capacity >= cohort.PARALLEL_SLOTS else cohort.observe_serial
+    kernel(
+        skill, flags, p.community_start, p.community_present, p.community_initial, blocks,
+        np.int64(p.slot_offset), np.int64(p.community_offset), np.uint64(seed), np.int64(step),
+        pyramid_code(pyr.shape), layer_cumulative(pyr.layers, pyr.ratio), float(pyr.decay),
+        float(pyr.top_skill), np.int64(novice_layers(scenario)),
+        float(scenario.population.arrival_rate), np.int64(m.bands), float(m.competent), stats,
+    )
+
+
 def peer_memory(scenario: Scenario, layout: Layout) -> dict[str, int]:
     """Bytes of the weekly peer step beside the population's arrays.
 
     `experts`: class means and sizes (float64 and int64) in the class format; two parts exist only
     while a week is computed: `pool` (the global pool and, at connectivity 2, its sorted copy) and
-    `kernel` (the weekly kernel's scratch lanes and contact rows, and each class's expert input).
+    `kernel` (the weekly kernel's scratch lanes and contact rows, each class's expert input, and
+    the week's expert contacts).
     """
     parts = {}
     classes = 0
     count = expert_count(scenario, layout.size)
-    if count and scenario.expert_format == "class":
-        span = -(-layout.slots // count)
-        classes = -(-layout.slots // span)
+    fmt = scenario.expert_format
+    if count and fmt in ("class", "class_log_law"):
+        cap = scenario.experts.class_cap if fmt == "class" else None
+        classes = class_layout(count, layout.slots, cap)[1]
         parts["experts"] = classes * (8 + 8)
     # The weekly pool (float32 per member); with connectivity 2 also the mask of enrolled members,
     # their skills and the sorted copy.
@@ -200,5 +258,7 @@ def peer_memory(scenario: Scenario, layout: Layout) -> dict[str, int]:
     parts["pool"] = members * (4 + (1 + 4 + 4 if sort_pool(scenario) else 0))
     peers = scenario.structure.peers
     lanes = peer_week.scratch_bytes(layout.blocks, layout.largest_community, peers)
-    parts["kernel"] = lanes + 8 * classes
+    # Hyper-connectivity: this week's expert contacts, an int64 slot per contact per community.
+    contacts = layout.communities * scenario.levels.expert_contacts[scenario.program.connectivity]
+    parts["kernel"] = lanes + 8 * classes + 8 * contacts
     return parts

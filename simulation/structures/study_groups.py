@@ -48,7 +48,7 @@ from ..kernels.study_groups import (
 )
 from .base import EngineState, FigurePanel, Layout, Structure
 from .expert_arrangement import ExpertArrangement
-from .peer_learning import summarise, week_metrics
+from .peer_learning import observe_cohort, summarise, week_metrics
 
 if TYPE_CHECKING:
     from ..config.schema import Scenario
@@ -71,6 +71,8 @@ METRICS = {
         "mean over meeting groups of the Gini of sessions led by active members (0 = even)"
     ),
     "preparation_hours": "hours of session preparation this week per planned group",
+    "preparation_hours_total": "hours of session preparation this week, all groups together "
+    "(a cost: analysis.runner.COST_HOURS)",
 }
 METRIC_NAMES = tuple(METRICS)
 
@@ -178,6 +180,8 @@ class StudyGroupEngine(EngineState):
     def start(self) -> dict[str, Any]:
         """Week 0: the state at registration."""
         summarise(self.population, self.blocks, self.stats, self.histogram)
+        observe_cohort(self.population, self.blocks, self.stats, self.scenario, self.seed, 0,
+                       after_week=False)
         return self.metrics(0)
 
     def week(self, step: int) -> None:
@@ -192,6 +196,8 @@ class StudyGroupEngine(EngineState):
         course_week(fields(agent_state(pop)), fields(communities(pop, self.blocks)),
                     fields(self.group_arrays), fields(week), fields(self.rules), EFFICACY_TABLE,
                     fields(BlockSums(self.stats, self.histogram)))
+        observe_cohort(pop, self.blocks, self.stats, self.scenario, self.seed, week_number,
+                       after_week=True)
         s = self._reduced()
         self._net_gain += (s[GS_SUM_NET_GAIN], s[GS_SUM_ORGANISER_GAIN], s[GS_SUM_MEMBER_GAIN])
 
@@ -226,6 +232,7 @@ class StudyGroupEngine(EngineState):
             "organiser_active_fraction": ratio(s[GS_ORGANISER_ACTIVE], s[GS_N_ORGANISER]),
             "leadership_gini": ratio(s[GS_SUM_GINI], s[GS_N_GINI]),
             "preparation_hours": ratio(s[GS_PREPARATION_HOURS], s[GS_PLANNED]),
+            "preparation_hours_total": float(s[GS_PREPARATION_HOURS]),
         }
         return declared(values, METRICS, "structures.study_groups")
 

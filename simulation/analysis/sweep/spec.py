@@ -29,7 +29,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ...config.errors import ScenarioError
 from ...config.loading import load, read_toml
 from ...config.schema import Scenario, choices, field_info, parameter_keys
-from ...core.aggregates import METRICS
+from ...core.aggregates import METRICS, START_BAND_METRICS
 
 # Summaries over weeks, beside the weekly metrics: name -> (weekly metric summed, meaning). The
 # same definition as analysis/runner.RunSet.final (tests/test_sweep.py checks they agree).
@@ -467,6 +467,10 @@ def available_metrics(scenario: Scenario) -> dict[str, str]:
     names.update(
         {f"band_{k}": f"active learners in skill band {k}" for k in range(scenario.metrics.bands)}
     )
+    names.update({
+        name.format(k=k): meaning.replace("band k", f"band {k}")
+        for k in range(scenario.metrics.bands) for name, meaning in START_BAND_METRICS.items()
+    })
     names.update(scenario.structure.metrics)
     names.update({k: meaning for k, (_, meaning) in SUMMARIES.items()})
     return names
