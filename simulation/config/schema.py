@@ -194,7 +194,8 @@ class LearningParams(Section):
         8, "contacts from one's own community considered each week, k", "contacts", ge=1, le=64,
     )
     forgetting: float = _field(
-        0.002, "fraction of skill lost in a week without learning or teaching",
+        0.002, "fraction of skill lost in a week without practice (no session taken part in, "
+        "nothing gained)",
         "1/week", ge=0.0, le=0.5,
     )
 
@@ -258,7 +259,8 @@ class MotivationParams(Section):
         "1/week", ge=0.0, le=1.0,
     )
     no_contact_penalty: float = _field(
-        0.05, "motivation lost in a week with no useful contact (nothing learned or taught)",
+        0.05, "motivation lost in a week without practice (no session taken part in, nothing "
+        "gained)",
         "1/week", ge=0.0, le=1.0,
     )
     shock: float = _field(

@@ -72,7 +72,7 @@ from ..core.encoding import (
     WAS_TUTEE,
     WAS_TUTOR,
 )
-from ..core.motivation import NO_EXTRA, weekly_motivation
+from ..core.motivation import NO_EXTRA, practised, weekly_motivation
 from .bundles import AgentState, BlockSums, Communities, block_function, clear_block
 from .experts import Classes
 from .pool import Pool
@@ -540,17 +540,18 @@ def _gains_and_motivation(state, lanes, row, chunk, n_lanes, rules, setup):
             expert_gain = lanes.expert_gain[row, q]
 
         gain = tutee_gain + tutor_gain + expert_gain
-        # Practice (and only practice) adds skill; otherwise, and after drop-out, forgetting.
-        practised = was_active & (gain > 0.0)
+        # Practice (a session taken part in, or a gain; core/motivation.py) adds skill;
+        # otherwise, and after drop-out, forgetting.
+        progress = max(up_e, expert_quality)
+        did_practise = was_active & practised(gain, progress, down_e)
         learned = np.float32(min(1.0, s + gain))
         forgot = np.float32(s * (1.0 - rules.forgetting))
-        s_new = learned if practised else forgot
+        s_new = learned if did_practise else forgot
         state.skill_next[i] = s_new
 
         # Motivation and drop-out: the rule every structure shares (core/motivation.py).
-        progress = max(up_e, expert_quality)
         m_new, code, stays = weekly_motivation(
-            m, progress, NO_EXTRA, practised, lanes.key[row, q], rules
+            m, progress, NO_EXTRA, did_practise, lanes.key[row, q], rules
         )
         state.motivation[i] = code if was_active else lanes.motivation[row, q]
         still_active = was_active & stays

@@ -23,8 +23,9 @@ pitched like an unresponsive course (efficacy.content_level at the programme's r
 around the registrants' mean skill at the start). The leader gains from the course material, from
 preparing and from teaching (learning.tutor_rate times teaching_expectancy times the session's
 fit). Motivation follows the model's rule, shared with the peer step (core/motivation.py,
-docs/ODD.md 7.7): progress raises it, agency sets its decay, a week with no gain costs the
-no-contact penalty, plus the same weekly shock draw as the other structures (common random
+docs/ODD.md 7.7): progress raises it, agency sets its decay, a week without practice (no
+session taken part in, no gain) costs the no-contact penalty, plus the same weekly shock draw as
+the other structures (common random
 numbers); here meeting one's group adds `social_support` and leading costs `facilitation_load`
 plus the preparation cost (the rule's `extra`). Motivation below the threshold is
 drop-out for good, so the hazard is highest in the first weeks (heterogeneous initial motivation).
@@ -66,7 +67,7 @@ from ..core.blocks import (
 from ..core.counter_rng import agent_key, below, draw
 from ..core.efficacy import content_level, effective_gap, efficacy
 from ..core.encoding import ACTIVE, IN_PROGRAMME, MOTIVATION_SCALE, NOT_ACTIVE, WAS_TUTEE, WAS_TUTOR
-from ..core.motivation import weekly_motivation
+from ..core.motivation import practised, weekly_motivation
 from .bundles import AgentState, BlockSums, Communities, block_function, clear_block
 
 MODES = {"organiser_led": 0, "rotating": 1, "solo": 2}
@@ -300,8 +301,12 @@ def _update(i, b, role, extra, session, state, groups, week, rules, table, sums)
         tutor_gain = preparation + teaching
         gain = course_gain + tutor_gain
         e_progress = max(e_course, session.fit)
-    practised = gain > 0.0
-    if practised:
+    # A leader teaches with the session's fit; a member is taught by the leader (lead_e) and the
+    # course material, a solo learner by the material (core/motivation.py, `practised`).
+    did_practise = practised(
+        gain, max(e_progress, lead_e), session.fit if role == ROLE_LEADER else 0.0
+    )
+    if did_practise:
         s_new = np.float32(min(1.0, s + gain))
     else:
         s_new = np.float32(s * (1.0 - rules.forgetting))
@@ -313,7 +318,7 @@ def _update(i, b, role, extra, session, state, groups, week, rules, table, sums)
     # The model's motivation rule (core/motivation.py), with the same shock draw as the peer
     # step: one learner's week is equally lucky in every structure.
     m_new, m_code, active = weekly_motivation(
-        m, e_progress, extra, practised, agent_key(week.key, i), rules
+        m, e_progress, extra, did_practise, agent_key(week.key, i), rules
     )
     motivation[i] = m_code
     f_new = f

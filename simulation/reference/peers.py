@@ -195,7 +195,9 @@ class Learner(mesa.Agent):
             if gap > 0.0:
                 expert_gain = min(sc.experts.rate * expert_quality * m * (1.0 - s), gap)
         gain = tutee_gain + tutor_gain + expert_gain
-        practised = gain > 0.0
+        # Practice: a session taken part in (taught with efficacy above zero by a peer or an
+        # expert, or teaching a peer) or a gain (core/motivation.py, `practised`).
+        practised = gain > 0.0 or max(up_e, expert_quality) > 0.0 or down_e > 0.0
         s_new = f32(min(1.0, s + gain)) if practised else f32(s * (1.0 - sc.learning.forgetting))
         reward = sc.motivation.progress_reward
         m_new = m + reward * max(up_e, expert_quality) - r["motivation_decay"]

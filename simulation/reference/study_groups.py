@@ -333,7 +333,11 @@ class Registrant(Learner):
             tutor_gain = preparation + teaching
             gain = course_gain + tutor_gain
             e_progress = max(e_course, session.fit)
-        practised = gain > 0.0
+        # core/motivation.py: one practised if one took part in a session (taught by the leader
+        # or the course material with an efficacy above zero, or leading a session that fits
+        # with one), or gained anything.
+        taught_e = session.fit if session is not None and self is session.leader else 0.0
+        practised = gain > 0.0 or max(e_progress, lead_e) > 0.0 or taught_e > 0.0
         s_new = f32(min(1.0, s + gain)) if practised else f32(s * (1.0 - learn.forgetting))
         # "Course progress (skill gained through the course, forgetting not deducted)": the week's
         # gain before skill is capped at 1 and rounded to float32.
@@ -341,7 +345,7 @@ class Registrant(Learner):
         if gain > 0.0:
             progress = min(progress + math.floor(gain * PROGRESS_SCALE + 0.5), 65535)
         # "Motivation follows the model's rule (kernels/peer_week.py): progress raises it, agency
-        # sets its decay, a week with no gain costs the no-contact penalty, plus the same weekly
+        # sets its decay, a week without practice costs the no-contact penalty, plus the same weekly
         # shock draw as the other structures (common random numbers)", plus this week's group
         # life.
         decay = sc.levels.agency_decay[sc.program.agency]
