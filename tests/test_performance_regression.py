@@ -24,6 +24,8 @@ PINNED = {
     "learning.optimal_gap": 0.1, "learning.peer_rate": 0.02, "learning.tutor_rate": 0.016,
     "learning.teaching_expectancy": 1.0, "learning.peer_teaching_skill": 0.0,
     "learning.participation": 1.0, "learning.candidates": 8, "learning.forgetting": 0.002,
+    "learning.roles": "reciprocal", "learning.tutor_share": 0.5,
+    "learning.tutor_selection": "top_skill",
     "experts.count": 10, "experts.learners_per_expert": 0, "experts.format": "auto",
     "experts.skill": 0.95, "experts.teaching_skill": 0.5, "experts.rate": 0.03,
     "experts.class_size_slope": 0.25, "experts.capacity": 30, "experts.hours_per_session": 1.0,

@@ -9,20 +9,35 @@ from simulation.reference.peers import ReferenceModel
 from .helpers import small
 
 CASES = [
-    # structure, responsiveness, agency, connectivity
-    ("peer_only", 1, 1, 1),
-    ("peer_only", 2, 2, 2),
-    ("peer_only", 0, 0, 0),
-    ("expert_only", 0, 0, 0),
-    ("expert_only", 2, 1, 1),
-    ("mixed", 1, 2, 2),
-    ("mixed", 0, 0, 1),
+    # structure, responsiveness, agency, connectivity, other settings
+    ("peer_only", 1, 1, 1, {}),
+    ("peer_only", 2, 2, 2, {}),
+    ("peer_only", 0, 0, 0, {}),
+    ("expert_only", 0, 0, 0, {}),
+    ("expert_only", 2, 1, 1, {}),
+    ("mixed", 1, 2, 2, {}),
+    ("mixed", 0, 0, 1, {}),
+    # A week of teaching without expectancy is practice (no gain, no forgetting, no penalty).
+    ("peer_only", 1, 1, 1, {"learning__teaching_expectancy": 0.0}),
+    # Split programmes: tutors by starting skill or at random, local only and through the pool.
+    ("peer_only", 1, 1, 1, {"learning__roles": "split"}),
+    ("mixed", 0, 0, 0, {"learning__roles": "split", "learning__tutor_share": 0.3}),
+    ("peer_only", 2, 2, 2, {"learning__roles": "split", "learning__tutor_selection": "random"}),
 ]
 
 
-@pytest.mark.parametrize(("structure", "responsiveness", "agency", "connectivity"), CASES)
+def case_id(case: tuple) -> str:
+    """A readable id: the structure, the three levels and the other settings' values."""
+    structure, r, a, c, settings = case
+    return "-".join([structure, f"{r}{a}{c}", *(str(v) for v in settings.values())])
+
+
+@pytest.mark.parametrize(
+    ("structure", "responsiveness", "agency", "connectivity", "settings"), CASES,
+    ids=[case_id(c) for c in CASES],
+)
 def test_kernels_reproduce_the_reference_implementation_exactly(
-    structure, responsiveness, agency, connectivity
+    structure, responsiveness, agency, connectivity, settings
 ):
     """Fed the same random draws, the kernels and the reference give identical agents at 2,000.
 
@@ -34,7 +49,7 @@ def test_kernels_reproduce_the_reference_implementation_exactly(
     sc = small(
         structure, size=2000, steps=10, program__responsiveness=responsiveness,
         program__agency=agency, program__connectivity=connectivity, experts__count=20,
-        learning__participation=0.7,
+        learning__participation=0.7, **settings,
     )
     kernel, reference = PeerLearningModel(sc, seed=11), ReferenceModel(sc, seed=11)
     for week in range(10):

@@ -34,6 +34,11 @@ CASES = {
         "peer_only", size=20_000, steps=4, program__connectivity=2,
         population__arrival_rate=0.01, program__agency=0,
     ),
+    # Split roles by starting skill and through the pool of tutors (sorted: connectivity 2).
+    "split roles, pool of tutors": small(
+        "peer_only", size=20_000, steps=4, program__connectivity=2, learning__roles="split",
+        learning__participation=0.8,
+    ),
 }
 
 

@@ -198,6 +198,26 @@ class LearningParams(Section):
         "nothing gained)",
         "1/week", ge=0.0, le=0.5,
     )
+    roles: Literal["reciprocal", "split"] = _field(
+        "reciprocal",
+        "reciprocal: every participant learns from a peer above and teaches one below; split: "
+        "each participant has one role, tutor or tutee (cross-age tutoring, trained tutors; "
+        "Cohen, Kulik & Kulik 1982): tutees are taught only by tutors, tutors teach only tutees "
+        "and are never taught by a peer (they still learn by teaching)",
+    )
+    tutor_share: float = _field(
+        0.5,
+        "roles = split: share of each community's participants who tutor (rounded to whole "
+        "members)",
+        "", gt=0.0, lt=1.0,
+    )
+    tutor_selection: Literal["top_skill", "random"] = _field(
+        "top_skill",
+        "roles = split: who tutors: the most skilled participants of each community at the "
+        "start (older or more advanced pupils tutor the others, as in cross-age tutoring; "
+        "assumption: role by starting skill) or participants chosen at random; later arrivals "
+        "are tutees",
+    )
 
 
 class ExpertParams(Section):

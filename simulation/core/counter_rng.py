@@ -40,6 +40,9 @@ STREAM_ARRIVALS = 5
 STREAM_INIT_PROGRAMME = 6
 STREAM_GROUPS = 7  # study groups: who organises each group (keyed by group id, step 0)
 
+# Draw numbers inside STREAM_INIT_PROGRAMME (per agent, step 0): 0 is enrolment.
+DRAW_ROLE = 1  # learning.roles = split, tutor_selection = random: whether the agent tutors
+
 # Draw numbers inside STREAM_STEP (per agent per step); candidates use 0 .. k-1.
 DRAW_POOL_BASE = 64
 DRAW_SHOCK = 96

@@ -68,6 +68,7 @@ from ..core.encoding import (
     IN_PROGRAMME,
     MOTIVATION_SCALE,
     NOT_ACTIVE,
+    TUTOR_ROLE,
     WAS_EXPERT_TAUGHT,
     WAS_TUTEE,
     WAS_TUTOR,
@@ -110,6 +111,7 @@ StepRules = namedtuple(
         "no_contact_penalty",
         "shock",
         "threshold",
+        "split_roles",  # int: 1 if each participant has one role (learning.roles = split)
     ],
 )
 
@@ -439,6 +441,44 @@ def _pool_contacts(pool, lanes, row, n_lanes, rules, table, setup):
 
 
 @njit(cache=True, inline="always")
+def _split_contacts(state, pool, lanes, row, chunk, first, size, n_lanes, rules, table, setup):
+    """7.1-7.2 in a split programme (learning.roles = split): contacts of the other role only.
+
+    The same candidates (draws 0..k-1), pool contacts and ideal-gap search, weighed in the same
+    order as `_local_candidates` and `_pool_contacts`, except that a contact counts only if its
+    role differs from the learner's (a tutee weighs tutors, a tutor tutees), and that only
+    tutees make pool contacts: the pool offers tutors alone (kernels/pool.py). The sides a role
+    may not use (a tutee teaching, a tutor taught) are dropped in `_gains_and_motivation`. A
+    slower path than the reciprocal one (a gather from the state arrays per candidate), kept
+    apart so that the reciprocal programmes run exactly as fast as before.
+    """
+    both = ACTIVE | IN_PROGRAMME
+    nan = np.nan
+    for d in range(rules.candidates):
+        for q in range(n_lanes):
+            role = state.flags[chunk + q] & TUTOR_ROLE
+            j = first + below(draw(lanes.key[row, q], d), size)
+            fj = state.flags[j]
+            usable = ((fj & both) == both) & ((fj & TUTOR_ROLE) != role)
+            gap = (state.skill[j] - lanes.skill[row, q]) if usable else nan
+            _consider_lane(lanes, row, q, gap, setup.limit_local, table, setup)
+    n_pool = pool.members.size
+    for q in range(n_lanes):
+        if state.flags[chunk + q] & TUTOR_ROLE:
+            continue  # the pool offers tutors: only tutees look there
+        s = lanes.skill[row, q]
+        for p in range(rules.pool_contacts):
+            sj = pool.members[below(draw(lanes.key[row, q], DRAW_POOL_BASE + p), n_pool)]
+            gap = (sj - s) if sj >= 0.0 else nan
+            _consider_lane(lanes, row, q, gap, setup.limit_pool, table, setup)
+        if rules.pool_ideal:
+            for target in (s + setup.Z, s - setup.Z):
+                sj = _pool_ideal(pool.sorted, target)
+                gap = (sj - s) if sj >= 0.0 else nan
+                _consider_lane(lanes, row, q, gap, setup.limit_pool, table, setup)
+
+
+@njit(cache=True, inline="always")
 def _expert_input(classes, lanes, row, chunk, n_lanes, slot_offset, rules, table, setup):
     """7.6: each lane's expert input this week, in classes or in mentoring sessions."""
     Z = setup.Z
@@ -499,6 +539,7 @@ def _gains_and_motivation(state, lanes, row, chunk, n_lanes, rules, setup):
     """
     Z = setup.Z
     peers = rules.peers != 0
+    split = rules.split_roles != 0
     n_tutee = np.int64(0)
     n_tutor = np.int64(0)
     n_partnered = np.int64(0)
@@ -515,11 +556,15 @@ def _gains_and_motivation(state, lanes, row, chunk, n_lanes, rules, setup):
         m = lanes.motivation[row, q] / MOTIVATION_SCALE
         # Peer choices count only for enrolled agents (all lanes were computed).
         in_peers = peers & ((f & IN_PROGRAMME) != 0)
-        up_e = lanes.up_e[row, q] if in_peers else 0.0
-        up_gap = lanes.up_gap[row, q] if in_peers else 0.0
+        # Split programmes: a tutor is never taught by a peer, a tutee never teaches.
+        is_tutor = (f & TUTOR_ROLE) != 0
+        learns = in_peers & ((not split) | (not is_tutor))
+        teaches = in_peers & ((not split) | is_tutor)
+        up_e = lanes.up_e[row, q] if learns else 0.0
+        up_gap = lanes.up_gap[row, q] if learns else 0.0
         # The chosen source's effective gap, as _consider computed it from its gap.
         up_effgap = effective_gap(up_gap, Z, rules.peer_narrowing)
-        down_e = lanes.down_e[row, q] if in_peers else 0.0
+        down_e = lanes.down_e[row, q] if teaches else 0.0
         # Shrinks near the frontier; a peer cannot carry a learner past the peer.
         tutee_gain = min(rules.peer_rate * up_e * m * (1.0 - s), up_gap) if up_e > 0.0 else 0.0
         # Learning by teaching needs preparation or teaching expectancy (Kobayashi 2024).
@@ -723,8 +768,13 @@ def _block_week(b, state, communities, pool, classes, lanes, sums, rules, table,
             if rules.peers:
                 if setup.prefetch_pool:
                     _prefetch_pool_contacts(pool, lanes, row, n_lanes, rules)
-                _local_candidates(state, lanes, row, first, size, n_lanes, rules, table, setup)
-                _pool_contacts(pool, lanes, row, n_lanes, rules, table, setup)
+                if rules.split_roles:
+                    _split_contacts(
+                        state, pool, lanes, row, chunk, first, size, n_lanes, rules, table, setup
+                    )
+                else:
+                    _local_candidates(state, lanes, row, first, size, n_lanes, rules, table, setup)
+                    _pool_contacts(pool, lanes, row, n_lanes, rules, table, setup)
             _expert_input(classes, lanes, row, chunk, n_lanes, slot_offset, rules, table, setup)
             counts = _gains_and_motivation(state, lanes, row, chunk, n_lanes, rules, setup)
             t = _add_block_sums(lanes, row, n_lanes, counts, t, histogram, b, has_experts)

@@ -20,13 +20,14 @@ import numpy as np
 
 from ..config.schema import Scenario
 from ..core.efficacy import EFFICACY_TABLE, TABLE_MAX, TABLE_STEPS_PER_UNIT
-from ..core.population import community_layout
+from ..core.population import community_layout, tutor_count
 from ..core.pyramid import layer_cumulative
 
 MASK = (1 << 64) - 1
 GOLDEN, M1, M2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
 STREAM_INIT_SKILL, STREAM_INIT_MOTIVATION, STREAM_STEP, STREAM_POOL, STREAM_ARRIVALS = 1, 2, 3, 4, 5
 STREAM_INIT_PROGRAMME = 6
+DRAW_ROLE = 1  # in STREAM_INIT_PROGRAMME
 DRAW_POOL_BASE, DRAW_SHOCK, DRAW_EXPERT_SESSION = 64, 96, 97
 TABLE = [float(x) for x in EFFICACY_TABLE]
 
@@ -107,6 +108,7 @@ class Learner(mesa.Agent):
         self.enrolled = enrolled  # takes part in peer learning
         self.skill, self.motivation = skill, motivation  # motivation as a code 0..65535
         self.active = True
+        self.tutor = False  # learning.roles = split: assigned to tutor (else a tutee)
         self.was_tutee = self.was_tutor = self.was_expert_taught = False
 
     def decide(self) -> None:
@@ -124,10 +126,13 @@ class Learner(mesa.Agent):
         if r["peers"] and self.enrolled:
             members = model.members[self.community]
             seen_up = seen_down = 0
+            split = sc.learning.roles == "split"
             for d in range(sc.learning.candidates):
                 other = members[below(draw(a, d), len(members))]
                 if other is self or not (other.active and other.enrolled):
                     continue
+                if split and other.tutor == self.tutor:
+                    continue  # a split programme pairs a tutee with a tutor only
                 gap = other.skill - s
                 # Agency: at choice 0 the first contact above (below) is assigned; otherwise the
                 # learner picks the best of the first `choice` contacts above (below).
@@ -154,6 +159,8 @@ class Learner(mesa.Agent):
             ]
             if r["pool_ideal"]:
                 pool_sources += [model.pool_nearest(s + z), model.pool_nearest(s - z)]
+            if split and self.tutor:
+                pool_sources = []  # the pool offers tutors: only tutees look there
             for other_skill in pool_sources:
                 if other_skill < 0.0:
                     continue
@@ -170,6 +177,12 @@ class Learner(mesa.Agent):
                         down_e = e
                     seen_down += 1
         learn = sc.learning
+        if learn.roles == "split":
+            # A tutor is never taught by a peer; a tutee never teaches.
+            if self.tutor:
+                up_e = up_gap = up_effgap = 0.0
+            else:
+                down_e = 0.0
         tutee_gain = min(learn.peer_rate * up_e * m * (1.0 - s), up_gap) if up_e > 0.0 else 0.0
         tutor_gain = (
             learn.tutor_rate * learn.teaching_expectancy * down_e * m * (1.0 - s)
@@ -274,12 +287,31 @@ class ReferenceModel(mesa.Model):
                 community.append(learner)
                 self.by_slot[slot] = learner
             self.members.append(community)
+            if sc.learning.roles == "split":
+                self._assign_roles(community, kprog)
         self.capacity = int(start[-1])
         count = sc.expert_count
         self.expert_format = "none" if count == 0 else sc.expert_format
         self.expert_count = count
         self.class_span = -(-self.capacity // count) if self.expert_format == "class" else 1
         self.history: list[dict] = [self._observe()]
+
+    def _assign_roles(self, community: list[Learner], kprog: int) -> None:
+        """Split programmes: the tutors among a community's participants.
+
+        By starting skill, the share x n most skilled (rounded half up; equal skills: the lower
+        slot first); at random, each participant by its own draw (DRAW_ROLE).
+        """
+        learn = self.scenario.learning
+        enrolled = [x for x in community if x.enrolled]
+        if learn.tutor_selection == "top_skill":
+            ranked = sorted(enrolled, key=lambda x: (-x.skill, x.slot))
+            for learner in ranked[:tutor_count(learn.tutor_share, len(enrolled))]:
+                learner.tutor = True
+        else:
+            for learner in enrolled:
+                u = uniform(draw(agent_key(kprog, learner.slot), DRAW_ROLE))
+                learner.tutor = u < learn.tutor_share
 
     def pool_nearest(self, target: float) -> float:
         """The pool's skill nearest to `target` (ties: the lower), or -1 if empty."""
@@ -304,7 +336,10 @@ class ReferenceModel(mesa.Model):
             a = agent_key(kp, c)
             for p in range(sc.levels.pool_per_community):
                 other = members[below(draw(a, p), len(members))]
-                self.pool.append(other.skill if other.active and other.enrolled else -1.0)
+                offered = other.active and other.enrolled
+                if sc.learning.roles == "split":
+                    offered = offered and other.tutor  # the pool offers tutors only
+                self.pool.append(other.skill if offered else -1.0)
         self.pool_sorted = sorted(x for x in self.pool if x >= 0.0)
         # Classes: contiguous spans of slots, their mean skill and active size.
         if self.expert_format == "class":

@@ -179,7 +179,9 @@ class Shard:
     @_worker_threads
     def pool(self, step: int) -> np.ndarray:
         """This shard's part of the week's global pool, in community order."""
-        return pool_part(self.population, self.seed, step, self.scenario.levels.pool_per_community)
+        sc = self.scenario
+        return pool_part(self.population, self.seed, step, sc.levels.pool_per_community,
+                         sc.learning.roles == "split")
 
     @_worker_threads
     def class_partials(

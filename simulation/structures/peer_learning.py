@@ -69,6 +69,7 @@ def step_rules(scenario: Scenario, arrangement: ExpertArrangement, active: float
         no_contact_penalty=float(mot.no_contact_penalty),
         shock=float(mot.shock),
         threshold=float(mot.threshold),
+        split_roles=int(learn.roles == "split"),
     )
 
 
@@ -120,7 +121,8 @@ class PeerEngine(EngineState):
     def week(self, step: int) -> None:
         """One week: the pool, class summaries, the rules, then the synchronous kernel."""
         pop, sc, arr = self.population, self.scenario, self.arrangement
-        pool = gather_pool(pop, self.seed, step, sc.levels.pool_per_community, sort=sort_pool(sc))
+        pool = gather_pool(pop, self.seed, step, sc.levels.pool_per_community, sort=sort_pool(sc),
+                           split=sc.learning.roles == "split")
         classes_taught = 0
         if arr.mode == peer_week.EXPERTS_CLASS:
             class_summary(pop.skill, pop.flags, arr.class_span, self.class_mean, self.class_count)
