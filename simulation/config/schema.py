@@ -441,6 +441,13 @@ class StudyGroupParams(Section):
         "go on solo or stop follows from it (assumption)",
         "", ge=0.0, le=1.0,
     )
+    dropout_contagion: float = _field(
+        0.0,
+        "motivation each member of a meeting group loses per member who dropped out the week "
+        "before: drop-out that spreads, as members leaving disheartens those who stay "
+        "(assumption: no study measures it, docs/study_groups.md; 0 = off)",
+        "1/member", ge=0.0, le=1.0,
+    )
 
 
 class Scenario(Section):

@@ -15,6 +15,12 @@ of contiguous slots whose sizes differ by at most one. Three modes share everyth
   (the same rule applies to organiser-led groups).
 - solo: the same learners with no group: the unsupported self-paced online course (T5).
 
+Drop-out that spreads (`dropout_contagion`, 0 = off): in a week its group meets, each enrolled
+member loses that much motivation per member of the group who dropped out the week before
+(members leaving disheartens those who stay; an assumption no study measures,
+docs/study_groups.md).
+When the group dissolves instead, the collapse loss applies and the contagion does not.
+
 In a session, members learn from the leader's prepared content: the gap is the leader's skill
 (after this week's preparation) minus the member's, narrowed above Z by `preparation_narrowing`,
 with the model's efficacy e(gap) and the peer rate; a member takes whichever teaches more, the
@@ -35,9 +41,9 @@ completion `goal`. The collapse and load magnitudes are assumptions (no study me
 docs/calibration.md): they are parameters, varied in experiments/study_groups.
 
 State (compact, beside the population's 12 bytes per agent): per agent `sessions_led` (uint8) and
-`progress` (uint16, 1/65535 skill steps) = 3 bytes; per group `state`, `organiser` and `rotation`
-(uint8 each): the `Groups` bundle. Aggregates are summed per block of whole communities and
-combined in block order, so results are identical for any thread count.
+`progress` (uint16, 1/65535 skill steps) = 3 bytes; per group `state`, `organiser`, `rotation`
+and `dropped` (uint8 each): the `Groups` bundle. Aggregates are summed per block of whole
+communities and combined in block order, so results are identical for any thread count.
 
 How the week is cut (as the peer step's, docs/performance.md "Kernel layout"): `course_week` is
 one parallel loop over blocks whose body calls the block function `_block_course_week`
@@ -119,6 +125,7 @@ GroupRules = namedtuple(
         "facilitation_load",
         "social_support",
         "collapse_motivation_loss",
+        "dropout_contagion",  # float: motivation lost per member who dropped out last week
         "forgetting",
         "motivation_decay",
         "progress_reward",
@@ -131,10 +138,12 @@ GroupRules = namedtuple(
 
 # The study groups' own state: per group, the first group of each community (int64[C + 1], then
 # the total), `state`, `organiser` and `rotation` (uint8: slot offsets within the group); per
-# slot, `sessions_led` (uint8) and course `progress` (uint16); and the per-block group
-# statistics (float64, GS_* columns), overwritten every week.
+# slot, `sessions_led` (uint8) and course `progress` (uint16); the per-block group statistics
+# (float64, GS_* columns), overwritten every week; and per group `dropped` (uint8: enrolled
+# members who dropped out in the group's last course week, for `dropout_contagion`).
 Groups = namedtuple(
-    "Groups", ["start", "state", "organiser", "rotation", "sessions_led", "progress", "stats"]
+    "Groups",
+    ["start", "state", "organiser", "rotation", "sessions_led", "progress", "stats", "dropped"],
 )
 
 # Which course week it is: the step key (counter_rng.key_for(seed, STREAM_STEP, week)), the
@@ -457,19 +466,27 @@ def _group_week(g, lo, hi, b, state, groups, week, rules, table, sums):
 
     # Only the leader uses the preparation rate (role ROLE_LEADER in _update).
     session = Session(leader_content, session_fit, preparation_rate)
+    # Members who dropped out last week dishearten those who still meet (dropout_contagion).
+    lost = np.int64(groups.dropped[g])
+    dropped = 0
     for i in range(lo, hi):
         enrolled = (flags[i] & IN_PROGRAMME) != 0
+        was_attending = (flags[i] & BOTH) == BOTH
         extra = 0.0
         role = ROLE_SOLO
         if meeting and enrolled:
             role = ROLE_MEMBER
             extra = rules.social_support
+            if lost > 0:
+                extra -= rules.dropout_contagion * lost
             if i == leader:
                 role = ROLE_LEADER
                 extra -= leader_cost
         elif dissolved_now and enrolled:
             extra = -rules.collapse_motivation_loss
         net, active = _update(i, b, role, extra, session, state, groups, week, rules, table, sums)
+        if week.learning and was_attending and not active:
+            dropped += 1
         if planned and enrolled:
             if i == organiser:
                 group_stats[b, GS_N_ORGANISER] += 1.0
@@ -482,6 +499,7 @@ def _group_week(g, lo, hi, b, state, groups, week, rules, table, sums):
             if active and groups.state[g] == GROUP_MEETING:
                 group_stats[b, GS_IN_GROUP] += 1.0
 
+    groups.dropped[g] = np.uint8(min(dropped, 255))
     if planned:
         group_stats[b, GS_PLANNED] += 1.0
         if groups.state[g] == GROUP_MEETING:

@@ -120,6 +120,7 @@ class StudyGroup:
         self.next_in_turn = offset  # rotating: the member who leads next if still there
         self.session: Session | None = None
         self.dissolved_now = False
+        self.dropped = 0  # enrolled members who dropped out in the group's last course week
 
     def _organiser_offset(self, random_organiser: bool) -> int:
         """Who organises: kernels/study_groups.py "the most motivated, or a random member".
@@ -239,7 +240,12 @@ class StudyGroup:
         if not learner.enrolled:
             return 0.0
         if self.session is not None:
-            extra = self.model.scenario.study_groups.social_support
+            sg = self.model.scenario.study_groups
+            extra = sg.social_support
+            # "each enrolled member loses that much motivation per member of the group who
+            # dropped out the week before" (dropout_contagion), while the group meets.
+            if self.dropped > 0:
+                extra -= sg.dropout_contagion * self.dropped
             if learner is self.session.leader:
                 extra -= self.session.leader_cost
             return extra
@@ -438,8 +444,16 @@ class ReferenceGroupsModel(mesa.Model):
         else:
             for group in self.groups:
                 group.session, group.dissolved_now = None, False
+        attending = {
+            group.number: [x for x in group.members if x.active and x.enrolled]
+            for group in self.groups
+        }
         self.agents.do("study")
         self.agents.do("advance")
+        # Who dropped out this course week: next week's contagion in each group.
+        for group in self.groups:
+            gone = sum(1 for x in attending[group.number] if not x.active)
+            group.dropped = min(gone, 255) if self.course_running else 0
         self.history.append(self._observe())
 
     def _observe(self) -> dict:
