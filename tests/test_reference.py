@@ -23,13 +23,18 @@ CASES = [
     ("peer_only", 1, 1, 1, {"learning__roles": "split"}),
     ("mixed", 0, 0, 0, {"learning__roles": "split", "learning__tutor_share": 0.3}),
     ("peer_only", 2, 2, 2, {"learning__roles": "split", "learning__tutor_selection": "random"}),
+    # Tutor capacity: matching in priority order, with agency's limits, and with split roles.
+    ("peer_only", 1, 1, 0, {"learning__tutor_capacity": 1}),
+    ("peer_only", 2, 2, 0, {"learning__tutor_capacity": 3}),
+    ("mixed", 0, 0, 0, {"learning__tutor_capacity": 2, "learning__roles": "split"}),
 ]
 
 
 def case_id(case: tuple) -> str:
-    """A readable id: the structure, the three levels and the other settings' values."""
+    """A readable id: the structure, the three levels and the other settings."""
     structure, r, a, c, settings = case
-    return "-".join([structure, f"{r}{a}{c}", *(str(v) for v in settings.values())])
+    named = (f"{k.split('__')[-1]}={v}" for k, v in settings.items())
+    return "-".join([structure, f"{r}{a}{c}", *named])
 
 
 @pytest.mark.parametrize(

@@ -39,6 +39,10 @@ CASES = {
         "peer_only", size=20_000, steps=4, program__connectivity=2, learning__roles="split",
         learning__participation=0.8,
     ),
+    # Tutors' capacity: matching within each community in priority order.
+    "tutor capacity": small(
+        "mixed", size=20_000, steps=4, program__connectivity=0, learning__tutor_capacity=2,
+    ),
 }
 
 

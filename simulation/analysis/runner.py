@@ -36,6 +36,7 @@ SUMMARY_METRICS = {
     "mean_tutor_gain": "mean tutor gain / week",
     "expert_hours": "expert hours / week",
     "gain_per_expert_hour": "gain per expert hour",
+    "peer_hours": "peer tutor hours / week",
 }
 
 

@@ -211,6 +211,20 @@ class LearningParams(Section):
         "members)",
         "", gt=0.0, lt=1.0,
     )
+    tutor_capacity: int = _field(
+        0,
+        "tutees one peer tutor can take in a week; learners whose best tutor is full take their "
+        "next best or wait (matching in a random order each week); 0: no limit, any number of "
+        "learners may choose the same tutor (assumption either way: no study measures how many "
+        "tutees a volunteer peer tutor takes; a finite capacity needs connectivity 0)",
+        "tutees/week", ge=0, le=1000,
+    )
+    tutor_hours: float = _field(
+        1.0,
+        "hours a peer tutor spends per tutee in a week: reported as peer_hours, not a "
+        "mechanism (assumption: one weekly session of about an hour)",
+        "hours/tutee", ge=0.0, le=100.0,
+    )
     tutor_selection: Literal["top_skill", "random"] = _field(
         "top_skill",
         "roles = split: who tutors: the most skilled participants of each community at the "
@@ -655,6 +669,12 @@ def validate(data: dict[str, Any], source: str) -> Scenario:
         raise ScenarioError(
             source, "motivation.initial_min must not exceed motivation.initial_max",
             key="motivation.initial_min",
+        )
+    if scenario.learning.tutor_capacity > 0 and scenario.program.connectivity > 0:
+        raise ScenarioError(
+            source, "learning.tutor_capacity > 0 needs program.connectivity = 0: tutors reached "
+            "through the global pool cannot yet be matched within their capacity",
+            key="learning.tutor_capacity",
         )
     if scenario.metrics.competent > scenario.metrics.expert:
         raise ScenarioError(

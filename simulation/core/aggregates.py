@@ -66,6 +66,9 @@ METRICS: dict[str, str] = {
     "expert_load": "learners taught per designated expert this week",
     "expert_gain": "skill gained from experts this week, all learners together",
     "gain_per_expert_hour": "expert_gain / expert_hours",
+    "peer_hours": (
+        "peer tutors' hours this week: learners taught by a peer times learning.tutor_hours"
+    ),
 }
 METRIC_NAMES = tuple(METRICS)
 
@@ -113,11 +116,13 @@ def aggregate(
     expert: float,
     expert_hours: float = 0.0,
     experts: int = 0,
+    peer_hours: float = 0.0,
 ) -> dict:
     """The week's METRICS and pyramid bands from per-block sums (combined in block order).
 
     `expert_hours` and `experts` (designated experts) come from the structure's engine: hours are
-    decided by how experts are organised, not by the agents' sums.
+    decided by how experts are organised, not by the agents' sums; so do `peer_hours` (peer
+    sessions times learning.tutor_hours).
     """
     s = np.zeros(stats.shape[1])
     for b in range(stats.shape[0]):  # fixed order: identical on any thread count
@@ -156,6 +161,7 @@ def aggregate(
         "expert_load": sessions / experts if experts else 0.0,
         "expert_gain": expert_gain,
         "gain_per_expert_hour": expert_gain / expert_hours if expert_hours > 0 else 0.0,
+        "peer_hours": float(peer_hours),
     }
     out = declared(values, METRICS, "core.aggregates.aggregate")
     for k, count in enumerate(pyramid_counts(hist, bands)):

@@ -47,6 +47,7 @@ DRAW_ROLE = 1  # learning.roles = split, tutor_selection = random: whether the a
 DRAW_POOL_BASE = 64
 DRAW_SHOCK = 96
 DRAW_EXPERT_SESSION = 97
+DRAW_PRIORITY = 98  # learning.tutor_capacity: the learner's turn in matching to a tutor
 
 
 @njit(uint64(uint64), cache=True, inline="always")

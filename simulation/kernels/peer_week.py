@@ -55,7 +55,15 @@ from ..core.blocks import (
     SUM_TUTOR_GAIN,
     record_state,
 )
-from ..core.counter_rng import DRAW_EXPERT_SESSION, DRAW_POOL_BASE, agent_key, below, draw, uniform
+from ..core.counter_rng import (
+    DRAW_EXPERT_SESSION,
+    DRAW_POOL_BASE,
+    DRAW_PRIORITY,
+    agent_key,
+    below,
+    draw,
+    uniform,
+)
 from ..core.efficacy import (
     class_input,
     content_level,
@@ -112,6 +120,7 @@ StepRules = namedtuple(
         "shock",
         "threshold",
         "split_roles",  # int: 1 if each participant has one role (learning.roles = split)
+        "tutor_capacity",  # int: tutees a tutor takes a week (learning.tutor_capacity); 0: no limit
     ],
 )
 
@@ -159,8 +168,25 @@ WeekSetup = namedtuple(
         "prefetch_pool",  # bool
         "mentoring_factor",  # float: per-learner expert input in a mentoring group
         "class_factor",  # float64 [class]: per-learner expert input in each class
+        "match_width",  # int: the largest community matched under a tutor capacity (0: none)
     ],
 )
+
+# Matching under a tutor capacity (learning.tutor_capacity > 0): one row per block, one column
+# per member of the block's current community (`_match_community`).
+Matching = namedtuple(
+    "Matching",
+    [
+        "priority",  # uint64: each member's priority draw this week (DRAW_PRIORITY)
+        "order",  # int64: members in priority order (sorted with `priority`)
+        "load",  # int64: tutees matched to each member so far
+        "up_e",  # float64: efficacy of the matched tutor (0: none)
+        "up_gap",  # float64: its gap
+        "down_e",  # float64: efficacy of teaching the best-fitting matched tutee (0: none)
+    ],
+)
+# Bytes of `Matching` per member of the largest community, per block.
+MATCH_BYTES = 6 * 8
 
 # A block's running sums and counts, in the order of the columns of `stats` (core/blocks.py).
 Totals = namedtuple(
@@ -187,20 +213,23 @@ POOL_PREFETCH_MEMBERS = 1 << 20
 LANE_BYTES = 16 * 8 + 4 + 2 + 2 * 1
 
 
-def scratch_bytes(blocks: int, largest_community: int, peers: bool) -> int:
+def scratch_bytes(blocks: int, largest_community: int, peers: bool, capacity: bool = False) -> int:
     """Bytes the weekly kernel allocates for its lanes and contact rows (freed after the week).
 
     Args:
         blocks: blocks of the layout (one row of scratch each).
         largest_community: members of the largest community.
         peers: whether the structure has peer learning (else no contact rows).
+        capacity: whether tutors have a capacity (learning.tutor_capacity > 0): a `Matching`
+            row per block.
 
     Returns:
-        The bytes of `Scratch` for one week.
+        The bytes of `Scratch` (and `Matching`) for one week.
     """
     width = min(CHUNK, max(1, largest_community))
     contact_width = min(CONTACT_WIDTH, max(1, largest_community)) if peers else 0
-    return blocks * (width * LANE_BYTES + contact_width * 4)
+    match_width = max(1, largest_community) if peers and capacity else 0
+    return blocks * (width * LANE_BYTES + contact_width * 4 + match_width * MATCH_BYTES)
 
 
 @intrinsic
@@ -479,6 +508,104 @@ def _split_contacts(state, pool, lanes, row, chunk, first, size, n_lanes, rules,
 
 
 @njit(cache=True, inline="always")
+def _before(match, b, x, y):
+    """Whether position x comes before y: lower priority draw first, then the lower member."""
+    px, py = match.priority[b, x], match.priority[b, y]
+    return px < py or (px == py and match.order[b, x] < match.order[b, y])
+
+
+@njit(cache=True, inline="always")
+def _swap(match, b, x, y):
+    match.priority[b, x], match.priority[b, y] = match.priority[b, y], match.priority[b, x]
+    match.order[b, x], match.order[b, y] = match.order[b, y], match.order[b, x]
+
+
+@njit(cache=True, inline="always")
+def _sift_down(match, b, root, end):
+    while 2 * root + 1 < end:
+        child = 2 * root + 1
+        if child + 1 < end and _before(match, b, child, child + 1):
+            child += 1
+        if not _before(match, b, root, child):
+            return
+        _swap(match, b, root, child)
+        root = child
+
+
+@njit(cache=True, inline="always")
+def _sort_by_priority(match, b, n):
+    """Heap sort of row b's first n (priority, member) pairs: in place, no allocation."""
+    for start in range(n // 2 - 1, -1, -1):
+        _sift_down(match, b, start, n)
+    for end in range(n - 1, 0, -1):
+        _swap(match, b, 0, end)
+        _sift_down(match, b, 0, end)
+
+
+@njit(cache=True, inline="always")
+def _match_community(state, match, b, first, size, slot_offset, rules, table, setup):
+    """7.2 with a tutor capacity: match a community's learners to tutors, at most c tutees each.
+
+    Learners take turns in the order of a counter-based priority draw (DRAW_PRIORITY; equal
+    draws: the lower slot first), a random serial dictatorship: each takes, among the contacts
+    it may weigh (the same k draws and the same agency limit as without a capacity), the one
+    above it with the highest efficacy whose tutor still has room; if every such tutor is full
+    it has no peer source this week (it waits). A tutor's learning by teaching follows the
+    best-fitting tutee matched to it. A community is one block's, so the matching is the same on
+    any thread or shard count; pool contacts are not used (schema: connectivity 0).
+    """
+    both = ACTIVE | IN_PROGRAMME
+    split = rules.split_roles != 0
+    Z, keep, limit = setup.Z, setup.keep, setup.limit_local
+    capacity = rules.tutor_capacity
+    for q in range(size):
+        match.priority[b, q] = draw(agent_key(setup.key, first + q + slot_offset), DRAW_PRIORITY)
+        match.order[b, q] = q
+        match.load[b, q] = 0
+        match.up_e[b, q] = 0.0
+        match.up_gap[b, q] = 0.0
+        match.down_e[b, q] = 0.0
+    _sort_by_priority(match, b, size)
+    for r in range(size):
+        q = match.order[b, r]
+        i = first + q
+        f = state.flags[i]
+        if (f & both) != both or (split and (f & TUTOR_ROLE) != 0):
+            continue  # not a learner this week (or a tutor, who is never taught by a peer)
+        key = agent_key(setup.key, i + slot_offset)
+        s = np.float64(state.skill[i])
+        seen = 0
+        best_e, best_gap, best = 0.0, 0.0, np.int64(-1)
+        for d in range(rules.candidates):
+            qj = below(draw(key, d), size)
+            fj = state.flags[first + qj]
+            if (fj & both) != both or (split and (fj & TUTOR_ROLE) == (f & TUTOR_ROLE)):
+                continue
+            gap = state.skill[first + qj] - s
+            if gap > 0.0:
+                if seen < limit:
+                    effective = gap if gap <= Z else Z + (gap - Z) * keep
+                    e = efficacy(effective, Z, table)
+                    if e > best_e and match.load[b, qj] < capacity:
+                        best_e, best_gap, best = e, gap, qj
+                seen += 1
+        if best >= 0:
+            match.load[b, best] += 1
+            match.up_e[b, q] = best_e
+            match.up_gap[b, q] = best_gap
+            match.down_e[b, best] = max(match.down_e[b, best], efficacy(best_gap, Z, table))
+
+
+@njit(cache=True, inline="always")
+def _matched_lanes(match, lanes, row, b, offset, n_lanes):
+    """The chunk's matched sources and tutees (`_match_community`) into its lanes."""
+    for q in range(n_lanes):
+        lanes.up_e[row, q] = match.up_e[b, offset + q]
+        lanes.up_gap[row, q] = match.up_gap[b, offset + q]
+        lanes.down_e[row, q] = match.down_e[b, offset + q]
+
+
+@njit(cache=True, inline="always")
 def _expert_input(classes, lanes, row, chunk, n_lanes, slot_offset, rules, table, setup):
     """7.6: each lane's expert input this week, in classes or in mentoring sessions."""
     Z = setup.Z
@@ -716,6 +843,7 @@ def _setup(communities, pool, classes, key, rules):
         prefetch_pool=pool.members.size > POOL_PREFETCH_MEMBERS,
         mentoring_factor=class_input(rules.mentoring_group, rules.class_size_slope),
         class_factor=class_factor,
+        match_width=largest if rules.peers and rules.tutor_capacity > 0 else 0,
     )
 
 
@@ -747,8 +875,21 @@ def _scratch(rows, width, contact_width):
     )
 
 
+@njit(cache=True, inline="always")
+def _matching(rows, width):
+    """The `Matching` scratch of `rows` blocks and communities of up to `width` members."""
+    return Matching(
+        priority=np.empty((rows, width), dtype=np.uint64),
+        order=np.empty((rows, width), dtype=np.int64),
+        load=np.empty((rows, width), dtype=np.int64),
+        up_e=np.empty((rows, width)),
+        up_gap=np.empty((rows, width)),
+        down_e=np.empty((rows, width)),
+    )
+
+
 @block_function
-def _block_week(b, state, communities, pool, classes, lanes, sums, rules, table, setup):
+def _block_week(b, state, communities, pool, classes, lanes, match, sums, rules, table, setup):
     """One week of block b's communities, chunk by chunk; its totals into row b of the sums."""
     row = b  # this block's row of lanes and contacts
     histogram = sums.histogram
@@ -760,12 +901,17 @@ def _block_week(b, state, communities, pool, classes, lanes, sums, rules, table,
     for c in range(communities.blocks[b], communities.blocks[b + 1]):
         first = communities.start[c]
         size = communities.present[c]
-        if rules.peers and size <= setup.contact_width:
+        matched = rules.peers and rules.tutor_capacity > 0
+        if matched:
+            _match_community(state, match, b, first, size, slot_offset, rules, table, setup)
+        elif rules.peers and size <= setup.contact_width:
             _contact_row(state, lanes, row, first, size)
         for chunk in range(first, first + size, setup.width):
             n_lanes = min(setup.width, first + size - chunk)
             _load_lanes(state, lanes, row, chunk, n_lanes, setup.key, slot_offset)
-            if rules.peers:
+            if matched:
+                _matched_lanes(match, lanes, row, b, chunk - first, n_lanes)
+            elif rules.peers:
                 if setup.prefetch_pool:
                     _prefetch_pool_contacts(pool, lanes, row, n_lanes, rules)
                 if rules.split_roles:
@@ -808,11 +954,12 @@ def week(state, communities, pool, classes, key, rules, table, sums):
     setup = _setup(communities, pool, classes, key, rules)
     rows = communities.blocks.size - 1
     lanes = _scratch(rows, setup.width, setup.contact_width)
+    match = _matching(rows if setup.match_width > 0 else 0, setup.match_width)
     # One parallel region only (the block loop): under a loaded machine each region's barrier can
     # wait a scheduler time slice, which at small populations costs more than the work itself.
     # Its body is one call: bundles must not be opened inside a parallel loop (kernels/bundles.py).
     for b in prange(rows):
-        _block_week(b, state, communities, pool, classes, lanes, sums, rules, table, setup)
+        _block_week(b, state, communities, pool, classes, lanes, match, sums, rules, table, setup)
 
 
 @block_function

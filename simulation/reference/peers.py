@@ -28,7 +28,7 @@ GOLDEN, M1, M2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
 STREAM_INIT_SKILL, STREAM_INIT_MOTIVATION, STREAM_STEP, STREAM_POOL, STREAM_ARRIVALS = 1, 2, 3, 4, 5
 STREAM_INIT_PROGRAMME = 6
 DRAW_ROLE = 1  # in STREAM_INIT_PROGRAMME
-DRAW_POOL_BASE, DRAW_SHOCK, DRAW_EXPERT_SESSION = 64, 96, 97
+DRAW_POOL_BASE, DRAW_SHOCK, DRAW_EXPERT_SESSION, DRAW_PRIORITY = 64, 96, 97, 98
 TABLE = [float(x) for x in EFFICACY_TABLE]
 
 
@@ -109,6 +109,10 @@ class Learner(mesa.Agent):
         self.skill, self.motivation = skill, motivation  # motivation as a code 0..65535
         self.active = True
         self.tutor = False  # learning.roles = split: assigned to tutor (else a tutee)
+        # learning.tutor_capacity > 0: this week's matched source (efficacy, gap, effective gap)
+        # and the efficacy of teaching the best-fitting matched tutee.
+        self.matched_up: tuple[float, float, float] = (0.0, 0.0, 0.0)
+        self.matched_down_e = 0.0
         self.was_tutee = self.was_tutor = self.was_expert_taught = False
 
     def decide(self) -> None:
@@ -123,7 +127,11 @@ class Learner(mesa.Agent):
         m = self.motivation / 65535.0
         r = model.rules
         up_e = up_gap = up_effgap = down_e = 0.0
-        if r["peers"] and self.enrolled:
+        if r["peers"] and self.enrolled and r["tutor_capacity"] > 0:
+            # Matched this week within the tutors' capacity (ReferenceModel._match).
+            up_e, up_gap, up_effgap = self.matched_up
+            down_e = self.matched_down_e
+        elif r["peers"] and self.enrolled:
             members = model.members[self.community]
             seen_up = seen_down = 0
             split = sc.learning.roles == "split"
@@ -313,6 +321,49 @@ class ReferenceModel(mesa.Model):
                 u = uniform(draw(agent_key(kprog, learner.slot), DRAW_ROLE))
                 learner.tutor = u < learn.tutor_share
 
+    def _match(self, members: list[Learner]) -> None:
+        """Match a community's learners to tutors within learning.tutor_capacity.
+
+        docs/ODD.md 7.2: learners take turns in the order of their priority draw (DRAW_PRIORITY;
+        equal draws: the lower slot first); each takes, among the contacts it may weigh (its k
+        draws, the first `choice` above it), the one with the highest efficacy (the first of
+        equals) whose tutor has room, or waits. A tutor's teaching follows its best-fitting
+        matched tutee.
+        """
+        sc = self.scenario
+        z, r = sc.learning.optimal_gap, self.rules
+        capacity, split = sc.learning.tutor_capacity, sc.learning.roles == "split"
+        limit = r["choice"] if r["choice"] > 0 else 1
+        keys = {x.slot: agent_key(self.week_key, x.slot) for x in members}
+        for x in members:
+            x.matched_up, x.matched_down_e = (0.0, 0.0, 0.0), 0.0
+        load = {x.slot: 0 for x in members}
+        turns = sorted(members, key=lambda x: (draw(keys[x.slot], DRAW_PRIORITY), x.slot))
+        for learner in turns:
+            if not (learner.active and learner.enrolled) or (split and learner.tutor):
+                continue
+            s, seen, best = learner.skill, 0, None
+            best_e = 0.0
+            for d in range(sc.learning.candidates):
+                other = members[below(draw(keys[learner.slot], d), len(members))]
+                if not (other.active and other.enrolled):
+                    continue
+                if split and other.tutor == learner.tutor:
+                    continue
+                gap = other.skill - s
+                if gap > 0.0:
+                    if seen < limit:
+                        eg = effective_gap(gap, z, r["peer_narrowing"])
+                        e = efficacy(eg, z)
+                        if e > best_e and load[other.slot] < capacity:
+                            best, best_e = (other, gap, eg), e
+                    seen += 1
+            if best is not None:
+                tutor, gap, eg = best
+                load[tutor.slot] += 1
+                learner.matched_up = (best_e, gap, eg)
+                tutor.matched_down_e = max(tutor.matched_down_e, efficacy(gap, z))
+
     def pool_nearest(self, target: float) -> float:
         """The pool's skill nearest to `target` (ties: the lower), or -1 if empty."""
         ordered = self.pool_sorted
@@ -376,7 +427,11 @@ class ReferenceModel(mesa.Model):
             "population_mean": last["mean_skill_exact"],
             "motivation_decay": lev.agency_decay[prog.agency],
         }
+        self.rules["tutor_capacity"] = sc.learning.tutor_capacity
         self.week_key = step_key(self.seed_value, STREAM_STEP, t)
+        if sc.structure.peers and sc.learning.tutor_capacity > 0:
+            for members in self.members:
+                self._match(members)
         self.agents.do("decide")
         self.agents.do("advance")
         self.history.append(self._observe())

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..core.aggregates import aggregate
-from ..core.blocks import N_EXPERT
+from ..core.blocks import N_EXPERT, N_PARTNERED
 from ..core.counter_rng import STREAM_STEP, key_for
 from ..core.efficacy import EFFICACY_TABLE, combined_narrowing
 from ..kernels import peer_week
@@ -70,6 +70,7 @@ def step_rules(scenario: Scenario, arrangement: ExpertArrangement, active: float
         shock=float(mot.shock),
         threshold=float(mot.threshold),
         split_roles=int(learn.roles == "split"),
+        tutor_capacity=int(learn.tutor_capacity),
     )
 
 
@@ -78,9 +79,12 @@ def week_metrics(scenario: Scenario, arrangement: ExpertArrangement, stats: np.n
     """The week's metrics from the per-block sums and histograms (in block order)."""
     m = scenario.metrics
     out = {"step": step}
-    out.update(
-        aggregate(stats, histogram, m.bands, m.competent, m.expert, expert_hours, arrangement.count)
-    )
+    # Peer hours: every peer session (a learner taught by a peer tutor) takes its tutor
+    # learning.tutor_hours; counted in block order.
+    sessions = sum(float(stats[b, N_PARTNERED]) for b in range(stats.shape[0]))
+    peer_hours = scenario.learning.tutor_hours * sessions if scenario.structure.peers else 0.0
+    out.update(aggregate(stats, histogram, m.bands, m.competent, m.expert, expert_hours,
+                         arrangement.count, peer_hours))
     return out
 
 
@@ -201,6 +205,7 @@ def peer_memory(scenario: Scenario, layout: Layout) -> dict[str, int]:
     members = layout.communities * scenario.levels.pool_per_community
     parts["pool"] = members * (4 + (1 + 4 + 4 if sort_pool(scenario) else 0))
     peers = scenario.structure.peers
-    lanes = peer_week.scratch_bytes(layout.blocks, layout.largest_community, peers)
+    capacity = scenario.learning.tutor_capacity > 0
+    lanes = peer_week.scratch_bytes(layout.blocks, layout.largest_community, peers, capacity)
     parts["kernel"] = lanes + 8 * classes
     return parts
