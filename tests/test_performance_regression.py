@@ -26,7 +26,7 @@ PINNED = {
     "learning.participation": 1.0, "learning.candidates": 8, "learning.forgetting": 0.002,
     "learning.roles": "reciprocal", "learning.tutor_share": 0.5,
     "learning.tutor_selection": "top_skill", "learning.tutor_capacity": 0,
-    "learning.tutor_hours": 1.0,
+    "learning.tutor_hours": 1.0, "learning.strong_tutors": 0, "learning.strong_tutor_skill": 0.5,
     "experts.count": 10, "experts.learners_per_expert": 0, "experts.format": "auto",
     "experts.skill": 0.95, "experts.teaching_skill": 0.5, "experts.rate": 0.03,
     "experts.class_size_slope": 0.25, "experts.capacity": 30, "experts.hours_per_session": 1.0,

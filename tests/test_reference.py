@@ -27,6 +27,11 @@ CASES = [
     ("peer_only", 1, 1, 0, {"learning__tutor_capacity": 1}),
     ("peer_only", 2, 2, 0, {"learning__tutor_capacity": 3}),
     ("mixed", 0, 0, 0, {"learning__tutor_capacity": 2, "learning__roles": "split"}),
+    # Strong tutors (a share of those recruited), alone and with split roles and a capacity.
+    ("peer_only", 1, 1, 0, {"learning__strong_tutors": 300}),
+    ("peer_only", 2, 2, 0, {"learning__strong_tutors": 500, "learning__strong_tutor_skill": 0.8}),
+    ("mixed", 0, 0, 0, {"learning__strong_tutors": 100, "learning__roles": "split",
+                        "learning__tutor_capacity": 2}),
 ]
 
 

@@ -225,6 +225,21 @@ class LearningParams(Section):
         "mechanism (assumption: one weekly session of about an hour)",
         "hours/tutee", ge=0.0, le=100.0,
     )
+    strong_tutors: int = _field(
+        0,
+        "strong tutors the region can recruit: a programme that needs N tutors (its "
+        "participants, or its tutors when roles = split) recruits them first, so a tutor is "
+        "strong with probability min(1, strong_tutors / N), by its own draw (its place in the "
+        "recruitment order); the rest teach with peer_teaching_skill. 0: every tutor alike "
+        "(assumption: two kinds of tutor; needs connectivity 0)",
+        "tutors", ge=0, le=10**10,
+    )
+    strong_tutor_skill: float = _field(
+        0.5,
+        "how far a strong tutor narrows the effective gap above Z (assumption: a trained or "
+        "experienced tutor, as experts.teaching_skill)",
+        "", ge=0.0, le=1.0,
+    )
     tutor_selection: Literal["top_skill", "random"] = _field(
         "top_skill",
         "roles = split: who tutors: the most skilled participants of each community at the "
@@ -675,6 +690,12 @@ def validate(data: dict[str, Any], source: str) -> Scenario:
             source, "learning.tutor_capacity > 0 needs program.connectivity = 0: tutors reached "
             "through the global pool cannot yet be matched within their capacity",
             key="learning.tutor_capacity",
+        )
+    if scenario.learning.strong_tutors > 0 and scenario.program.connectivity > 0:
+        raise ScenarioError(
+            source, "learning.strong_tutors > 0 needs program.connectivity = 0: the quality of "
+            "tutors reached through the global pool is not known to a block",
+            key="learning.strong_tutors",
         )
     if scenario.metrics.competent > scenario.metrics.expert:
         raise ScenarioError(

@@ -202,6 +202,23 @@ def initialise(pop: Population, scenario: Scenario, seed: int) -> None:
         )
 
 
+def tutors_needed(scenario: Scenario) -> int:
+    """Tutors a programme needs: its participants, or its tutors when roles are split.
+
+    From the scenario alone (population.size x participation, x tutor_share if split; at least
+    1), so every shard and thread knows it without a pass over the population.
+    """
+    learn = scenario.learning
+    share = learn.tutor_share if learn.roles == "split" else 1.0
+    return max(1, int(np.floor(scenario.population.size * learn.participation * share + 0.5)))
+
+
+def strong_share(scenario: Scenario) -> float:
+    """The chance a tutor is strong: min(1, learning.strong_tutors / tutors needed); 0 if none."""
+    strong = scenario.learning.strong_tutors
+    return min(1.0, strong / tutors_needed(scenario)) if strong > 0 else 0.0
+
+
 def tutor_count(share: float, participants: int) -> int:
     """Tutors of a community with `participants` enrolled members: share x n, rounded half up."""
     return int(np.floor(share * participants + 0.5))

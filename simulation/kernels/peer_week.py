@@ -59,6 +59,7 @@ from ..core.counter_rng import (
     DRAW_EXPERT_SESSION,
     DRAW_POOL_BASE,
     DRAW_PRIORITY,
+    DRAW_QUALITY,
     agent_key,
     below,
     draw,
@@ -121,6 +122,9 @@ StepRules = namedtuple(
         "threshold",
         "split_roles",  # int: 1 if each participant has one role (learning.roles = split)
         "tutor_capacity",  # int: tutees a tutor takes a week (learning.tutor_capacity); 0: no limit
+        "strong_share",  # float: chance a tutor is strong (learning.strong_tutors); 0: all alike
+        "strong_narrowing",  # float: a strong tutor's teaching skill with responsiveness
+        "quality_key",  # uint64: key_for(seed, STREAM_INIT_PROGRAMME, 0), for DRAW_QUALITY
     ],
 )
 
@@ -135,6 +139,7 @@ Scratch = namedtuple(
         "up_e",  # float64: efficacy of the best source above so far
         "up_gap",  # float64: its gap
         "down_e",  # float64: efficacy of the best tutee below so far
+        "up_keep",  # float64: 1 - the chosen source's narrowing (tutor quality; else unused)
         "seen_up",  # int64: contacts above seen (agency 0-1)
         "seen_down",  # int64: contacts below seen
         "pool_skill",  # float32: the current pool contact's skill
@@ -169,6 +174,7 @@ WeekSetup = namedtuple(
         "mentoring_factor",  # float: per-learner expert input in a mentoring group
         "class_factor",  # float64 [class]: per-learner expert input in each class
         "match_width",  # int: the largest community matched under a tutor capacity (0: none)
+        "strong_keep",  # float: 1 - a strong tutor's narrowing (learning.strong_tutors)
     ],
 )
 
@@ -183,10 +189,11 @@ Matching = namedtuple(
         "up_e",  # float64: efficacy of the matched tutor (0: none)
         "up_gap",  # float64: its gap
         "down_e",  # float64: efficacy of teaching the best-fitting matched tutee (0: none)
+        "up_keep",  # float64: 1 - the matched tutor's narrowing
     ],
 )
 # Bytes of `Matching` per member of the largest community, per block.
-MATCH_BYTES = 6 * 8
+MATCH_BYTES = 7 * 8
 
 # A block's running sums and counts, in the order of the columns of `stats` (core/blocks.py).
 Totals = namedtuple(
@@ -209,8 +216,8 @@ CONTACT_WIDTH = 4096
 # a trip to main memory.
 POOL_PREFETCH_MEMBERS = 1 << 20
 
-# Bytes of scratch per lane: 16 float64/int64/uint64 arrays, a float32, a uint16, two uint8.
-LANE_BYTES = 16 * 8 + 4 + 2 + 2 * 1
+# Bytes of scratch per lane: 17 float64/int64/uint64 arrays, a float32, a uint16, two uint8.
+LANE_BYTES = 17 * 8 + 4 + 2 + 2 * 1
 
 
 def scratch_bytes(blocks: int, largest_community: int, peers: bool, capacity: bool = False) -> int:
@@ -470,30 +477,62 @@ def _pool_contacts(pool, lanes, row, n_lanes, rules, table, setup):
 
 
 @njit(cache=True, inline="always")
-def _split_contacts(state, pool, lanes, row, chunk, first, size, n_lanes, rules, table, setup):
-    """7.1-7.2 in a split programme (learning.roles = split): contacts of the other role only.
+def _tutor_keep(rules, setup, agent):
+    """1 - the teaching narrowing of the tutor with global id `agent` (learning.strong_tutors).
+
+    A tutor is strong with probability `strong_share`, by its own draw (DRAW_QUALITY of the
+    programme stream): a pure function of seed and id, so nothing is stored. Its draw is also
+    its place in the programme's recruitment order: the first `strong_tutors` recruited (those
+    with the lowest draws, in expectation) are strong.
+    """
+    strong = uniform(draw(agent_key(rules.quality_key, agent), DRAW_QUALITY)) < rules.strong_share
+    return setup.strong_keep if strong else setup.keep
+
+
+@njit(cache=True, inline="always")
+def _checked_contacts(state, pool, lanes, row, chunk, first, size, n_lanes, slot_offset, rules,
+                      table, setup):
+    """7.1-7.2 when contacts differ: by role (learning.roles = split) or by tutor quality.
 
     The same candidates (draws 0..k-1), pool contacts and ideal-gap search, weighed in the same
-    order as `_local_candidates` and `_pool_contacts`, except that a contact counts only if its
-    role differs from the learner's (a tutee weighs tutors, a tutor tutees), and that only
-    tutees make pool contacts: the pool offers tutors alone (kernels/pool.py). The sides a role
-    may not use (a tutee teaching, a tutor taught) are dropped in `_gains_and_motivation`. A
-    slower path than the reciprocal one (a gather from the state arrays per candidate), kept
-    apart so that the reciprocal programmes run exactly as fast as before.
+    order as `_local_candidates` and `_pool_contacts`, except that in a split programme a
+    contact counts only if its role differs from the learner's (a tutee weighs tutors, a tutor
+    tutees) and only tutees make pool contacts (the pool offers tutors alone, kernels/pool.py),
+    and that with strong tutors (learning.strong_tutors > 0; connectivity 0 only) each contact
+    above narrows the gap by its own teaching skill (`_tutor_keep`). The sides a role may not
+    use (a tutee teaching, a tutor taught) are dropped in `_gains_and_motivation`. A slower path
+    than the reciprocal one (a gather from the state arrays per candidate), kept apart so that
+    the plain programmes run exactly as fast as before.
     """
     both = ACTIVE | IN_PROGRAMME
     nan = np.nan
+    split = rules.split_roles != 0
+    quality = rules.strong_share > 0.0
+    for q in range(n_lanes):
+        lanes.up_keep[row, q] = setup.keep
     for d in range(rules.candidates):
         for q in range(n_lanes):
             role = state.flags[chunk + q] & TUTOR_ROLE
-            j = first + below(draw(lanes.key[row, q], d), size)
-            fj = state.flags[j]
-            usable = ((fj & both) == both) & ((fj & TUTOR_ROLE) != role)
-            gap = (state.skill[j] - lanes.skill[row, q]) if usable else nan
-            _consider_lane(lanes, row, q, gap, setup.limit_local, table, setup)
+            qj = below(draw(lanes.key[row, q], d), size)
+            fj = state.flags[first + qj]
+            usable = ((fj & both) == both) & ((not split) | ((fj & TUTOR_ROLE) != role))
+            gap = (state.skill[first + qj] - lanes.skill[row, q]) if usable else nan
+            if quality:
+                keep = _tutor_keep(rules, setup, first + qj + slot_offset)
+                before = lanes.up_e[row, q]
+                (lanes.seen_up[row, q], lanes.seen_down[row, q], lanes.up_e[row, q],
+                 lanes.up_gap[row, q], lanes.down_e[row, q]) = _consider(
+                    gap, setup.Z, keep, table, setup.limit_local, lanes.seen_up[row, q],
+                    lanes.seen_down[row, q], lanes.up_e[row, q], lanes.up_gap[row, q],
+                    lanes.down_e[row, q],
+                )
+                if lanes.up_e[row, q] > before:  # this contact became the source
+                    lanes.up_keep[row, q] = keep
+            else:
+                _consider_lane(lanes, row, q, gap, setup.limit_local, table, setup)
     n_pool = pool.members.size
     for q in range(n_lanes):
-        if state.flags[chunk + q] & TUTOR_ROLE:
+        if split and (state.flags[chunk + q] & TUTOR_ROLE):
             continue  # the pool offers tutors: only tutees look there
         s = lanes.skill[row, q]
         for p in range(rules.pool_contacts):
@@ -565,7 +604,9 @@ def _match_community(state, match, b, first, size, slot_offset, rules, table, se
         match.up_e[b, q] = 0.0
         match.up_gap[b, q] = 0.0
         match.down_e[b, q] = 0.0
+        match.up_keep[b, q] = keep
     _sort_by_priority(match, b, size)
+    quality = rules.strong_share > 0.0
     for r in range(size):
         q = match.order[b, r]
         i = first + q
@@ -575,7 +616,7 @@ def _match_community(state, match, b, first, size, slot_offset, rules, table, se
         key = agent_key(setup.key, i + slot_offset)
         s = np.float64(state.skill[i])
         seen = 0
-        best_e, best_gap, best = 0.0, 0.0, np.int64(-1)
+        best_e, best_gap, best, best_keep = 0.0, 0.0, np.int64(-1), keep
         for d in range(rules.candidates):
             qj = below(draw(key, d), size)
             fj = state.flags[first + qj]
@@ -584,15 +625,19 @@ def _match_community(state, match, b, first, size, slot_offset, rules, table, se
             gap = state.skill[first + qj] - s
             if gap > 0.0:
                 if seen < limit:
-                    effective = gap if gap <= Z else Z + (gap - Z) * keep
+                    keep_j = keep
+                    if quality:
+                        keep_j = _tutor_keep(rules, setup, first + qj + slot_offset)
+                    effective = gap if gap <= Z else Z + (gap - Z) * keep_j
                     e = efficacy(effective, Z, table)
                     if e > best_e and match.load[b, qj] < capacity:
-                        best_e, best_gap, best = e, gap, qj
+                        best_e, best_gap, best, best_keep = e, gap, qj, keep_j
                 seen += 1
         if best >= 0:
             match.load[b, best] += 1
             match.up_e[b, q] = best_e
             match.up_gap[b, q] = best_gap
+            match.up_keep[b, q] = best_keep
             match.down_e[b, best] = max(match.down_e[b, best], efficacy(best_gap, Z, table))
 
 
@@ -603,6 +648,7 @@ def _matched_lanes(match, lanes, row, b, offset, n_lanes):
         lanes.up_e[row, q] = match.up_e[b, offset + q]
         lanes.up_gap[row, q] = match.up_gap[b, offset + q]
         lanes.down_e[row, q] = match.down_e[b, offset + q]
+        lanes.up_keep[row, q] = match.up_keep[b, offset + q]
 
 
 @njit(cache=True, inline="always")
@@ -667,6 +713,7 @@ def _gains_and_motivation(state, lanes, row, chunk, n_lanes, rules, setup):
     Z = setup.Z
     peers = rules.peers != 0
     split = rules.split_roles != 0
+    quality = rules.strong_share > 0.0
     n_tutee = np.int64(0)
     n_tutor = np.int64(0)
     n_partnered = np.int64(0)
@@ -690,7 +737,9 @@ def _gains_and_motivation(state, lanes, row, chunk, n_lanes, rules, setup):
         up_e = lanes.up_e[row, q] if learns else 0.0
         up_gap = lanes.up_gap[row, q] if learns else 0.0
         # The chosen source's effective gap, as _consider computed it from its gap.
-        up_effgap = effective_gap(up_gap, Z, rules.peer_narrowing)
+        # (With strong tutors, the narrowing of the source chosen: `up_keep`.)
+        keep = lanes.up_keep[row, q] if quality else setup.keep
+        up_effgap = up_gap if up_gap <= Z else Z + (up_gap - Z) * keep
         down_e = lanes.down_e[row, q] if teaches else 0.0
         # Shrinks near the frontier; a peer cannot carry a learner past the peer.
         tutee_gain = min(rules.peer_rate * up_e * m * (1.0 - s), up_gap) if up_e > 0.0 else 0.0
@@ -844,6 +893,7 @@ def _setup(communities, pool, classes, key, rules):
         mentoring_factor=class_input(rules.mentoring_group, rules.class_size_slope),
         class_factor=class_factor,
         match_width=largest if rules.peers and rules.tutor_capacity > 0 else 0,
+        strong_keep=1.0 - rules.strong_narrowing,
     )
 
 
@@ -857,6 +907,7 @@ def _scratch(rows, width, contact_width):
         up_e=np.empty((rows, width)),
         up_gap=np.empty((rows, width)),
         down_e=np.empty((rows, width)),
+        up_keep=np.empty((rows, width)),
         seen_up=np.empty((rows, width), dtype=np.int64),
         seen_down=np.empty((rows, width), dtype=np.int64),
         pool_skill=np.empty((rows, width), dtype=np.float32),
@@ -885,6 +936,7 @@ def _matching(rows, width):
         up_e=np.empty((rows, width)),
         up_gap=np.empty((rows, width)),
         down_e=np.empty((rows, width)),
+        up_keep=np.empty((rows, width)),
     )
 
 
@@ -914,10 +966,9 @@ def _block_week(b, state, communities, pool, classes, lanes, match, sums, rules,
             elif rules.peers:
                 if setup.prefetch_pool:
                     _prefetch_pool_contacts(pool, lanes, row, n_lanes, rules)
-                if rules.split_roles:
-                    _split_contacts(
-                        state, pool, lanes, row, chunk, first, size, n_lanes, rules, table, setup
-                    )
+                if rules.split_roles or rules.strong_share > 0.0:
+                    _checked_contacts(state, pool, lanes, row, chunk, first, size, n_lanes,
+                                      slot_offset, rules, table, setup)
                 else:
                     _local_candidates(state, lanes, row, first, size, n_lanes, rules, table, setup)
                     _pool_contacts(pool, lanes, row, n_lanes, rules, table, setup)

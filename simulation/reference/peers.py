@@ -20,14 +20,14 @@ import numpy as np
 
 from ..config.schema import Scenario
 from ..core.efficacy import EFFICACY_TABLE, TABLE_MAX, TABLE_STEPS_PER_UNIT
-from ..core.population import community_layout, tutor_count
+from ..core.population import community_layout, strong_share, tutor_count
 from ..core.pyramid import layer_cumulative
 
 MASK = (1 << 64) - 1
 GOLDEN, M1, M2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
 STREAM_INIT_SKILL, STREAM_INIT_MOTIVATION, STREAM_STEP, STREAM_POOL, STREAM_ARRIVALS = 1, 2, 3, 4, 5
 STREAM_INIT_PROGRAMME = 6
-DRAW_ROLE = 1  # in STREAM_INIT_PROGRAMME
+DRAW_ROLE, DRAW_QUALITY = 1, 2  # in STREAM_INIT_PROGRAMME
 DRAW_POOL_BASE, DRAW_SHOCK, DRAW_EXPERT_SESSION, DRAW_PRIORITY = 64, 96, 97, 98
 TABLE = [float(x) for x in EFFICACY_TABLE]
 
@@ -109,6 +109,7 @@ class Learner(mesa.Agent):
         self.skill, self.motivation = skill, motivation  # motivation as a code 0..65535
         self.active = True
         self.tutor = False  # learning.roles = split: assigned to tutor (else a tutee)
+        self.strong = False  # learning.strong_tutors: a strong tutor (narrows by its own skill)
         # learning.tutor_capacity > 0: this week's matched source (efficacy, gap, effective gap)
         # and the efficacy of teaching the best-fitting matched tutee.
         self.matched_up: tuple[float, float, float] = (0.0, 0.0, 0.0)
@@ -145,7 +146,7 @@ class Learner(mesa.Agent):
                 # Agency: at choice 0 the first contact above (below) is assigned; otherwise the
                 # learner picks the best of the first `choice` contacts above (below).
                 if gap > 0.0:
-                    eg = effective_gap(gap, z, r["peer_narrowing"])
+                    eg = effective_gap(gap, z, model.narrowing_of(other))
                     e = efficacy(eg, z)
                     if r["choice"] == 0:
                         if seen_up == 0:
@@ -297,6 +298,13 @@ class ReferenceModel(mesa.Model):
             self.members.append(community)
             if sc.learning.roles == "split":
                 self._assign_roles(community, kprog)
+            if sc.learning.strong_tutors > 0:
+                # A tutor's draw is its place in the recruitment order: the first
+                # strong_tutors of those needed are strong (docs/ODD.md 7.3).
+                share = strong_share(sc)
+                for learner in community:
+                    u = uniform(draw(agent_key(kprog, learner.slot), DRAW_QUALITY))
+                    learner.strong = u < share
         self.capacity = int(start[-1])
         count = sc.expert_count
         self.expert_format = "none" if count == 0 else sc.expert_format
@@ -320,6 +328,10 @@ class ReferenceModel(mesa.Model):
             for learner in enrolled:
                 u = uniform(draw(agent_key(kprog, learner.slot), DRAW_ROLE))
                 learner.tutor = u < learn.tutor_share
+
+    def narrowing_of(self, tutor: Learner) -> float:
+        """A tutor's narrowing: a strong tutor's (learning.strong_tutors) or every peer's."""
+        return self.rules["strong_narrowing"] if tutor.strong else self.rules["peer_narrowing"]
 
     def _match(self, members: list[Learner]) -> None:
         """Match a community's learners to tutors within learning.tutor_capacity.
@@ -353,7 +365,7 @@ class ReferenceModel(mesa.Model):
                 gap = other.skill - s
                 if gap > 0.0:
                     if seen < limit:
-                        eg = effective_gap(gap, z, r["peer_narrowing"])
+                        eg = effective_gap(gap, z, self.narrowing_of(other))
                         e = efficacy(eg, z)
                         if e > best_e and load[other.slot] < capacity:
                             best, best_e = (other, gap, eg), e
@@ -428,6 +440,9 @@ class ReferenceModel(mesa.Model):
             "motivation_decay": lev.agency_decay[prog.agency],
         }
         self.rules["tutor_capacity"] = sc.learning.tutor_capacity
+        self.rules["strong_narrowing"] = (
+            1.0 - (1.0 - sc.learning.strong_tutor_skill) * (1.0 - narrowing)
+        )
         self.week_key = step_key(self.seed_value, STREAM_STEP, t)
         if sc.structure.peers and sc.learning.tutor_capacity > 0:
             for members in self.members:

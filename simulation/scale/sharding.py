@@ -363,7 +363,7 @@ class ShardedRun:
         if arr.mode == peer_week.EXPERTS_CLASS:
             class_mean, class_count = self._class_summary()
             classes_taught = int(np.count_nonzero(class_count))
-        rules = step_rules(sc, arr, self.metrics["active"], self.metrics["mean_skill"])
+        rules = step_rules(sc, arr, self.metrics["active"], self.metrics["mean_skill"], self.seed)
         stats, histogram = self._gather("week", t, pool, Classes(class_mean, class_count), rules)
         sessions = float(stats[:, N_EXPERT].sum())
         hours = arr.hours(classes_taught, sessions)

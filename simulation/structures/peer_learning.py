@@ -15,8 +15,9 @@ import numpy as np
 
 from ..core.aggregates import aggregate
 from ..core.blocks import N_EXPERT, N_PARTNERED
-from ..core.counter_rng import STREAM_STEP, key_for
+from ..core.counter_rng import STREAM_INIT_PROGRAMME, STREAM_STEP, key_for
 from ..core.efficacy import EFFICACY_TABLE, combined_narrowing
+from ..core.population import strong_share
 from ..kernels import peer_week
 from ..kernels.bundles import BlockSums, agent_state, communities, fields
 from ..kernels.experts import Classes, class_summary
@@ -30,8 +31,11 @@ if TYPE_CHECKING:
 
 
 def step_rules(scenario: Scenario, arrangement: ExpertArrangement, active: float,
-               population_mean: float) -> peer_week.StepRules:
-    """Resolve the scenario and last week's state into the kernel's scalar rules."""
+               population_mean: float, seed: int = 0) -> peer_week.StepRules:
+    """Resolve the scenario and last week's state into the kernel's scalar rules.
+
+    `seed` keys each tutor's quality draw (learning.strong_tutors; unused otherwise).
+    """
     prog, learn, ex, mot, lev = (
         scenario.program, scenario.learning, scenario.experts, scenario.motivation, scenario.levels
     )
@@ -71,6 +75,11 @@ def step_rules(scenario: Scenario, arrangement: ExpertArrangement, active: float
         threshold=float(mot.threshold),
         split_roles=int(learn.roles == "split"),
         tutor_capacity=int(learn.tutor_capacity),
+        strong_share=float(strong_share(scenario)),
+        strong_narrowing=float(combined_narrowing(
+            learn.strong_tutor_skill, lev.responsiveness_narrowing[prog.responsiveness]
+        )),
+        quality_key=key_for(seed, STREAM_INIT_PROGRAMME, 0),
     )
 
 
@@ -131,7 +140,7 @@ class PeerEngine(EngineState):
         if arr.mode == peer_week.EXPERTS_CLASS:
             class_summary(pop.skill, pop.flags, arr.class_span, self.class_mean, self.class_count)
             classes_taught = int(np.count_nonzero(self.class_count))
-        rules = step_rules(sc, arr, self.last["active"], self.last["mean_skill"])
+        rules = step_rules(sc, arr, self.last["active"], self.last["mean_skill"], self.seed)
         run_week(pop, self.blocks, pool, self.classes, key_for(self.seed, STREAM_STEP, step), rules,
                  self.sums)
         sessions = float(self.stats[:, N_EXPERT].sum())
