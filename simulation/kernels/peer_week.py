@@ -14,9 +14,13 @@ block's communities in chunks of agents, the lanes, and runs the sections of the
 as small helpers inlined into it: `_load_lanes`, `_local_candidates`, `_pool_contacts`,
 `_expert_input`, `_gains_and_motivation` and `_add_block_sums`. Each section is one or a few
 passes over the lanes, written without branches where the choice is a coin flip so that the
-passes vectorise. The arrays travel in bundles: the agent state, the communities and the block
-sums (kernels/bundles.py), the pool (kernels/pool.py), the expert classes (kernels/experts.py),
-and here the lanes' scratch and the week's set-up.
+passes vectorise. Programmes whose contacts differ by role or by tutor quality
+(learning.roles = split, learning.strong_tutors) weigh their candidates in `_checked_contacts`
+instead, and programmes whose tutors have a capacity (learning.tutor_capacity) match each
+community's learners to tutors first (`_match_community`, with its `Matching` scratch), so the
+plain path runs as before. The arrays travel in bundles: the agent state, the communities and
+the block sums (kernels/bundles.py), the pool (kernels/pool.py), the expert classes
+(kernels/experts.py), and here the lanes' scratch and the week's set-up.
 
 Aggregates are accumulated per block (float64 sums, integer histogram) and combined in block
 order afterwards (core/blocks.py, core/aggregates.py), so no population-sized pass is needed.
