@@ -130,7 +130,8 @@ def scenario_data(draw: st.DrawFn) -> dict[str, Any]:
         if table:
             data[section] = table
     # The rules across keys (schema.validate): motivation.initial_min must not exceed
-    # initial_max, and metrics.competent must not exceed metrics.expert.
+    # initial_max, metrics.competent must not exceed metrics.expert, and (below) a tutor
+    # capacity or strong tutors need connectivity 0.
     defaults = Scenario()
     for section, low_key, high_key in (("motivation", "initial_min", "initial_max"),
                                        ("metrics", "competent", "expert")):
@@ -139,6 +140,11 @@ def scenario_data(draw: st.DrawFn) -> dict[str, Any]:
         high = table.get(high_key, getattr(getattr(defaults, section), high_key))
         if low > high:
             data[section] = table | {low_key: high, high_key: low}
+    # A tutor capacity or strong tutors need connectivity 0 (tutors reached through the pool are
+    # not matched or rated yet): with either set, the connectivity is 0.
+    learning = data.get("learning", {})
+    if learning.get("tutor_capacity", 0) > 0 or learning.get("strong_tutors", 0) > 0:
+        data["program"] = data.get("program", {}) | {"connectivity": 0}
     return data
 
 

@@ -16,20 +16,45 @@ LEFT_BEHIND = (
 )
 
 CASES = [
-    # structure, responsiveness, agency, connectivity
-    ("peer_only", 1, 1, 1),
-    ("peer_only", 2, 2, 2),
-    ("peer_only", 0, 0, 0),
-    ("expert_only", 0, 0, 0),
-    ("expert_only", 2, 1, 1),
-    ("mixed", 1, 2, 2),
-    ("mixed", 0, 0, 1),
+    # structure, responsiveness, agency, connectivity, other settings
+    ("peer_only", 1, 1, 1, {}),
+    ("peer_only", 2, 2, 2, {}),
+    ("peer_only", 0, 0, 0, {}),
+    ("expert_only", 0, 0, 0, {}),
+    ("expert_only", 2, 1, 1, {}),
+    ("mixed", 1, 2, 2, {}),
+    ("mixed", 0, 0, 1, {}),
+    # A week of teaching without expectancy is practice (no gain, no forgetting, no penalty).
+    ("peer_only", 1, 1, 1, {"learning__teaching_expectancy": 0.0}),
+    # Split programmes: tutors by starting skill or at random, local only and through the pool.
+    ("peer_only", 1, 1, 1, {"learning__roles": "split"}),
+    ("mixed", 0, 0, 0, {"learning__roles": "split", "learning__tutor_share": 0.3}),
+    ("peer_only", 2, 2, 2, {"learning__roles": "split", "learning__tutor_selection": "random"}),
+    # Tutor capacity: matching in priority order, with agency's limits, and with split roles.
+    ("peer_only", 1, 1, 0, {"learning__tutor_capacity": 1}),
+    ("peer_only", 2, 2, 0, {"learning__tutor_capacity": 3}),
+    ("mixed", 0, 0, 0, {"learning__tutor_capacity": 2, "learning__roles": "split"}),
+    # Strong tutors (a share of those recruited), alone and with split roles and a capacity.
+    ("peer_only", 1, 1, 0, {"learning__strong_tutors": 300}),
+    ("peer_only", 2, 2, 0, {"learning__strong_tutors": 500, "learning__strong_tutor_skill": 0.8}),
+    ("mixed", 0, 0, 0, {"learning__strong_tutors": 100, "learning__roles": "split",
+                        "learning__tutor_capacity": 2}),
 ]
 
 
-@pytest.mark.parametrize(("structure", "responsiveness", "agency", "connectivity"), CASES)
+def case_id(case: tuple) -> str:
+    """A readable id: the structure, the three levels and the other settings."""
+    structure, r, a, c, settings = case
+    named = (f"{k.split('__')[-1]}={v}" for k, v in settings.items())
+    return "-".join([structure, f"{r}{a}{c}", *named])
+
+
+@pytest.mark.parametrize(
+    ("structure", "responsiveness", "agency", "connectivity", "settings"), CASES,
+    ids=[case_id(c) for c in CASES],
+)
 def test_kernels_reproduce_the_reference_implementation_exactly(
-    structure, responsiveness, agency, connectivity
+    structure, responsiveness, agency, connectivity, settings
 ):
     """Fed the same random draws, the kernels and the reference give identical agents at 2,000.
 
@@ -41,7 +66,7 @@ def test_kernels_reproduce_the_reference_implementation_exactly(
     sc = small(
         structure, size=2000, steps=10, program__responsiveness=responsiveness,
         program__agency=agency, program__connectivity=connectivity, experts__count=20,
-        learning__participation=0.7,
+        learning__participation=0.7, **settings,
     )
     assert_same_as_reference(sc)
 

@@ -57,6 +57,13 @@ CASES = {
     "solo, calibrated course": ("solo_online", {
         "program.responsiveness": 1, "learning.participation": 0.6,
     }),
+    # drop-out that spreads, in both group modes; and a leader teaching without expectancy
+    "rotating, drop-out contagion": ("study_groups_rotating", {
+        "study_groups.dropout_contagion": 0.04, "learning.participation": 0.9,
+    }),
+    "organiser_led, drop-out contagion, no expectancy": ("study_groups_organiser", {
+        "study_groups.dropout_contagion": 0.06, "learning.teaching_expectancy": 0.0,
+    }),
 }
 
 

@@ -38,6 +38,19 @@ CASES = {
         "peer_only", size=20_000, steps=4, program__connectivity=2,
         population__arrival_rate=0.01, program__agency=0,
     ),
+    # Split roles by starting skill and through the pool of tutors (sorted: connectivity 2).
+    "split roles, pool of tutors": small(
+        "peer_only", size=20_000, steps=4, program__connectivity=2, learning__roles="split",
+        learning__participation=0.8,
+    ),
+    # Tutors' capacity (matching within each community in priority order) and strong tutors.
+    "tutor capacity, strong tutors": small(
+        "mixed", size=20_000, steps=4, program__connectivity=0, learning__tutor_capacity=2,
+        learning__strong_tutors=4000,
+    ),
+    "strong tutors": small(
+        "peer_only", size=20_000, steps=4, program__connectivity=0, learning__strong_tutors=4000,
+    ),
 }
 
 

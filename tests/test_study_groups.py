@@ -237,11 +237,47 @@ def test_compare_runs_the_three_modes_and_reports_group_metrics(tmp_path):
     assert (out / "comparison.png").stat().st_size > 10_000
 
 
+def _two_weeks_after_a_member_leaves(mode: str, contagion: float) -> np.ndarray:
+    """Motivation codes of two committed groups after week 2; group 0's organiser left in week 1."""
+    model = committed_group(mode, **{"study_groups.dropout_contagion": contagion})
+    leaver = int(model.engine.group_organiser[0])
+    model.population.motivation[leaver] = 0
+    model.step()
+    assert model.engine.group_dropped[0] == 1 and model.engine.group_dropped[1] == 0
+    model.step()
+    return model.population.motivation[:12].astype(np.int64)
+
+
+def test_drop_out_spreads_to_those_who_stay_in_the_group_and_no_further():
+    """With contagion 0.05 the 5 who stay in a rotating group lose 0.05 each; the other group not.
+
+    No shocks, so the only difference from a run without contagion is the contagion itself
+    (where motivation is not clipped at 1).
+    """
+    off = _two_weeks_after_a_member_leaves("rotating", 0.0)
+    on = _two_weeks_after_a_member_leaves("rotating", 0.05)
+    assert np.array_equal(on[6:12], off[6:12])
+    stayed = off[0:6] > 0
+    assert stayed.sum() == 5
+    assert np.all(on[0:6][stayed] < off[0:6][stayed])
+    unclipped = stayed & (off[0:6] < 65535)  # at motivation 1 the rule clips (core/motivation.py)
+    assert unclipped.sum() >= 2
+    assert np.all(np.abs(off[0:6][unclipped] - on[0:6][unclipped] - 0.05 * 65535) <= 1)
+
+
+def test_an_organiser_collapse_costs_the_collapse_loss_and_not_the_contagion():
+    """When the organiser leaves, the group dissolves: its members lose the collapse loss only."""
+    off = _two_weeks_after_a_member_leaves("organiser_led", 0.0)
+    on = _two_weeks_after_a_member_leaves("organiser_led", 0.05)
+    assert np.array_equal(on, off)
+
+
 def test_group_state_stays_within_a_few_bytes_per_agent():
     """Study groups add at most 4 bytes per agent (docs/ODD.md: 16 bytes per agent in all)."""
     model = PeerLearningModel(course("rotating", size=10_000), seed=0)
     g = model.engine
-    arrays = (g.sessions_led, g.progress, g.group_state, g.group_organiser, g.group_rotation)
+    arrays = (g.sessions_led, g.progress, g.group_state, g.group_organiser, g.group_rotation,
+              g.group_dropped)
     extra = sum(a.nbytes for a in arrays)
     assert extra / model.population.capacity <= 4.0
 

@@ -10,7 +10,10 @@ study_groups_rotating.toml: the same registrants, course and seeds, differing on
 two sweeps, each point with `--replicates` replicates (seed + r, common random numbers):
 - group size 4-8 at the default facilitation load;
 - facilitation load (the motivation a session's leader loses that week: the organiser's hazard)
-  0-0.10 at the default group size.
+  0-0.10 at the default group size;
+- drop-out contagion (the motivation each member of a meeting group loses per member who dropped
+  out the week before) 0-0.08 at the default size and load: gradual attrition that spreads,
+  against organiser collapse.
 It also checks calibration target T5 (solo completion of a 6-12 week course, goal scaled with the
 course's length). Writes, atomically, into a new results folder: figure.png/.pdf, sweeps.csv/.md,
 t5.csv/.md and manifest.json (provenance).
@@ -44,6 +47,7 @@ LABELS = {
 }
 GROUP_SIZES = (4, 5, 6, 7, 8)
 LOADS = (0.0, 0.02, 0.04, 0.06, 0.08, 0.10)
+CONTAGION = (0.0, 0.02, 0.04, 0.06, 0.08)
 T5_WEEKS = (6, 8, 12)
 METRICS = (
     "completion", "group_survival", "active_fraction", "organiser_gain", "member_gain",
@@ -72,7 +76,7 @@ def summarise(finals: list[dict], **columns: object) -> dict:
 
 
 def sweeps(replicates: int, size: int, seed: int) -> pd.DataFrame:
-    """Every mode over the group-size sweep and the facilitation-load sweep."""
+    """Every mode over the group-size, facilitation-load and drop-out contagion sweeps."""
     rows = []
     for mode, path in SCENARIOS.items():
         base = load(path).study_groups
@@ -80,12 +84,21 @@ def sweeps(replicates: int, size: int, seed: int) -> pd.DataFrame:
             overrides = {"population.size": size, "study_groups.group_size": group_size}
             finals = replicate_finals(path, overrides, replicates, seed)
             rows.append(summarise(finals, sweep="group_size", mode=mode, group_size=group_size,
-                                  facilitation_load=base.facilitation_load))
+                                  facilitation_load=base.facilitation_load,
+                                  dropout_contagion=base.dropout_contagion))
         for load_value in LOADS:
             overrides = {"population.size": size, "study_groups.facilitation_load": load_value}
             finals = replicate_finals(path, overrides, replicates, seed)
             rows.append(summarise(finals, sweep="facilitation_load", mode=mode,
-                                  group_size=base.group_size, facilitation_load=load_value))
+                                  group_size=base.group_size, facilitation_load=load_value,
+                                  dropout_contagion=base.dropout_contagion))
+        for contagion in CONTAGION:
+            overrides = {"population.size": size, "study_groups.dropout_contagion": contagion}
+            finals = replicate_finals(path, overrides, replicates, seed)
+            rows.append(summarise(finals, sweep="dropout_contagion", mode=mode,
+                                  group_size=base.group_size,
+                                  facilitation_load=base.facilitation_load,
+                                  dropout_contagion=contagion))
     return pd.DataFrame(rows)
 
 
@@ -108,12 +121,13 @@ def t5(replicates: int, size: int, seed: int) -> pd.DataFrame:
 
 
 def plot(table: pd.DataFrame, stem: Path, replicates: int, size: int) -> list[Path]:
-    """Completion (top) and group survival (bottom) versus group size (left) and load (right)."""
+    """Completion (top) and group survival (bottom) versus group size, load and contagion."""
     defaults = load(SCENARIOS["organiser_led"]).study_groups
-    fig, axes = plt.subplots(2, 2, figsize=(11, 8), constrained_layout=True, sharey="row")
+    fig, axes = plt.subplots(2, 3, figsize=(16, 8), constrained_layout=True, sharey="row")
     for col, (sweep, xlabel) in enumerate((
         ("group_size", "group size (members at the start)"),
         ("facilitation_load", "facilitation load (leader's motivation loss per session led)"),
+        ("dropout_contagion", "drop-out contagion (motivation lost per member who left)"),
     )):
         for row, (metric, ylabel) in enumerate((
             ("completion", "completion (fraction of registrants)"),
@@ -144,6 +158,8 @@ def plot(table: pd.DataFrame, stem: Path, replicates: int, size: int) -> list[Pa
     axes[0, 1].set_title(f"Completion vs facilitation load {at_size}")
     axes[1, 0].set_title(f"Group survival vs group size {at_load}")
     axes[1, 1].set_title(f"Group survival vs facilitation load {at_size}")
+    axes[0, 2].set_title("Completion vs drop-out contagion")
+    axes[1, 2].set_title("Group survival vs drop-out contagion")
     axes[0, 0].legend(loc="center right", fontsize="small")
     fig.suptitle(f"Study groups: organiser-led vs rotating vs solo ({size:,} registrants, "
                  f"{replicates} replicates; bands: 95% CI; dotted: the scenarios' default)")
@@ -185,7 +201,7 @@ def main(argv: list[str] | None = None) -> Path:
     with atomic_folder(target) as tmp:
         plot(table, tmp / "figure", args.replicates, args.size)
         table.to_csv(tmp / "sweeps.csv", index=False)
-        columns = ["sweep", "mode", "group_size", "facilitation_load"]
+        columns = ["sweep", "mode", "group_size", "facilitation_load", "dropout_contagion"]
         metrics = ["completion", "group_survival", "organiser_gain", "member_gain",
                    "leadership_gini"]
         (tmp / "sweeps.md").write_text(markdown(table, columns, metrics), encoding="utf-8")
@@ -198,11 +214,14 @@ def main(argv: list[str] | None = None) -> Path:
             "replicates": args.replicates, "size": args.size,
             "seeds": [args.seed + r for r in range(args.replicates)],
             "group_sizes": GROUP_SIZES, "facilitation_loads": LOADS,
+            "dropout_contagion": CONTAGION,
             "wall_time_s": round(time.perf_counter() - start, 3),
         }, tmp / "manifest.json")
     print(markdown(calibration, ["course_weeks", "goal"], ["completion"]))
     shown = table[(table["sweep"] == "facilitation_load")]
     print(markdown(shown, ["mode", "facilitation_load"], ["completion", "group_survival"]))
+    shown = table[(table["sweep"] == "dropout_contagion")]
+    print(markdown(shown, ["mode", "dropout_contagion"], ["completion", "group_survival"]))
     print(f"results written to {target}")
     return target
 

@@ -38,6 +38,7 @@ SUMMARY_METRICS = {
     "mean_tutor_gain": "mean tutor gain / week",
     "expert_hours": "expert hours / week",
     "gain_per_expert_hour": "gain per expert hour",
+    "peer_hours": "peer tutor hours / week",
     # Who is reached by experts (the format's sessions; connectivity's contacts).
     "expert_sessions": "learners taught by experts / week",
     "expert_contacts_per_learner": "expert contacts per learner / week",

@@ -64,6 +64,7 @@ from ..core.encoding import (
     ACTIVE,
     IN_PROGRAMME,
     PRESENT,
+    TUTOR_ROLE,
     WAS_EXPERT_TAUGHT,
     WAS_TUTEE,
     WAS_TUTOR,
@@ -82,6 +83,11 @@ GROUPS: dict[str, tuple[int, str]] = {
         int(WAS_EXPERT_TAUGHT), "sat in an expert's class or had a mentoring session"
     ),
     "participants": (int(IN_PROGRAMME), "enrolled in peer learning (learning.participation)"),
+    "tutor_role": (
+        int(TUTOR_ROLE),
+        "assigned to tutor in a split programme (learning.roles = split), whether or not they "
+        "taught; 'participants & not tutor_role' are the assigned tutees",
+    ),
     "completers": (int(ACTIVE), "still active at the end (did not drop out)"),
 }
 ALIASES = {

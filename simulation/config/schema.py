@@ -194,8 +194,58 @@ class LearningParams(Section):
         8, "contacts from one's own community considered each week, k", "contacts", ge=1, le=64,
     )
     forgetting: float = _field(
-        0.002, "fraction of skill lost in a week without learning or teaching",
+        0.002, "fraction of skill lost in a week without practice (no session taken part in, "
+        "nothing gained)",
         "1/week", ge=0.0, le=0.5,
+    )
+    roles: Literal["reciprocal", "split"] = _field(
+        "reciprocal",
+        "reciprocal: every participant learns from a peer above and teaches one below; split: "
+        "each participant has one role, tutor or tutee (cross-age tutoring, trained tutors; "
+        "Cohen, Kulik & Kulik 1982): tutees are taught only by tutors, tutors teach only tutees "
+        "and are never taught by a peer (they still learn by teaching)",
+    )
+    tutor_share: float = _field(
+        0.5,
+        "roles = split: share of each community's participants who tutor (rounded to whole "
+        "members)",
+        "", gt=0.0, lt=1.0,
+    )
+    tutor_capacity: int = _field(
+        0,
+        "tutees one peer tutor can take in a week; learners whose best tutor is full take their "
+        "next best or wait (matching in a random order each week); 0: no limit, any number of "
+        "learners may choose the same tutor (assumption either way: no study measures how many "
+        "tutees a volunteer peer tutor takes; a finite capacity needs connectivity 0)",
+        "tutees/week", ge=0, le=1000,
+    )
+    tutor_hours: float = _field(
+        1.0,
+        "hours a peer tutor spends per tutee in a week: reported as peer_hours, not a "
+        "mechanism (assumption: one weekly session of about an hour)",
+        "hours/tutee", ge=0.0, le=100.0,
+    )
+    strong_tutors: int = _field(
+        0,
+        "strong tutors the region can recruit: a programme that needs N tutors (its "
+        "participants, or its tutors when roles = split) recruits them first, so a tutor is "
+        "strong with probability min(1, strong_tutors / N), by its own draw (its place in the "
+        "recruitment order); the rest teach with peer_teaching_skill. 0: every tutor alike "
+        "(assumption: two kinds of tutor; needs connectivity 0)",
+        "tutors", ge=0, le=10**10,
+    )
+    strong_tutor_skill: float = _field(
+        0.5,
+        "how far a strong tutor narrows the effective gap above Z (assumption: a trained or "
+        "experienced tutor, as experts.teaching_skill)",
+        "", ge=0.0, le=1.0,
+    )
+    tutor_selection: Literal["top_skill", "random"] = _field(
+        "top_skill",
+        "roles = split: who tutors: the most skilled participants of each community at the "
+        "start (older or more advanced pupils tutor the others, as in cross-age tutoring; "
+        "assumption: role by starting skill) or participants chosen at random; later arrivals "
+        "are tutees",
     )
 
 
@@ -288,7 +338,8 @@ class MotivationParams(Section):
         "1/week", ge=0.0, le=1.0,
     )
     no_contact_penalty: float = _field(
-        0.05, "motivation lost in a week with no useful contact (nothing learned or taught)",
+        0.05, "motivation lost in a week without practice (no session taken part in, nothing "
+        "gained)",
         "1/week", ge=0.0, le=1.0,
     )
     shock: float = _field(
@@ -456,6 +507,13 @@ class StudyGroupParams(Section):
         "motivation lost by each remaining member in the week their group dissolves; whether they "
         "go on solo or stop follows from it (assumption)",
         "", ge=0.0, le=1.0,
+    )
+    dropout_contagion: float = _field(
+        0.0,
+        "motivation each member of a meeting group loses per member who dropped out the week "
+        "before: drop-out that spreads, as members leaving disheartens those who stay "
+        "(assumption: no study measures it, docs/study_groups.md; 0 = off)",
+        "1/member", ge=0.0, le=1.0,
     )
 
 
@@ -664,6 +722,18 @@ def validate(data: dict[str, Any], source: str) -> Scenario:
         raise ScenarioError(
             source, "motivation.initial_min must not exceed motivation.initial_max",
             key="motivation.initial_min",
+        )
+    if scenario.learning.tutor_capacity > 0 and scenario.program.connectivity > 0:
+        raise ScenarioError(
+            source, "learning.tutor_capacity > 0 needs program.connectivity = 0: tutors reached "
+            "through the global pool cannot yet be matched within their capacity",
+            key="learning.tutor_capacity",
+        )
+    if scenario.learning.strong_tutors > 0 and scenario.program.connectivity > 0:
+        raise ScenarioError(
+            source, "learning.strong_tutors > 0 needs program.connectivity = 0: the quality of "
+            "tutors reached through the global pool is not known to a block",
+            key="learning.strong_tutors",
         )
     if scenario.metrics.competent > scenario.metrics.expert:
         raise ScenarioError(

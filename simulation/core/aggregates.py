@@ -77,6 +77,9 @@ METRICS: dict[str, str] = {
     "expert_load": "learners taught per designated expert this week",
     "expert_gain": "skill gained from experts this week, all learners together",
     "gain_per_expert_hour": "expert_gain / expert_hours",
+    "peer_hours": (
+        "peer tutors' hours this week: learners taught by a peer times learning.tutor_hours"
+    ),
     # Who is left behind (kernels/cohort.py): everyone who has entered, drop-outs included, at
     # their skill now (a drop-out's skill keeps decaying by forgetting after they leave).
     "itt_mean_skill": "mean skill now of everyone who has entered, drop-outs included "
@@ -151,11 +154,13 @@ def aggregate(
     expert: float,
     expert_hours: float = 0.0,
     experts: int = 0,
+    peer_hours: float = 0.0,
 ) -> dict:
     """The week's METRICS and pyramid bands from per-block sums (combined in block order).
 
     `expert_hours` and `experts` (designated experts) come from the structure's engine: hours are
-    decided by how experts are organised, not by the agents' sums.
+    decided by how experts are organised, not by the agents' sums; so do `peer_hours` (peer
+    sessions times learning.tutor_hours).
     """
     s = np.zeros(stats.shape[1])
     for b in range(stats.shape[0]):  # fixed order: identical on any thread count
@@ -194,6 +199,7 @@ def aggregate(
         "expert_load": sessions / experts if experts else 0.0,
         "expert_gain": expert_gain,
         "gain_per_expert_hour": expert_gain / expert_hours if expert_hours > 0 else 0.0,
+        "peer_hours": float(peer_hours),
         "itt_mean_skill": _ratio(s[ITT_SUM_SKILL], present),
         "itt_gain": _ratio(s[ITT_SUM_SKILL] - s[ITT_SUM_START], present),
         "itt_competent_fraction": _ratio(s[ITT_N_COMPETENT], present),

@@ -1,7 +1,7 @@
 """The weekly motivation rule and drop-out (docs/ODD.md section 7.7), shared by every kernel.
 
     m' = clip(m + progress_reward x progress - agency_decay + extra
-              - (no_contact_penalty if nothing was learned or taught) + shock, 0, 1)
+              - (no_contact_penalty unless the agent practised) + shock, 0, 1)
 
 where progress is the best learning efficacy received this week and shock is uniform in
 +-`motivation.shock`, drawn from the agent's own step key (`DRAW_SHOCK`): the same draw in every
@@ -30,6 +30,30 @@ NO_EXTRA = -0.0
 
 
 @njit(cache=True, inline="always")
+def practised(gain, learned_e, taught_e):
+    """Whether an agent practised this week: it took part in a session, or gained anything.
+
+    Taking part means being taught with a learning efficacy above zero (by a peer, an expert, a
+    group's leader or the course material: `learned_e`) or teaching a peer with one (`taught_e`).
+    A week of practice adds its gain and escapes both forgetting and the no-contact penalty
+    (docs/ODD.md 7.5, 7.7). Until this rule, practice meant a gain above zero, so a tutor at
+    teaching_expectancy 0 (gain exactly 0; Kobayashi 2024, docs/calibration.md T6) forgot and
+    lost motivation as if it had met nobody, while at 1e-6 it did neither: T6 says teaching
+    without expectancy adds no learning, not that the session did not happen. The rule is now
+    continuous in every rate.
+
+    Args:
+        gain: the week's gain (learning, teaching and expert input together).
+        learned_e: the best efficacy received this week (0 if none).
+        taught_e: the efficacy of the teaching given this week (0 if none).
+
+    Returns:
+        Whether the week counts as practice.
+    """
+    return (gain > 0.0) | (learned_e > 0.0) | (taught_e > 0.0)
+
+
+@njit(cache=True, inline="always")
 def motivation_code(m):
     """The uint16 code of motivation m in [0, 1]: round(m x 65535) (core/encoding.py)."""
     return np.uint16(np.floor(m * MOTIVATION_SCALE + 0.5))
@@ -43,7 +67,7 @@ def weekly_motivation(m, progress, extra, practised, akey, rules):
         m: last week's motivation in [0, 1].
         progress: the best learning efficacy received this week (0 if none).
         extra: the structure's own term (`NO_EXTRA` if none; see the module docstring).
-        practised: whether the agent learned or taught anything this week (else the penalty).
+        practised: whether the agent practised this week (`practised`; else the penalty).
         akey: the agent's key in this week's step stream (counter_rng.agent_key), for the shock.
         rules: the week's rules; any namedtuple with `progress_reward`, `motivation_decay`,
             `no_contact_penalty`, `shock` and `threshold`.

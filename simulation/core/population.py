@@ -25,6 +25,7 @@ from numba import njit, prange
 
 from .blocks import block_layout
 from .counter_rng import (
+    DRAW_ROLE,
     STREAM_ARRIVALS,
     STREAM_INIT_MOTIVATION,
     STREAM_INIT_PROGRAMME,
@@ -35,7 +36,7 @@ from .counter_rng import (
     step_key,
     uniform,
 )
-from .encoding import ACTIVE, IN_PROGRAMME, MOTIVATION_SCALE, PRESENT
+from .encoding import ACTIVE, IN_PROGRAMME, MOTIVATION_SCALE, PRESENT, TUTOR_ROLE
 from .pyramid import SHAPE_EXPONENTIAL, SHAPE_LAYERS, layer_cumulative, novice_skill, pyramid_skill
 from .state import restore_array
 
@@ -192,6 +193,74 @@ def initialise(pop: Population, scenario: Scenario, seed: int) -> None:
         m.initial_min, m.initial_max,
         scenario.learning.participation, np.int64(pop.slot_offset),
     )
+    learn = scenario.learning
+    if learn.roles == "split":
+        _assign_roles(
+            pop.skill, pop.flags, pop.flags_next, pop.community_start, pop.community_present,
+            block_layout(pop.communities, pop.capacity), np.uint64(seed), learn.tutor_share,
+            learn.tutor_selection == "top_skill", np.int64(pop.slot_offset),
+        )
+
+
+def tutors_needed(scenario: Scenario) -> int:
+    """Tutors a programme needs: its participants, or its tutors when roles are split.
+
+    From the scenario alone (population.size x participation, x tutor_share if split; at least
+    1), so every shard and thread knows it without a pass over the population.
+    """
+    learn = scenario.learning
+    share = learn.tutor_share if learn.roles == "split" else 1.0
+    return max(1, int(np.floor(scenario.population.size * learn.participation * share + 0.5)))
+
+
+def strong_share(scenario: Scenario) -> float:
+    """The chance a tutor is strong: min(1, learning.strong_tutors / tutors needed); 0 if none."""
+    strong = scenario.learning.strong_tutors
+    return min(1.0, strong / tutors_needed(scenario)) if strong > 0 else 0.0
+
+
+def tutor_count(share: float, participants: int) -> int:
+    """Tutors of a community with `participants` enrolled members: share x n, rounded half up."""
+    return int(np.floor(share * participants + 0.5))
+
+
+@njit(parallel=True, cache=True)
+def _assign_roles(skill, flags, flags_next, community_start, community_present, block_community,
+                  seed, share, by_skill, slot_offset):
+    """Split programmes (learning.roles = split): set TUTOR_ROLE on each community's tutors.
+
+    By starting skill: the `share` most skilled participants of each community (rounded half up;
+    equal skills: the lower slot first), as older or more advanced pupils tutor the others. At
+    random: each participant tutors with probability `share`, by its own draw (DRAW_ROLE of
+    STREAM_INIT_PROGRAMME, keyed by the global id). A community is one block's, so the roles
+    are the same on any thread or shard count.
+    """
+    key = step_key(seed, STREAM_INIT_PROGRAMME, 0)
+    for b in prange(block_community.size - 1):
+        for c in range(block_community[b], block_community[b + 1]):
+            first = community_start[c]
+            n = community_present[c]
+            enrolled = np.empty(n, dtype=np.int64)
+            values = np.empty(n)
+            m = 0
+            for i in range(first, first + n):
+                if flags[i] & IN_PROGRAMME:
+                    enrolled[m] = i
+                    values[m] = -np.float64(skill[i])  # ascending order: the most skilled first
+                    m += 1
+            if by_skill:
+                order = np.argsort(values[:m], kind="mergesort")  # stable: lower slot first
+                tutors = np.int64(np.floor(share * m + 0.5))
+                for r in range(tutors):
+                    i = enrolled[order[r]]
+                    flags[i] |= TUTOR_ROLE
+                    flags_next[i] |= TUTOR_ROLE
+            else:
+                for r in range(m):
+                    i = enrolled[r]
+                    if uniform(draw(agent_key(key, i + slot_offset), DRAW_ROLE)) < share:
+                        flags[i] |= TUTOR_ROLE
+                        flags_next[i] |= TUTOR_ROLE
 
 
 @njit(cache=True, inline="always")

@@ -14,9 +14,13 @@ block's communities in chunks of agents, the lanes, and runs the sections of the
 as small helpers inlined into it: `_load_lanes`, `_local_candidates`, `_pool_contacts`,
 `_expert_input`, `_gains_and_motivation` and `_add_block_sums`. Each section is one or a few
 passes over the lanes, written without branches where the choice is a coin flip so that the
-passes vectorise. The arrays travel in bundles: the agent state, the communities and the block
-sums (kernels/bundles.py), the pool (kernels/pool.py), the expert classes (kernels/experts.py),
-and here the lanes' scratch and the week's set-up.
+passes vectorise. Programmes whose contacts differ by role or by tutor quality
+(learning.roles = split, learning.strong_tutors) weigh their candidates in `_checked_contacts`
+instead, and programmes whose tutors have a capacity (learning.tutor_capacity) match each
+community's learners to tutors first (`_match_community`, with its `Matching` scratch), so the
+plain path runs as before. The arrays travel in bundles: the agent state, the communities and
+the block sums (kernels/bundles.py), the pool (kernels/pool.py), the expert classes
+(kernels/experts.py), and here the lanes' scratch and the week's set-up.
 
 Aggregates are accumulated per block (float64 sums, integer histogram) and combined in block
 order afterwards (core/blocks.py, core/aggregates.py), so no population-sized pass is needed.
@@ -55,7 +59,16 @@ from ..core.blocks import (
     SUM_TUTOR_GAIN,
     record_state,
 )
-from ..core.counter_rng import DRAW_EXPERT_SESSION, DRAW_POOL_BASE, agent_key, below, draw, uniform
+from ..core.counter_rng import (
+    DRAW_EXPERT_SESSION,
+    DRAW_POOL_BASE,
+    DRAW_PRIORITY,
+    DRAW_QUALITY,
+    agent_key,
+    below,
+    draw,
+    uniform,
+)
 from ..core.efficacy import (
     class_input,
     content_level,
@@ -68,11 +81,12 @@ from ..core.encoding import (
     IN_PROGRAMME,
     MOTIVATION_SCALE,
     NOT_ACTIVE,
+    TUTOR_ROLE,
     WAS_EXPERT_TAUGHT,
     WAS_TUTEE,
     WAS_TUTOR,
 )
-from ..core.motivation import NO_EXTRA, weekly_motivation
+from ..core.motivation import NO_EXTRA, practised, weekly_motivation
 from .bundles import AgentState, BlockSums, Communities, block_function, clear_block
 from .experts import CONTACTS_BROKERED, Classes
 from .pool import Pool
@@ -115,6 +129,11 @@ StepRules = namedtuple(
         "expert_contacts",  # int: expert contacts per community this week (hyper-connectivity)
         "contact_mode",  # int: experts.CONTACTS_BROKERED (expert's own level) / CONTACTS_SOUGHT
         "domain_narrowing",  # float: a domain expert's teaching skill
+        "split_roles",  # int: 1 if each participant has one role (learning.roles = split)
+        "tutor_capacity",  # int: tutees a tutor takes a week (learning.tutor_capacity); 0: no limit
+        "strong_share",  # float: chance a tutor is strong (learning.strong_tutors); 0: all alike
+        "strong_narrowing",  # float: a strong tutor's teaching skill with responsiveness
+        "quality_key",  # uint64: key_for(seed, STREAM_INIT_PROGRAMME, 0), for DRAW_QUALITY
     ],
 )
 
@@ -129,6 +148,7 @@ Scratch = namedtuple(
         "up_e",  # float64: efficacy of the best source above so far
         "up_gap",  # float64: its gap
         "down_e",  # float64: efficacy of the best tutee below so far
+        "up_keep",  # float64: 1 - the chosen source's narrowing (tutor quality; else unused)
         "seen_up",  # int64: contacts above seen (agency 0-1)
         "seen_down",  # int64: contacts below seen
         "pool_skill",  # float32: the current pool contact's skill
@@ -162,8 +182,27 @@ WeekSetup = namedtuple(
         "prefetch_pool",  # bool
         "mentoring_factor",  # float: per-learner expert input in a mentoring group
         "class_factor",  # float64 [class]: per-learner expert input in each class
+        "match_width",  # int: the largest community matched under a tutor capacity (0: none)
+        "strong_keep",  # float: 1 - a strong tutor's narrowing (learning.strong_tutors)
     ],
 )
+
+# Matching under a tutor capacity (learning.tutor_capacity > 0): one row per block, one column
+# per member of the block's current community (`_match_community`).
+Matching = namedtuple(
+    "Matching",
+    [
+        "priority",  # uint64: each member's priority draw this week (DRAW_PRIORITY)
+        "order",  # int64: members in priority order (sorted with `priority`)
+        "load",  # int64: tutees matched to each member so far
+        "up_e",  # float64: efficacy of the matched tutor (0: none)
+        "up_gap",  # float64: its gap
+        "down_e",  # float64: efficacy of teaching the best-fitting matched tutee (0: none)
+        "up_keep",  # float64: 1 - the matched tutor's narrowing
+    ],
+)
+# Bytes of `Matching` per member of the largest community, per block.
+MATCH_BYTES = 7 * 8
 
 # A block's running sums and counts, in the order of the columns of `stats` (core/blocks.py).
 Totals = namedtuple(
@@ -186,24 +225,27 @@ CONTACT_WIDTH = 4096
 # a trip to main memory.
 POOL_PREFETCH_MEMBERS = 1 << 20
 
-# Bytes of scratch per lane: 16 float64/int64/uint64 arrays, a float32, a uint16, two uint8.
-LANE_BYTES = 16 * 8 + 4 + 2 + 2 * 1
+# Bytes of scratch per lane: 17 float64/int64/uint64 arrays, a float32, a uint16, two uint8.
+LANE_BYTES = 17 * 8 + 4 + 2 + 2 * 1
 
 
-def scratch_bytes(blocks: int, largest_community: int, peers: bool) -> int:
+def scratch_bytes(blocks: int, largest_community: int, peers: bool, capacity: bool = False) -> int:
     """Bytes the weekly kernel allocates for its lanes and contact rows (freed after the week).
 
     Args:
         blocks: blocks of the layout (one row of scratch each).
         largest_community: members of the largest community.
         peers: whether the structure has peer learning (else no contact rows).
+        capacity: whether tutors have a capacity (learning.tutor_capacity > 0): a `Matching`
+            row per block.
 
     Returns:
-        The bytes of `Scratch` for one week.
+        The bytes of `Scratch` (and `Matching`) for one week.
     """
     width = min(CHUNK, max(1, largest_community))
     contact_width = min(CONTACT_WIDTH, max(1, largest_community)) if peers else 0
-    return blocks * (width * LANE_BYTES + contact_width * 4)
+    match_width = max(1, largest_community) if peers and capacity else 0
+    return blocks * (width * LANE_BYTES + contact_width * 4 + match_width * MATCH_BYTES)
 
 
 @intrinsic
@@ -444,6 +486,181 @@ def _pool_contacts(pool, lanes, row, n_lanes, rules, table, setup):
 
 
 @njit(cache=True, inline="always")
+def _tutor_keep(rules, setup, agent):
+    """1 - the teaching narrowing of the tutor with global id `agent` (learning.strong_tutors).
+
+    A tutor is strong with probability `strong_share`, by its own draw (DRAW_QUALITY of the
+    programme stream): a pure function of seed and id, so nothing is stored. Its draw is also
+    its place in the programme's recruitment order: the first `strong_tutors` recruited (those
+    with the lowest draws, in expectation) are strong.
+    """
+    strong = uniform(draw(agent_key(rules.quality_key, agent), DRAW_QUALITY)) < rules.strong_share
+    return setup.strong_keep if strong else setup.keep
+
+
+@njit(cache=True, inline="always")
+def _checked_contacts(state, pool, lanes, row, chunk, first, size, n_lanes, slot_offset, rules,
+                      table, setup):
+    """7.1-7.2 when contacts differ: by role (learning.roles = split) or by tutor quality.
+
+    The same candidates (draws 0..k-1), pool contacts and ideal-gap search, weighed in the same
+    order as `_local_candidates` and `_pool_contacts`, except that in a split programme a
+    contact counts only if its role differs from the learner's (a tutee weighs tutors, a tutor
+    tutees) and only tutees make pool contacts (the pool offers tutors alone, kernels/pool.py),
+    and that with strong tutors (learning.strong_tutors > 0; connectivity 0 only) each contact
+    above narrows the gap by its own teaching skill (`_tutor_keep`). The sides a role may not
+    use (a tutee teaching, a tutor taught) are dropped in `_gains_and_motivation`. A slower path
+    than the reciprocal one (a gather from the state arrays per candidate), kept apart so that
+    the plain programmes run exactly as fast as before.
+    """
+    both = ACTIVE | IN_PROGRAMME
+    nan = np.nan
+    split = rules.split_roles != 0
+    quality = rules.strong_share > 0.0
+    for q in range(n_lanes):
+        lanes.up_keep[row, q] = setup.keep
+    for d in range(rules.candidates):
+        for q in range(n_lanes):
+            role = state.flags[chunk + q] & TUTOR_ROLE
+            qj = below(draw(lanes.key[row, q], d), size)
+            fj = state.flags[first + qj]
+            usable = ((fj & both) == both) & ((not split) | ((fj & TUTOR_ROLE) != role))
+            gap = (state.skill[first + qj] - lanes.skill[row, q]) if usable else nan
+            if quality:
+                keep = _tutor_keep(rules, setup, first + qj + slot_offset)
+                before = lanes.up_e[row, q]
+                (lanes.seen_up[row, q], lanes.seen_down[row, q], lanes.up_e[row, q],
+                 lanes.up_gap[row, q], lanes.down_e[row, q]) = _consider(
+                    gap, setup.Z, keep, table, setup.limit_local, lanes.seen_up[row, q],
+                    lanes.seen_down[row, q], lanes.up_e[row, q], lanes.up_gap[row, q],
+                    lanes.down_e[row, q],
+                )
+                if lanes.up_e[row, q] > before:  # this contact became the source
+                    lanes.up_keep[row, q] = keep
+            else:
+                _consider_lane(lanes, row, q, gap, setup.limit_local, table, setup)
+    n_pool = pool.members.size
+    for q in range(n_lanes):
+        if split and (state.flags[chunk + q] & TUTOR_ROLE):
+            continue  # the pool offers tutors: only tutees look there
+        s = lanes.skill[row, q]
+        for p in range(rules.pool_contacts):
+            sj = pool.members[below(draw(lanes.key[row, q], DRAW_POOL_BASE + p), n_pool)]
+            gap = (sj - s) if sj >= 0.0 else nan
+            _consider_lane(lanes, row, q, gap, setup.limit_pool, table, setup)
+        if rules.pool_ideal:
+            for target in (s + setup.Z, s - setup.Z):
+                sj = _pool_ideal(pool.sorted, target)
+                gap = (sj - s) if sj >= 0.0 else nan
+                _consider_lane(lanes, row, q, gap, setup.limit_pool, table, setup)
+
+
+@njit(cache=True, inline="always")
+def _before(match, b, x, y):
+    """Whether position x comes before y: lower priority draw first, then the lower member."""
+    px, py = match.priority[b, x], match.priority[b, y]
+    return px < py or (px == py and match.order[b, x] < match.order[b, y])
+
+
+@njit(cache=True, inline="always")
+def _swap(match, b, x, y):
+    match.priority[b, x], match.priority[b, y] = match.priority[b, y], match.priority[b, x]
+    match.order[b, x], match.order[b, y] = match.order[b, y], match.order[b, x]
+
+
+@njit(cache=True, inline="always")
+def _sift_down(match, b, root, end):
+    while 2 * root + 1 < end:
+        child = 2 * root + 1
+        if child + 1 < end and _before(match, b, child, child + 1):
+            child += 1
+        if not _before(match, b, root, child):
+            return
+        _swap(match, b, root, child)
+        root = child
+
+
+@njit(cache=True, inline="always")
+def _sort_by_priority(match, b, n):
+    """Heap sort of row b's first n (priority, member) pairs: in place, no allocation."""
+    for start in range(n // 2 - 1, -1, -1):
+        _sift_down(match, b, start, n)
+    for end in range(n - 1, 0, -1):
+        _swap(match, b, 0, end)
+        _sift_down(match, b, 0, end)
+
+
+@njit(cache=True, inline="always")
+def _match_community(state, match, b, first, size, slot_offset, rules, table, setup):
+    """7.2 with a tutor capacity: match a community's learners to tutors, at most c tutees each.
+
+    Learners take turns in the order of a counter-based priority draw (DRAW_PRIORITY; equal
+    draws: the lower slot first), a random serial dictatorship: each takes, among the contacts
+    it may weigh (the same k draws and the same agency limit as without a capacity), the one
+    above it with the highest efficacy whose tutor still has room; if every such tutor is full
+    it has no peer source this week (it waits). A tutor's learning by teaching follows the
+    best-fitting tutee matched to it. A community is one block's, so the matching is the same on
+    any thread or shard count; pool contacts are not used (schema: connectivity 0).
+    """
+    both = ACTIVE | IN_PROGRAMME
+    split = rules.split_roles != 0
+    Z, keep, limit = setup.Z, setup.keep, setup.limit_local
+    capacity = rules.tutor_capacity
+    for q in range(size):
+        match.priority[b, q] = draw(agent_key(setup.key, first + q + slot_offset), DRAW_PRIORITY)
+        match.order[b, q] = q
+        match.load[b, q] = 0
+        match.up_e[b, q] = 0.0
+        match.up_gap[b, q] = 0.0
+        match.down_e[b, q] = 0.0
+        match.up_keep[b, q] = keep
+    _sort_by_priority(match, b, size)
+    quality = rules.strong_share > 0.0
+    for r in range(size):
+        q = match.order[b, r]
+        i = first + q
+        f = state.flags[i]
+        if (f & both) != both or (split and (f & TUTOR_ROLE) != 0):
+            continue  # not a learner this week (or a tutor, who is never taught by a peer)
+        key = agent_key(setup.key, i + slot_offset)
+        s = np.float64(state.skill[i])
+        seen = 0
+        best_e, best_gap, best, best_keep = 0.0, 0.0, np.int64(-1), keep
+        for d in range(rules.candidates):
+            qj = below(draw(key, d), size)
+            fj = state.flags[first + qj]
+            if (fj & both) != both or (split and (fj & TUTOR_ROLE) == (f & TUTOR_ROLE)):
+                continue
+            gap = state.skill[first + qj] - s
+            if gap > 0.0:
+                if seen < limit:
+                    keep_j = keep
+                    if quality:
+                        keep_j = _tutor_keep(rules, setup, first + qj + slot_offset)
+                    effective = gap if gap <= Z else Z + (gap - Z) * keep_j
+                    e = efficacy(effective, Z, table)
+                    if e > best_e and match.load[b, qj] < capacity:
+                        best_e, best_gap, best, best_keep = e, gap, qj, keep_j
+                seen += 1
+        if best >= 0:
+            match.load[b, best] += 1
+            match.up_e[b, q] = best_e
+            match.up_gap[b, q] = best_gap
+            match.up_keep[b, q] = best_keep
+            match.down_e[b, best] = max(match.down_e[b, best], efficacy(best_gap, Z, table))
+
+
+@njit(cache=True, inline="always")
+def _matched_lanes(match, lanes, row, b, offset, n_lanes):
+    """The chunk's matched sources and tutees (`_match_community`) into its lanes."""
+    for q in range(n_lanes):
+        lanes.up_e[row, q] = match.up_e[b, offset + q]
+        lanes.up_gap[row, q] = match.up_gap[b, offset + q]
+        lanes.down_e[row, q] = match.down_e[b, offset + q]
+        lanes.up_keep[row, q] = match.up_keep[b, offset + q]
+
+
+@njit(cache=True, inline="always")
 def _expert_input(classes, lanes, row, c, chunk, n_lanes, slot_offset, rules, table, setup):
     """7.6: each lane's expert input this week (its format), then any expert contact."""
     Z = setup.Z
@@ -558,6 +775,8 @@ def _gains_and_motivation(state, lanes, row, chunk, n_lanes, rules, setup):
     """
     Z = setup.Z
     peers = rules.peers != 0
+    split = rules.split_roles != 0
+    quality = rules.strong_share > 0.0
     n_tutee = np.int64(0)
     n_tutor = np.int64(0)
     n_partnered = np.int64(0)
@@ -574,11 +793,17 @@ def _gains_and_motivation(state, lanes, row, chunk, n_lanes, rules, setup):
         m = lanes.motivation[row, q] / MOTIVATION_SCALE
         # Peer choices count only for enrolled agents (all lanes were computed).
         in_peers = peers & ((f & IN_PROGRAMME) != 0)
-        up_e = lanes.up_e[row, q] if in_peers else 0.0
-        up_gap = lanes.up_gap[row, q] if in_peers else 0.0
+        # Split programmes: a tutor is never taught by a peer, a tutee never teaches.
+        is_tutor = (f & TUTOR_ROLE) != 0
+        learns = in_peers & ((not split) | (not is_tutor))
+        teaches = in_peers & ((not split) | is_tutor)
+        up_e = lanes.up_e[row, q] if learns else 0.0
+        up_gap = lanes.up_gap[row, q] if learns else 0.0
         # The chosen source's effective gap, as _consider computed it from its gap.
-        up_effgap = effective_gap(up_gap, Z, rules.peer_narrowing)
-        down_e = lanes.down_e[row, q] if in_peers else 0.0
+        # (With strong tutors, the narrowing of the source chosen: `up_keep`.)
+        keep = lanes.up_keep[row, q] if quality else setup.keep
+        up_effgap = up_gap if up_gap <= Z else Z + (up_gap - Z) * keep
+        down_e = lanes.down_e[row, q] if teaches else 0.0
         # Shrinks near the frontier; a peer cannot carry a learner past the peer.
         tutee_gain = min(rules.peer_rate * up_e * m * (1.0 - s), up_gap) if up_e > 0.0 else 0.0
         # Learning by teaching needs preparation or teaching expectancy (Kobayashi 2024).
@@ -599,17 +824,18 @@ def _gains_and_motivation(state, lanes, row, chunk, n_lanes, rules, setup):
             expert_gain = lanes.expert_gain[row, q]
 
         gain = tutee_gain + tutor_gain + expert_gain
-        # Practice (and only practice) adds skill; otherwise, and after drop-out, forgetting.
-        practised = was_active & (gain > 0.0)
+        # Practice (a session taken part in, or a gain; core/motivation.py) adds skill;
+        # otherwise, and after drop-out, forgetting.
+        progress = max(up_e, expert_quality)
+        did_practise = was_active & practised(gain, progress, down_e)
         learned = np.float32(min(1.0, s + gain))
         forgot = np.float32(s * (1.0 - rules.forgetting))
-        s_new = learned if practised else forgot
+        s_new = learned if did_practise else forgot
         state.skill_next[i] = s_new
 
         # Motivation and drop-out: the rule every structure shares (core/motivation.py).
-        progress = max(up_e, expert_quality)
         m_new, code, stays = weekly_motivation(
-            m, progress, NO_EXTRA, practised, lanes.key[row, q], rules
+            m, progress, NO_EXTRA, did_practise, lanes.key[row, q], rules
         )
         state.motivation[i] = code if was_active else lanes.motivation[row, q]
         still_active = was_active & stays
@@ -729,6 +955,8 @@ def _setup(communities, pool, classes, key, rules):
         prefetch_pool=pool.members.size > POOL_PREFETCH_MEMBERS,
         mentoring_factor=class_input(rules.mentoring_group, rules.class_size_slope),
         class_factor=class_factor,
+        match_width=largest if rules.peers and rules.tutor_capacity > 0 else 0,
+        strong_keep=1.0 - rules.strong_narrowing,
     )
 
 
@@ -742,6 +970,7 @@ def _scratch(rows, width, contact_width):
         up_e=np.empty((rows, width)),
         up_gap=np.empty((rows, width)),
         down_e=np.empty((rows, width)),
+        up_keep=np.empty((rows, width)),
         seen_up=np.empty((rows, width), dtype=np.int64),
         seen_down=np.empty((rows, width), dtype=np.int64),
         pool_skill=np.empty((rows, width), dtype=np.float32),
@@ -760,8 +989,22 @@ def _scratch(rows, width, contact_width):
     )
 
 
+@njit(cache=True, inline="always")
+def _matching(rows, width):
+    """The `Matching` scratch of `rows` blocks and communities of up to `width` members."""
+    return Matching(
+        priority=np.empty((rows, width), dtype=np.uint64),
+        order=np.empty((rows, width), dtype=np.int64),
+        load=np.empty((rows, width), dtype=np.int64),
+        up_e=np.empty((rows, width)),
+        up_gap=np.empty((rows, width)),
+        down_e=np.empty((rows, width)),
+        up_keep=np.empty((rows, width)),
+    )
+
+
 @block_function
-def _block_week(b, state, communities, pool, classes, lanes, sums, rules, table, setup):
+def _block_week(b, state, communities, pool, classes, lanes, match, sums, rules, table, setup):
     """One week of block b's communities, chunk by chunk; its totals into row b of the sums."""
     row = b  # this block's row of lanes and contacts
     histogram = sums.histogram
@@ -773,16 +1016,25 @@ def _block_week(b, state, communities, pool, classes, lanes, sums, rules, table,
     for c in range(communities.blocks[b], communities.blocks[b + 1]):
         first = communities.start[c]
         size = communities.present[c]
-        if rules.peers and size <= setup.contact_width:
+        matched = rules.peers and rules.tutor_capacity > 0
+        if matched:
+            _match_community(state, match, b, first, size, slot_offset, rules, table, setup)
+        elif rules.peers and size <= setup.contact_width:
             _contact_row(state, lanes, row, first, size)
         for chunk in range(first, first + size, setup.width):
             n_lanes = min(setup.width, first + size - chunk)
             _load_lanes(state, lanes, row, chunk, n_lanes, setup.key, slot_offset)
-            if rules.peers:
+            if matched:
+                _matched_lanes(match, lanes, row, b, chunk - first, n_lanes)
+            elif rules.peers:
                 if setup.prefetch_pool:
                     _prefetch_pool_contacts(pool, lanes, row, n_lanes, rules)
-                _local_candidates(state, lanes, row, first, size, n_lanes, rules, table, setup)
-                _pool_contacts(pool, lanes, row, n_lanes, rules, table, setup)
+                if rules.split_roles or rules.strong_share > 0.0:
+                    _checked_contacts(state, pool, lanes, row, chunk, first, size, n_lanes,
+                                      slot_offset, rules, table, setup)
+                else:
+                    _local_candidates(state, lanes, row, first, size, n_lanes, rules, table, setup)
+                    _pool_contacts(pool, lanes, row, n_lanes, rules, table, setup)
             _expert_input(classes, lanes, row, c, chunk, n_lanes, slot_offset, rules, table,
                           setup)
             counts = _gains_and_motivation(state, lanes, row, chunk, n_lanes, rules, setup)
@@ -817,11 +1069,12 @@ def week(state, communities, pool, classes, key, rules, table, sums):
     setup = _setup(communities, pool, classes, key, rules)
     rows = communities.blocks.size - 1
     lanes = _scratch(rows, setup.width, setup.contact_width)
+    match = _matching(rows if setup.match_width > 0 else 0, setup.match_width)
     # One parallel region only (the block loop): under a loaded machine each region's barrier can
     # wait a scheduler time slice, which at small populations costs more than the work itself.
     # Its body is one call: bundles must not be opened inside a parallel loop (kernels/bundles.py).
     for b in prange(rows):
-        _block_week(b, state, communities, pool, classes, lanes, sums, rules, table, setup)
+        _block_week(b, state, communities, pool, classes, lanes, match, sums, rules, table, setup)
 
 
 @block_function

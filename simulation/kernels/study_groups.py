@@ -15,6 +15,12 @@ of contiguous slots whose sizes differ by at most one. Three modes share everyth
   (the same rule applies to organiser-led groups).
 - solo: the same learners with no group: the unsupported self-paced online course (T5).
 
+Drop-out that spreads (`dropout_contagion`, 0 = off): in a week its group meets, each enrolled
+member loses that much motivation per member of the group who dropped out the week before
+(members leaving disheartens those who stay; an assumption no study measures,
+docs/study_groups.md).
+When the group dissolves instead, the collapse loss applies and the contagion does not.
+
 In a session, members learn from the leader's prepared content: the gap is the leader's skill
 (after this week's preparation) minus the member's, narrowed above Z by `preparation_narrowing`,
 with the model's efficacy e(gap) and the peer rate; a member takes whichever teaches more, the
@@ -23,8 +29,9 @@ pitched like an unresponsive course (efficacy.content_level at the programme's r
 around the registrants' mean skill at the start). The leader gains from the course material, from
 preparing and from teaching (learning.tutor_rate times teaching_expectancy times the session's
 fit). Motivation follows the model's rule, shared with the peer step (core/motivation.py,
-docs/ODD.md 7.7): progress raises it, agency sets its decay, a week with no gain costs the
-no-contact penalty, plus the same weekly shock draw as the other structures (common random
+docs/ODD.md 7.7): progress raises it, agency sets its decay, a week without practice (no
+session taken part in, no gain) costs the no-contact penalty, plus the same weekly shock draw as
+the other structures (common random
 numbers); here meeting one's group adds `social_support` and leading costs `facilitation_load`
 plus the preparation cost (the rule's `extra`). Motivation below the threshold is
 drop-out for good, so the hazard is highest in the first weeks (heterogeneous initial motivation).
@@ -34,9 +41,9 @@ completion `goal`. The collapse and load magnitudes are assumptions (no study me
 docs/calibration.md): they are parameters, varied in experiments/study_groups.
 
 State (compact, beside the population's 12 bytes per agent): per agent `sessions_led` (uint8) and
-`progress` (uint16, 1/65535 skill steps) = 3 bytes; per group `state`, `organiser` and `rotation`
-(uint8 each): the `Groups` bundle. Aggregates are summed per block of whole communities and
-combined in block order, so results are identical for any thread count.
+`progress` (uint16, 1/65535 skill steps) = 3 bytes; per group `state`, `organiser`, `rotation`
+and `dropped` (uint8 each): the `Groups` bundle. Aggregates are summed per block of whole
+communities and combined in block order, so results are identical for any thread count.
 
 How the week is cut (as the peer step's, docs/performance.md "Kernel layout"): `course_week` is
 one parallel loop over blocks whose body calls the block function `_block_course_week`
@@ -66,7 +73,7 @@ from ..core.blocks import (
 from ..core.counter_rng import agent_key, below, draw
 from ..core.efficacy import content_level, effective_gap, efficacy
 from ..core.encoding import ACTIVE, IN_PROGRAMME, MOTIVATION_SCALE, NOT_ACTIVE, WAS_TUTEE, WAS_TUTOR
-from ..core.motivation import weekly_motivation
+from ..core.motivation import practised, weekly_motivation
 from .bundles import AgentState, BlockSums, Communities, block_function, clear_block
 
 MODES = {"organiser_led": 0, "rotating": 1, "solo": 2}
@@ -118,6 +125,7 @@ GroupRules = namedtuple(
         "facilitation_load",
         "social_support",
         "collapse_motivation_loss",
+        "dropout_contagion",  # float: motivation lost per member who dropped out last week
         "forgetting",
         "motivation_decay",
         "progress_reward",
@@ -130,10 +138,12 @@ GroupRules = namedtuple(
 
 # The study groups' own state: per group, the first group of each community (int64[C + 1], then
 # the total), `state`, `organiser` and `rotation` (uint8: slot offsets within the group); per
-# slot, `sessions_led` (uint8) and course `progress` (uint16); and the per-block group
-# statistics (float64, GS_* columns), overwritten every week.
+# slot, `sessions_led` (uint8) and course `progress` (uint16); the per-block group statistics
+# (float64, GS_* columns), overwritten every week; and per group `dropped` (uint8: enrolled
+# members who dropped out in the group's last course week, for `dropout_contagion`).
 Groups = namedtuple(
-    "Groups", ["start", "state", "organiser", "rotation", "sessions_led", "progress", "stats"]
+    "Groups",
+    ["start", "state", "organiser", "rotation", "sessions_led", "progress", "stats", "dropped"],
 )
 
 # Which course week it is: the step key (counter_rng.key_for(seed, STREAM_STEP, week)), the
@@ -300,8 +310,12 @@ def _update(i, b, role, extra, session, state, groups, week, rules, table, sums)
         tutor_gain = preparation + teaching
         gain = course_gain + tutor_gain
         e_progress = max(e_course, session.fit)
-    practised = gain > 0.0
-    if practised:
+    # A leader teaches with the session's fit; a member is taught by the leader (lead_e) and the
+    # course material, a solo learner by the material (core/motivation.py, `practised`).
+    did_practise = practised(
+        gain, max(e_progress, lead_e), session.fit if role == ROLE_LEADER else 0.0
+    )
+    if did_practise:
         s_new = np.float32(min(1.0, s + gain))
     else:
         s_new = np.float32(s * (1.0 - rules.forgetting))
@@ -313,7 +327,7 @@ def _update(i, b, role, extra, session, state, groups, week, rules, table, sums)
     # The model's motivation rule (core/motivation.py), with the same shock draw as the peer
     # step: one learner's week is equally lucky in every structure.
     m_new, m_code, active = weekly_motivation(
-        m, e_progress, extra, practised, agent_key(week.key, i), rules
+        m, e_progress, extra, did_practise, agent_key(week.key, i), rules
     )
     motivation[i] = m_code
     f_new = f
@@ -452,19 +466,27 @@ def _group_week(g, lo, hi, b, state, groups, week, rules, table, sums):
 
     # Only the leader uses the preparation rate (role ROLE_LEADER in _update).
     session = Session(leader_content, session_fit, preparation_rate)
+    # Members who dropped out last week dishearten those who still meet (dropout_contagion).
+    lost = np.int64(groups.dropped[g])
+    dropped = 0
     for i in range(lo, hi):
         enrolled = (flags[i] & IN_PROGRAMME) != 0
+        was_attending = (flags[i] & BOTH) == BOTH
         extra = 0.0
         role = ROLE_SOLO
         if meeting and enrolled:
             role = ROLE_MEMBER
             extra = rules.social_support
+            if lost > 0:
+                extra -= rules.dropout_contagion * lost
             if i == leader:
                 role = ROLE_LEADER
                 extra -= leader_cost
         elif dissolved_now and enrolled:
             extra = -rules.collapse_motivation_loss
         net, active = _update(i, b, role, extra, session, state, groups, week, rules, table, sums)
+        if week.learning and was_attending and not active:
+            dropped += 1
         if planned and enrolled:
             if i == organiser:
                 group_stats[b, GS_N_ORGANISER] += 1.0
@@ -477,6 +499,7 @@ def _group_week(g, lo, hi, b, state, groups, week, rules, table, sums):
             if active and groups.state[g] == GROUP_MEETING:
                 group_stats[b, GS_IN_GROUP] += 1.0
 
+    groups.dropped[g] = np.uint8(min(dropped, 255))
     if planned:
         group_stats[b, GS_PLANNED] += 1.0
         if groups.state[g] == GROUP_MEETING:

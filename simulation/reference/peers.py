@@ -20,14 +20,15 @@ import numpy as np
 
 from ..config.schema import Scenario
 from ..core.efficacy import EFFICACY_TABLE, TABLE_MAX, TABLE_STEPS_PER_UNIT
-from ..core.population import community_layout
+from ..core.population import community_layout, strong_share, tutor_count
 from ..core.pyramid import layer_cumulative
 
 MASK = (1 << 64) - 1
 GOLDEN, M1, M2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
 STREAM_INIT_SKILL, STREAM_INIT_MOTIVATION, STREAM_STEP, STREAM_POOL, STREAM_ARRIVALS = 1, 2, 3, 4, 5
 STREAM_INIT_PROGRAMME = 6
-DRAW_POOL_BASE, DRAW_SHOCK, DRAW_EXPERT_SESSION = 64, 96, 97
+DRAW_ROLE, DRAW_QUALITY = 1, 2  # in STREAM_INIT_PROGRAMME
+DRAW_POOL_BASE, DRAW_SHOCK, DRAW_EXPERT_SESSION, DRAW_PRIORITY = 64, 96, 97, 98
 TABLE = [float(x) for x in EFFICACY_TABLE]
 
 
@@ -108,6 +109,12 @@ class Learner(mesa.Agent):
         self.skill, self.motivation = skill, motivation  # motivation as a code 0..65535
         self.active = True
         self.start = skill  # the skill it started with (the kernels recompute it from the hash)
+        self.tutor = False  # learning.roles = split: assigned to tutor (else a tutee)
+        self.strong = False  # learning.strong_tutors: a strong tutor (narrows by its own skill)
+        # learning.tutor_capacity > 0: this week's matched source (efficacy, gap, effective gap)
+        # and the efficacy of teaching the best-fitting matched tutee.
+        self.matched_up: tuple[float, float, float] = (0.0, 0.0, 0.0)
+        self.matched_down_e = 0.0
         self.was_tutee = self.was_tutor = self.was_expert_taught = False
 
     def decide(self) -> None:
@@ -122,18 +129,25 @@ class Learner(mesa.Agent):
         m = self.motivation / 65535.0
         r = model.rules
         up_e = up_gap = up_effgap = down_e = 0.0
-        if r["peers"] and self.enrolled:
+        if r["peers"] and self.enrolled and r["tutor_capacity"] > 0:
+            # Matched this week within the tutors' capacity (ReferenceModel._match).
+            up_e, up_gap, up_effgap = self.matched_up
+            down_e = self.matched_down_e
+        elif r["peers"] and self.enrolled:
             members = model.members[self.community]
             seen_up = seen_down = 0
+            split = sc.learning.roles == "split"
             for d in range(sc.learning.candidates):
                 other = members[below(draw(a, d), len(members))]
                 if other is self or not (other.active and other.enrolled):
                     continue
+                if split and other.tutor == self.tutor:
+                    continue  # a split programme pairs a tutee with a tutor only
                 gap = other.skill - s
                 # Agency: at choice 0 the first contact above (below) is assigned; otherwise the
                 # learner picks the best of the first `choice` contacts above (below).
                 if gap > 0.0:
-                    eg = effective_gap(gap, z, r["peer_narrowing"])
+                    eg = effective_gap(gap, z, model.narrowing_of(other))
                     e = efficacy(eg, z)
                     if r["choice"] == 0:
                         if seen_up == 0:
@@ -155,6 +169,8 @@ class Learner(mesa.Agent):
             ]
             if r["pool_ideal"]:
                 pool_sources += [model.pool_nearest(s + z), model.pool_nearest(s - z)]
+            if split and self.tutor:
+                pool_sources = []  # the pool offers tutors: only tutees look there
             for other_skill in pool_sources:
                 if other_skill < 0.0:
                     continue
@@ -171,6 +187,12 @@ class Learner(mesa.Agent):
                         down_e = e
                     seen_down += 1
         learn = sc.learning
+        if learn.roles == "split":
+            # A tutor is never taught by a peer; a tutee never teaches.
+            if self.tutor:
+                up_e = up_gap = up_effgap = 0.0
+            else:
+                down_e = 0.0
         tutee_gain = min(learn.peer_rate * up_e * m * (1.0 - s), up_gap) if up_e > 0.0 else 0.0
         tutor_gain = (
             learn.tutor_rate * learn.teaching_expectancy * down_e * m * (1.0 - s)
@@ -217,7 +239,9 @@ class Learner(mesa.Agent):
             expert_gain = expert_gain + contact_gain
             expert_quality = max(expert_quality, e)
         gain = tutee_gain + tutor_gain + expert_gain
-        practised = gain > 0.0
+        # Practice: a session taken part in (taught with efficacy above zero by a peer or an
+        # expert, or teaching a peer) or a gain (core/motivation.py, `practised`).
+        practised = gain > 0.0 or max(up_e, expert_quality) > 0.0 or down_e > 0.0
         s_new = f32(min(1.0, s + gain)) if practised else f32(s * (1.0 - sc.learning.forgetting))
         reward = sc.motivation.progress_reward
         m_new = m + reward * max(up_e, expert_quality) - r["motivation_decay"]
@@ -294,6 +318,15 @@ class ReferenceModel(mesa.Model):
                 community.append(learner)
                 self.by_slot[slot] = learner
             self.members.append(community)
+            if sc.learning.roles == "split":
+                self._assign_roles(community, kprog)
+            if sc.learning.strong_tutors > 0:
+                # A tutor's draw is its place in the recruitment order: the first
+                # strong_tutors of those needed are strong (docs/ODD.md 7.3).
+                share = strong_share(sc)
+                for learner in community:
+                    u = uniform(draw(agent_key(kprog, learner.slot), DRAW_QUALITY))
+                    learner.strong = u < share
         self.capacity = int(start[-1])
         count = sc.expert_count
         self.expert_format = "none" if count == 0 else sc.expert_format
@@ -307,6 +340,70 @@ class ReferenceModel(mesa.Model):
             if self.expert_format == "class" and self.class_span > sc.experts.class_cap:
                 self.class_span, self.classes = sc.experts.class_cap, count
         self.history: list[dict] = [self._observe()]
+
+    def _assign_roles(self, community: list[Learner], kprog: int) -> None:
+        """Split programmes: the tutors among a community's participants.
+
+        By starting skill, the share x n most skilled (rounded half up; equal skills: the lower
+        slot first); at random, each participant by its own draw (DRAW_ROLE).
+        """
+        learn = self.scenario.learning
+        enrolled = [x for x in community if x.enrolled]
+        if learn.tutor_selection == "top_skill":
+            ranked = sorted(enrolled, key=lambda x: (-x.skill, x.slot))
+            for learner in ranked[:tutor_count(learn.tutor_share, len(enrolled))]:
+                learner.tutor = True
+        else:
+            for learner in enrolled:
+                u = uniform(draw(agent_key(kprog, learner.slot), DRAW_ROLE))
+                learner.tutor = u < learn.tutor_share
+
+    def narrowing_of(self, tutor: Learner) -> float:
+        """A tutor's narrowing: a strong tutor's (learning.strong_tutors) or every peer's."""
+        return self.rules["strong_narrowing"] if tutor.strong else self.rules["peer_narrowing"]
+
+    def _match(self, members: list[Learner]) -> None:
+        """Match a community's learners to tutors within learning.tutor_capacity.
+
+        docs/ODD.md 7.2: learners take turns in the order of their priority draw (DRAW_PRIORITY;
+        equal draws: the lower slot first); each takes, among the contacts it may weigh (its k
+        draws, the first `choice` above it), the one with the highest efficacy (the first of
+        equals) whose tutor has room, or waits. A tutor's teaching follows its best-fitting
+        matched tutee.
+        """
+        sc = self.scenario
+        z, r = sc.learning.optimal_gap, self.rules
+        capacity, split = sc.learning.tutor_capacity, sc.learning.roles == "split"
+        limit = r["choice"] if r["choice"] > 0 else 1
+        keys = {x.slot: agent_key(self.week_key, x.slot) for x in members}
+        for x in members:
+            x.matched_up, x.matched_down_e = (0.0, 0.0, 0.0), 0.0
+        load = {x.slot: 0 for x in members}
+        turns = sorted(members, key=lambda x: (draw(keys[x.slot], DRAW_PRIORITY), x.slot))
+        for learner in turns:
+            if not (learner.active and learner.enrolled) or (split and learner.tutor):
+                continue
+            s, seen, best = learner.skill, 0, None
+            best_e = 0.0
+            for d in range(sc.learning.candidates):
+                other = members[below(draw(keys[learner.slot], d), len(members))]
+                if not (other.active and other.enrolled):
+                    continue
+                if split and other.tutor == learner.tutor:
+                    continue
+                gap = other.skill - s
+                if gap > 0.0:
+                    if seen < limit:
+                        eg = effective_gap(gap, z, self.narrowing_of(other))
+                        e = efficacy(eg, z)
+                        if e > best_e and load[other.slot] < capacity:
+                            best, best_e = (other, gap, eg), e
+                    seen += 1
+            if best is not None:
+                tutor, gap, eg = best
+                load[tutor.slot] += 1
+                learner.matched_up = (best_e, gap, eg)
+                tutor.matched_down_e = max(tutor.matched_down_e, efficacy(gap, z))
 
     def pool_nearest(self, target: float) -> float:
         """The pool's skill nearest to `target` (ties: the lower), or -1 if empty."""
@@ -331,7 +428,10 @@ class ReferenceModel(mesa.Model):
             a = agent_key(kp, c)
             for p in range(sc.levels.pool_per_community):
                 other = members[below(draw(a, p), len(members))]
-                self.pool.append(other.skill if other.active and other.enrolled else -1.0)
+                offered = other.active and other.enrolled
+                if sc.learning.roles == "split":
+                    offered = offered and other.tutor  # the pool offers tutors only
+                self.pool.append(other.skill if offered else -1.0)
         self.pool_sorted = sorted(x for x in self.pool if x >= 0.0)
         # Classes: contiguous spans of slots, their mean skill and active size.
         if self.expert_format in ("class", "class_log_law"):
@@ -370,6 +470,10 @@ class ReferenceModel(mesa.Model):
             # Hyper-connectivity: brokered (1) at connectivity 0-1, sought (2) at 2.
             "contact_mode": 2 if prog.connectivity >= 2 else 1,
         }
+        self.rules["tutor_capacity"] = sc.learning.tutor_capacity
+        self.rules["strong_narrowing"] = (
+            1.0 - (1.0 - sc.learning.strong_tutor_skill) * (1.0 - narrowing)
+        )
         # Who meets a domain expert this week: in each community the first k eligible members
         # (active, enrolled) by need: lowest skill (brokered) or highest motivation (sought);
         # ties to the lower slot.
@@ -383,6 +487,9 @@ class ReferenceModel(mesa.Model):
                 eligible.sort(key=lambda x: (-x.motivation, x.slot))
             self.contacted |= {x.slot for x in eligible[:k_contacts]}
         self.week_key = step_key(self.seed_value, STREAM_STEP, t)
+        if sc.structure.peers and sc.learning.tutor_capacity > 0:
+            for members in self.members:
+                self._match(members)
         self.agents.do("decide")
         self.agents.do("advance")
         self.history.append(self._observe())

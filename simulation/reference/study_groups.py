@@ -121,6 +121,7 @@ class StudyGroup:
         self.next_in_turn = offset  # rotating: the member who leads next if still there
         self.session: Session | None = None
         self.dissolved_now = False
+        self.dropped = 0  # enrolled members who dropped out in the group's last course week
 
     def _organiser_offset(self, random_organiser: bool) -> int:
         """Who organises: kernels/study_groups.py "the most motivated, or a random member".
@@ -240,7 +241,12 @@ class StudyGroup:
         if not learner.enrolled:
             return 0.0
         if self.session is not None:
-            extra = self.model.scenario.study_groups.social_support
+            sg = self.model.scenario.study_groups
+            extra = sg.social_support
+            # "each enrolled member loses that much motivation per member of the group who
+            # dropped out the week before" (dropout_contagion), while the group meets.
+            if self.dropped > 0:
+                extra -= sg.dropout_contagion * self.dropped
             if learner is self.session.leader:
                 extra -= self.session.leader_cost
             return extra
@@ -334,7 +340,11 @@ class Registrant(Learner):
             tutor_gain = preparation + teaching
             gain = course_gain + tutor_gain
             e_progress = max(e_course, session.fit)
-        practised = gain > 0.0
+        # core/motivation.py: one practised if one took part in a session (taught by the leader
+        # or the course material with an efficacy above zero, or leading a session that fits
+        # with one), or gained anything.
+        taught_e = session.fit if session is not None and self is session.leader else 0.0
+        practised = gain > 0.0 or max(e_progress, lead_e) > 0.0 or taught_e > 0.0
         s_new = f32(min(1.0, s + gain)) if practised else f32(s * (1.0 - learn.forgetting))
         # "Course progress (skill gained through the course, forgetting not deducted)": the week's
         # gain before skill is capped at 1 and rounded to float32.
@@ -342,7 +352,7 @@ class Registrant(Learner):
         if gain > 0.0:
             progress = min(progress + math.floor(gain * PROGRESS_SCALE + 0.5), 65535)
         # "Motivation follows the model's rule (kernels/peer_week.py): progress raises it, agency
-        # sets its decay, a week with no gain costs the no-contact penalty, plus the same weekly
+        # sets its decay, a week without practice costs the no-contact penalty, plus the same weekly
         # shock draw as the other structures (common random numbers)", plus this week's group
         # life.
         decay = sc.levels.agency_decay[sc.program.agency]
@@ -435,8 +445,16 @@ class ReferenceGroupsModel(mesa.Model):
         else:
             for group in self.groups:
                 group.session, group.dissolved_now = None, False
+        attending = {
+            group.number: [x for x in group.members if x.active and x.enrolled]
+            for group in self.groups
+        }
         self.agents.do("study")
         self.agents.do("advance")
+        # Who dropped out this course week: next week's contagion in each group.
+        for group in self.groups:
+            gone = sum(1 for x in attending[group.number] if not x.active)
+            group.dropped = min(gone, 255) if self.course_running else 0
         self.history.append(self._observe())
 
     def _observe(self) -> dict:

@@ -189,7 +189,9 @@ class Shard:
     @_worker_threads
     def pool(self, step: int) -> np.ndarray:
         """This shard's part of the week's global pool, in community order."""
-        return pool_part(self.population, self.seed, step, self.scenario.levels.pool_per_community)
+        sc = self.scenario
+        return pool_part(self.population, self.seed, step, sc.levels.pool_per_community,
+                         sc.learning.roles == "split")
 
     @_worker_threads
     def class_partials(
@@ -376,7 +378,7 @@ class ShardedRun:
         if arr.mode == peer_week.EXPERTS_CLASS:
             class_mean, class_count = self._class_summary()
             classes_taught = int(np.count_nonzero(class_count))
-        rules = step_rules(sc, arr, self.metrics["active"], self.metrics["mean_skill"])
+        rules = step_rules(sc, arr, self.metrics["active"], self.metrics["mean_skill"], self.seed)
         classes = Classes(class_mean, class_count, NO_CONTACTS)
         stats, histogram = self._gather("week", t, pool, classes, rules)
         sessions = float(stats[:, N_EXPERT].sum())

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..core.aggregates import aggregate
-from ..core.blocks import N_EXPERT, N_EXPERT_CONTACT
-from ..core.counter_rng import STREAM_STEP, key_for
+from ..core.blocks import N_EXPERT, N_EXPERT_CONTACT, N_PARTNERED
+from ..core.counter_rng import STREAM_INIT_PROGRAMME, STREAM_STEP, key_for
 from ..core.efficacy import EFFICACY_TABLE, combined_narrowing
-from ..core.population import novice_layers, pyramid_code
+from ..core.population import novice_layers, pyramid_code, strong_share
 from ..core.pyramid import layer_cumulative
 from ..kernels import cohort, peer_week
 from ..kernels.bundles import BlockSums, agent_state, communities, fields
@@ -39,8 +39,11 @@ if TYPE_CHECKING:
 
 
 def step_rules(scenario: Scenario, arrangement: ExpertArrangement, active: float,
-               population_mean: float) -> peer_week.StepRules:
-    """Resolve the scenario and last week's state into the kernel's scalar rules."""
+               population_mean: float, seed: int = 0) -> peer_week.StepRules:
+    """Resolve the scenario and last week's state into the kernel's scalar rules.
+
+    `seed` keys each tutor's quality draw (learning.strong_tutors; unused otherwise).
+    """
     prog, learn, ex, mot, lev = (
         scenario.program, scenario.learning, scenario.experts, scenario.motivation, scenario.levels
     )
@@ -83,6 +86,13 @@ def step_rules(scenario: Scenario, arrangement: ExpertArrangement, active: float
         expert_contacts=int(lev.expert_contacts[prog.connectivity]),
         contact_mode=CONTACTS_SOUGHT if prog.connectivity >= 2 else CONTACTS_BROKERED,
         domain_narrowing=float(ex.domain_teaching_skill),
+        split_roles=int(learn.roles == "split"),
+        tutor_capacity=int(learn.tutor_capacity),
+        strong_share=float(strong_share(scenario)),
+        strong_narrowing=float(combined_narrowing(
+            learn.strong_tutor_skill, lev.responsiveness_narrowing[prog.responsiveness]
+        )),
+        quality_key=key_for(seed, STREAM_INIT_PROGRAMME, 0),
     )
 
 
@@ -91,9 +101,12 @@ def week_metrics(scenario: Scenario, arrangement: ExpertArrangement, stats: np.n
     """The week's metrics from the per-block sums and histograms (in block order)."""
     m = scenario.metrics
     out = {"step": step}
-    out.update(
-        aggregate(stats, histogram, m.bands, m.competent, m.expert, expert_hours, arrangement.count)
-    )
+    # Peer hours: every peer session (a learner taught by a peer tutor) takes its tutor
+    # learning.tutor_hours; counted in block order.
+    sessions = sum(float(stats[b, N_PARTNERED]) for b in range(stats.shape[0]))
+    peer_hours = scenario.learning.tutor_hours * sessions if scenario.structure.peers else 0.0
+    out.update(aggregate(stats, histogram, m.bands, m.competent, m.expert, expert_hours,
+                         arrangement.count, peer_hours))
     return out
 
 
@@ -136,12 +149,13 @@ class PeerEngine(EngineState):
     def week(self, step: int) -> None:
         """One week: the pool, class summaries, the rules, then the synchronous kernel."""
         pop, sc, arr = self.population, self.scenario, self.arrangement
-        pool = gather_pool(pop, self.seed, step, sc.levels.pool_per_community, sort=sort_pool(sc))
+        pool = gather_pool(pop, self.seed, step, sc.levels.pool_per_community, sort=sort_pool(sc),
+                           split=sc.learning.roles == "split")
         classes_taught = 0
         if arr.mode == peer_week.EXPERTS_CLASS:
             class_summary(pop.skill, pop.flags, arr.class_span, self.class_mean, self.class_count)
             classes_taught = int(np.count_nonzero(self.class_count))
-        rules = step_rules(sc, arr, self.last["active"], self.last["mean_skill"])
+        rules = step_rules(sc, arr, self.last["active"], self.last["mean_skill"], self.seed)
         run_week(pop, self.blocks, pool, self.classes, key_for(self.seed, STREAM_STEP, step), rules,
                  self.sums)
         observe_cohort(pop, self.blocks, self.stats, sc, self.seed, step, after_week=True)
@@ -257,7 +271,8 @@ def peer_memory(scenario: Scenario, layout: Layout) -> dict[str, int]:
     members = layout.communities * scenario.levels.pool_per_community
     parts["pool"] = members * (4 + (1 + 4 + 4 if sort_pool(scenario) else 0))
     peers = scenario.structure.peers
-    lanes = peer_week.scratch_bytes(layout.blocks, layout.largest_community, peers)
+    capacity = scenario.learning.tutor_capacity > 0
+    lanes = peer_week.scratch_bytes(layout.blocks, layout.largest_community, peers, capacity)
     # Hyper-connectivity: this week's expert contacts, an int64 slot per contact per community.
     contacts = layout.communities * scenario.levels.expert_contacts[scenario.program.connectivity]
     parts["kernel"] = lanes + 8 * classes + 8 * contacts

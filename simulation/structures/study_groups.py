@@ -77,9 +77,10 @@ METRICS = {
 METRIC_NAMES = tuple(METRICS)
 
 # Memory (docs/performance.md): sessions led (uint8) and course progress (uint16) per slot; state,
-# organiser and rotation (uint8) per group; the first group of each community (int64).
+# organiser, rotation and last week's drop-outs (uint8) per group; the first group of each
+# community (int64).
 BYTES_PER_SLOT = 1 + 2
-BYTES_PER_GROUP = 3
+BYTES_PER_GROUP = 4
 
 
 def group_rules(scenario: Scenario, course_pitch: float) -> GroupRules:
@@ -109,6 +110,7 @@ def group_rules(scenario: Scenario, course_pitch: float) -> GroupRules:
         facilitation_load=float(sg.facilitation_load),
         social_support=float(sg.social_support),
         collapse_motivation_loss=float(sg.collapse_motivation_loss),
+        dropout_contagion=float(sg.dropout_contagion),
         forgetting=float(learn.forgetting),
         motivation_decay=float(lev.agency_decay[prog.agency]),
         progress_reward=float(mot.progress_reward),
@@ -132,7 +134,8 @@ class StudyGroupEngine(EngineState):
     """
 
     STATE = (
-        "group_state", "group_organiser", "group_rotation", "sessions_led", "progress",
+        "group_state", "group_organiser", "group_rotation", "group_dropped", "sessions_led",
+        "progress",
         "group_stats", "_net_gain", "course_pitch",
     )
 
@@ -148,12 +151,13 @@ class StudyGroupEngine(EngineState):
         self.group_state = np.zeros(groups, dtype=np.uint8)
         self.group_organiser = np.zeros(groups, dtype=np.uint8)
         self.group_rotation = np.zeros(groups, dtype=np.uint8)
+        self.group_dropped = np.zeros(groups, dtype=np.uint8)
         self.sessions_led = np.zeros(pop.capacity, dtype=np.uint8)
         self.progress = np.zeros(pop.capacity, dtype=np.uint16)
         self.group_stats = np.zeros((blocks.size - 1, N_GROUP_STATS))
         self.group_arrays = Groups(self.community_group_start, self.group_state,
                                    self.group_organiser, self.group_rotation, self.sessions_led,
-                                   self.progress, self.group_stats)
+                                   self.progress, self.group_stats, self.group_dropped)
         form_groups(
             fields(agent_state(pop)), fields(communities(pop, blocks)), fields(self.group_arrays),
             key_for(self.seed, STREAM_GROUPS, 0), MODES[sg.mode], sg.min_group_size,
