@@ -40,7 +40,7 @@ def test_nothing_gained_has_no_cost_per_gain():
 
 
 def test_every_structure_reports_its_costs_in_the_summary():
-    """expert_only and study groups report hours per gain; peer_only reports n/a, not 0."""
+    """Every structure reports hours per gain; peer_only's counts its tutors' peer_hours."""
     expert = run_scenario(small("expert_only", size=2000, steps=6), replicates=2, seed=1)
     summary = expert.summary()
     final = expert.final()
@@ -52,5 +52,7 @@ def test_every_structure_reports_its_costs_in_the_summary():
     prep = groups.frame["preparation_hours_total"].sum()
     assert prep > 0 and groups.final()["teaching_hours"].iloc[0] == pytest.approx(prep)
     peers = run_scenario(small("peer_only", size=2000, steps=4), replicates=1, seed=1)
-    assert math.isnan(peers.final()["hours_per_gain"].iloc[0])
+    tutors = peers.frame["peer_hours"].sum()
+    assert tutors > 0 and peers.final()["teaching_hours"].iloc[0] == pytest.approx(tutors)
+    assert peers.final()["hours_per_gain"].iloc[0] > 0
     assert final["hours_per_gain"].notna().all()

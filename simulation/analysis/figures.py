@@ -163,41 +163,44 @@ def plot_runs(runs: Sequence[RunSet], stem: Path, title: str) -> list[Path]:
     # Rows: the common panels (two), who is left behind, then the structures' own panels.
     rows = 4 if extra else 3
     fig, axes = plt.subplots(rows, 4, figsize=(17, 3.7 * rows + 0.4), constrained_layout=True)
-    flat = list(axes.flat)
-    for ax, (column, panel_title, ylabel) in zip(flat, PANELS, strict=False):  # 6 of the first 8
+    try:  # closed on every path: pyplot keeps an unclosed figure for the process's life
+        flat = list(axes.flat)
+        # 6 of the first 8 panels
+        for ax, (column, panel_title, ylabel) in zip(flat, PANELS, strict=False):
+            for k, run in enumerate(runs):
+                x, mean, lo, hi = _band(run.frame, column)
+                ax.plot(x, mean, color=f"C{k}", label=literal(run.scenario.name))
+                if len(run.seeds) > 1:
+                    ax.fill_between(x, lo, hi, color=f"C{k}", alpha=0.25, linewidth=0)
+            ax.set_title(panel_title)
+            ax.set_xlabel("week")
+            ax.set_ylabel(ylabel)
+        _pyramid(flat[6], runs)
+        ax = flat[7]
         for k, run in enumerate(runs):
-            x, mean, lo, hi = _band(run.frame, column)
+            x, mean, lo, hi = _band(run.frame, "mean_partner_efficacy")
             ax.plot(x, mean, color=f"C{k}", label=literal(run.scenario.name))
-            if len(run.seeds) > 1:
-                ax.fill_between(x, lo, hi, color=f"C{k}", alpha=0.25, linewidth=0)
-        ax.set_title(panel_title)
+        ax.set_title("Fit of the chosen peer")
         ax.set_xlabel("week")
-        ax.set_ylabel(ylabel)
-    _pyramid(flat[6], runs)
-    ax = flat[7]
-    for k, run in enumerate(runs):
-        x, mean, lo, hi = _band(run.frame, "mean_partner_efficacy")
-        ax.plot(x, mean, color=f"C{k}", label=literal(run.scenario.name))
-    ax.set_title("Fit of the chosen peer")
-    ax.set_xlabel("week")
-    ax.set_ylabel("mean efficacy (1 = at the optimal gap)")
-    _left_behind_row(flat[8:12], runs)
-    if extra:
-        _structure_row(flat[12:], runs, extra)
-    flat[0].legend(loc="best", fontsize="small")
-    replicates = len(runs[0].seeds)
-    plural = "s" if replicates > 1 else ""
-    what = f"{replicates} replicate{plural}; bands: 95% CI"
-    members = getattr(runs[0], "runs", None)  # an ensemble run (analysis/ensemble.py)
-    if members is not None and len(members) > 1:
-        what = (f"{len(members)} ensemble members x {replicates} replicate{plural}; bands: 95% "
-                "interval, parametric + stochastic")
-    fig.suptitle(f"{literal(title, 2 * LABEL_CHARACTERS)} ({what})")
-    paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
-    with warnings.catch_warnings():
-        # A name in a script the font lacks is drawn as boxes; the name is in the results files.
-        warnings.filterwarnings("ignore", message="Glyph .* missing", category=UserWarning)
-        for path in paths:
-            fig.savefig(path, dpi=120)
-    plt.close(fig)
+        ax.set_ylabel("mean efficacy (1 = at the optimal gap)")
+        _left_behind_row(flat[8:12], runs)
+        if extra:
+            _structure_row(flat[12:], runs, extra)
+        flat[0].legend(loc="best", fontsize="small")
+        replicates = len(runs[0].seeds)
+        plural = "s" if replicates > 1 else ""
+        what = f"{replicates} replicate{plural}; bands: 95% CI"
+        members = getattr(runs[0], "runs", None)  # an ensemble run (analysis/ensemble.py)
+        if members is not None and len(members) > 1:
+            what = (f"{len(members)} ensemble members x {replicates} replicate{plural}; bands: 95% "
+                    "interval, parametric + stochastic")
+        fig.suptitle(f"{literal(title, 2 * LABEL_CHARACTERS)} ({what})")
+        paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
+        with warnings.catch_warnings():
+            # A name in a script the font lacks is drawn as boxes; the name is in the results files.
+            warnings.filterwarnings("ignore", message="Glyph .* missing", category=UserWarning)
+            for path in paths:
+                fig.savefig(path, dpi=120)
+    finally:
+        plt.close(fig)
     return paths

@@ -38,11 +38,13 @@ def _per_output(sweep: Sweep, width: float, height: float) -> tuple[Figure, list
 def _save(fig: Figure, stem: Path) -> list[Path]:
     """Write the figure as PNG and PDF (each atomically) and close it."""
     paths = [stem.with_suffix(".png"), stem.with_suffix(".pdf")]
-    for path in paths:
-        tmp = path.with_name(f".{path.name}.tmp")
-        fig.savefig(tmp, dpi=120, format=path.suffix[1:])
-        tmp.replace(path)
-    plt.close(fig)
+    try:  # closed on every path: pyplot keeps an unclosed figure for the process's life
+        for path in paths:
+            tmp = path.with_name(f".{path.name}.tmp")
+            fig.savefig(tmp, dpi=120, format=path.suffix[1:])
+            tmp.replace(path)
+    finally:
+        plt.close(fig)
     return paths
 
 
