@@ -81,7 +81,7 @@ def _pyramid(ax, runs: Sequence[RunSet]) -> None:
         counts = np.array([last[f"band_{b}"].mean() for b in range(bands)])
         share = counts / max(counts.sum(), 1)
         y = np.arange(bands) - 0.4 + height * (k + 0.5)
-        ax.barh(y, share, height=height, label=literal(run.scenario.name), color=f"C{k}")
+        ax.barh(y, share, height=height, label=_name(run), color=f"C{k}")
     ax.set_yticks(range(bands), [f"{b / bands:.1f}-{(b + 1) / bands:.1f}" for b in range(bands)])
     ax.set_xlabel("share of active learners")
     ax.set_ylabel("skill band")
@@ -99,11 +99,16 @@ def _by_start_band(ax, runs: Sequence[RunSet], metric: str, title: str, xlabel: 
             continue
         values = np.array([last[c].mean() for c in columns])
         y = np.arange(bands) - 0.4 + height * (k + 0.5)
-        ax.barh(y, values, height=height, label=literal(run.scenario.name), color=f"C{k}")
+        ax.barh(y, values, height=height, label=_name(run), color=f"C{k}")
     ax.set_yticks(range(bands), [f"{b / bands:.1f}-{(b + 1) / bands:.1f}" for b in range(bands)])
     ax.set_xlabel(xlabel)
     ax.set_ylabel("starting skill band")
     ax.set_title(title)
+
+
+def _name(run: RunSet) -> str:
+    """A run's label: its scenario's name (an empty name would leave the legend without one)."""
+    return literal(run.scenario.name) or "(unnamed scenario)"
 
 
 def _left_behind_row(axes, runs: Sequence[RunSet]) -> None:
@@ -113,7 +118,7 @@ def _left_behind_row(axes, runs: Sequence[RunSet]) -> None:
         for column, style in (("itt_mean_skill", "-"), ("mean_skill", "--")):
             x, mean, lo, hi = _band(run.frame, column)
             ax.plot(x, mean, style, color=f"C{k}",
-                    label=literal(run.scenario.name) if style == "-" else None)
+                    label=_name(run) if style == "-" else None)
             if len(run.seeds) > 1 and style == "-":
                 ax.fill_between(x, lo, hi, color=f"C{k}", alpha=0.2, linewidth=0)
     ax.set_title("Everyone who started (ITT) vs active only")
@@ -122,7 +127,7 @@ def _left_behind_row(axes, runs: Sequence[RunSet]) -> None:
     ax = axes[1]
     for k, run in enumerate(runs):
         x, mean, lo, hi = _band(run.frame, "itt_competent_fraction")
-        ax.plot(x, mean, color=f"C{k}", label=literal(run.scenario.name))
+        ax.plot(x, mean, color=f"C{k}", label=_name(run))
         if len(run.seeds) > 1:
             ax.fill_between(x, lo, hi, color=f"C{k}", alpha=0.2, linewidth=0)
     ax.set_title("Competent, everyone who started (ITT)")
@@ -140,7 +145,7 @@ def _structure_row(axes, runs: Sequence[RunSet], panels) -> None:
         for k, run in enumerate(runs):
             if panel.column not in run.frame:
                 continue
-            name = literal(run.scenario.name)
+            name = _name(run)
             lines: list[tuple[str, str, str | None]] = [(panel.column, "-", name)]
             if panel.companion:
                 lines.append((panel.companion, "--", None))
@@ -169,7 +174,7 @@ def plot_runs(runs: Sequence[RunSet], stem: Path, title: str) -> list[Path]:
         for ax, (column, panel_title, ylabel) in zip(flat, PANELS, strict=False):
             for k, run in enumerate(runs):
                 x, mean, lo, hi = _band(run.frame, column)
-                ax.plot(x, mean, color=f"C{k}", label=literal(run.scenario.name))
+                ax.plot(x, mean, color=f"C{k}", label=_name(run))
                 if len(run.seeds) > 1:
                     ax.fill_between(x, lo, hi, color=f"C{k}", alpha=0.25, linewidth=0)
             ax.set_title(panel_title)
@@ -179,7 +184,7 @@ def plot_runs(runs: Sequence[RunSet], stem: Path, title: str) -> list[Path]:
         ax = flat[7]
         for k, run in enumerate(runs):
             x, mean, lo, hi = _band(run.frame, "mean_partner_efficacy")
-            ax.plot(x, mean, color=f"C{k}", label=literal(run.scenario.name))
+            ax.plot(x, mean, color=f"C{k}", label=_name(run))
         ax.set_title("Fit of the chosen peer")
         ax.set_xlabel("week")
         ax.set_ylabel("mean efficacy (1 = at the optimal gap)")
