@@ -12,7 +12,6 @@ import signal
 import subprocess
 import sys
 import time
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -86,12 +85,8 @@ def dask_client():
     """A local Dask cluster of two worker processes, kept warm for the module's sweeps."""
     from simulation.scale.sharding import cluster
 
-    with warnings.catch_warnings():
-        # The scheduler's HTTP server moves off port 8787 with a warning when another cluster on
-        # the machine holds it (test runs side by side); that is no failure of the sweep.
-        warnings.filterwarnings("ignore", message="Port 8787 is already in use")
-        with cluster(2) as client:
-            yield client
+    with cluster(2) as client:  # its scheduler takes a free port: runs side by side never clash
+        yield client
 
 
 def test_a_grid_sweep_writes_points_summary_figure_and_manifest(reference):

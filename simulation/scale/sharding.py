@@ -573,7 +573,11 @@ def cluster(workers: int, scheduler: str | None = None):
         with (
             dask.config.set(environ),
             LocalCluster(
-                n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None,
+                # No dashboard is wanted, but the scheduler binds its HTTP server anyway, on 8787 of
+                # every interface by default, warning when two runs share a machine: any free
+                # port of this machine's loopback will do.
+                n_workers=workers, threads_per_worker=1, processes=True,
+                dashboard_address="127.0.0.1:0",
                 silence_logs=logging.CRITICAL,
             ) as local,
             Client(local) as client,
