@@ -347,3 +347,25 @@ def test_a_checkpointed_run_stopped_by_sigterm_says_how_to_resume(tmp_path):
     assert lines[1].endswith(f"peerscale resume {out}")
     main(["resume", str(out)])
     assert digest(out / "metrics.parquet") == expected
+
+
+def test_an_experiment_folder_is_replaced_whole_or_left_as_it_was(tmp_path):
+    """results.replaced_folder: success replaces the old folder; a failure leaves it untouched."""
+    from simulation.analysis.results import replaced_folder
+
+    out = tmp_path / "output"
+    out.mkdir()
+    (out / "old.csv").write_text("old")
+    def interrupted() -> None:
+        with replaced_folder(out) as tmp:
+            (tmp / "new.csv").write_text("new")
+            raise RuntimeError("interrupted")
+
+    with pytest.raises(RuntimeError):
+        interrupted()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["output"]
+    assert [p.name for p in out.iterdir()] == ["old.csv"]
+    with replaced_folder(out) as tmp:
+        (tmp / "new.csv").write_text("new")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["output"]
+    assert [p.name for p in out.iterdir()] == ["new.csv"]

@@ -21,10 +21,7 @@ artefact whose history lives in git.
 from __future__ import annotations
 
 import argparse
-import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -140,20 +137,11 @@ def figure(table: pd.DataFrame, path: Path) -> None:
 
 def write(table: pd.DataFrame, out: Path, extra: dict) -> None:
     """Write the table, figure and manifest into `out`, replacing it as a whole."""
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
-    try:
+    with results.replaced_folder(out) as tmp:
         table.to_csv(tmp / "table.csv", index=False)
         (tmp / "table.md").write_text(markdown(table), encoding="utf-8")
         figure(table, tmp / "figure")
         results.write_json(results.provenance() | extra, tmp / "manifest.json")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def main(argv: list[str] | None = None) -> pd.DataFrame:

@@ -24,10 +24,7 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -104,11 +101,8 @@ def main(argv: list[str] | None = None) -> int:
         cells = [str(r["format"]), f"{int(r['learners']):,}"]
         cells += ["n/a" if pd.isna(r[k]) else f"{r[k]:.4g}" for k in list(COLUMNS)[2:]]
         lines.append("| " + " | ".join(cells) + " |")
-    out = args.out
-    out.parent.mkdir(parents=True, exist_ok=True)
     # The tracked output is replaced as a whole: written beside it, then renamed into place.
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
-    try:
+    with results.replaced_folder(args.out) as tmp:
         table.to_csv(tmp / "table.csv", index=False)
         (tmp / "table.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
         results.write_json(results.provenance() | {
@@ -117,12 +111,6 @@ def main(argv: list[str] | None = None) -> int:
             "scenario": "scenarios/expert_only.toml",
             "wall_time_s": round(time.perf_counter() - start, 1),
         }, tmp / "manifest.json")
-        if out.exists():
-            shutil.rmtree(out)
-        os.replace(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     print((args.out / "table.md").read_text())
     return 0
 

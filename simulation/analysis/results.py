@@ -29,6 +29,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -409,6 +410,26 @@ def atomic_folder(target: Path, need: int = 0, notes: list[str] | None = None) -
         notes.extend(swept)
     with _filled(tmp, target, lambda: commit(tmp, target), "; nothing was written") as folder:
         yield folder
+
+
+@contextmanager
+def replaced_folder(out: Path) -> Iterator[Path]:
+    """Yield a temporary folder beside `out`; on success it replaces `out` as a whole.
+
+    For an experiment's committed output folder, which each rerun replaces: a failure or an
+    interruption removes the temporary folder and leaves `out` as it was.
+    """
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        yield tmp
+        if out.exists():
+            shutil.rmtree(out)
+        os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
 
 
 @contextmanager
