@@ -3,11 +3,12 @@
 import numpy as np
 import pytest
 
-from simulation import PeerLearningModel, ScenarioError, load
+from simulation import PeerLearningModel
 from simulation.core.efficacy import EFFICACY_TABLE, efficacy
 from simulation.core.encoding import TUTOR_ROLE
+from simulation.kernels.pool import dealt_slot, gather_pool
 
-from .helpers import SCENARIOS, run_cli, small
+from .helpers import run_cli, small
 
 COMMUNITIES, SIZE = 100, 10
 
@@ -71,14 +72,61 @@ def test_without_a_capacity_every_tutee_chooses_the_same_best_tutor():
     assert model.metrics["mean_partner_efficacy"] > 0.99
 
 
-def test_a_finite_capacity_with_pool_contacts_is_refused_in_one_line():
-    """Capacity with connectivity 1-2 is not built: one line naming the key, not a silent run."""
-    with pytest.raises(ScenarioError, match=r"learning\.tutor_capacity"):
-        load(SCENARIOS / "peer_only.toml", {"learning.tutor_capacity": 2})
-    result = run_cli("run", "scenarios/peer_only.toml", "--set", "learning.tutor_capacity=2")
-    assert result.returncode == 2
-    assert len(result.stderr.strip().splitlines()) == 1
-    assert "learning.tutor_capacity" in result.stderr
+def _pool_only_tutors(capacity: int) -> tuple[PeerLearningModel, int, int]:
+    """Every tenth class all tutors (skill 0.15), the others all tutees (0.05); week 1.
+
+    Tutees have no tutor in their own class, so every tutee taught was taught through the pool
+    (connectivity 1, 16 pool contacts each, full choice). Returns the model, the tutors the
+    week's pool offered (each once) and their slots dealt to tutee classes (kernels/pool.py).
+    """
+    sc = small(
+        "peer_only", size=COMMUNITIES * SIZE, steps=1, population__community_size=SIZE,
+        learning__roles="split", program__agency=2, program__connectivity=1,
+        levels__pool_contacts=(0, 16, 16), learning__tutor_capacity=capacity,
+        motivation__threshold=0.0,
+    )
+    model = PeerLearningModel(sc, seed=9)
+    pop = model.population
+    for c in range(COMMUNITIES):
+        first = int(pop.community_start[c])
+        tutors = c % 10 == 0
+        pop.skill[first:first + SIZE] = np.float32(0.15 if tutors else 0.05)
+        pop.flags[first:first + SIZE] &= ~TUTOR_ROLE
+        if tutors:
+            pop.flags[first:first + SIZE] |= TUTOR_ROLE
+    pool = gather_pool(pop, sc, 9, 1)
+    model.step()
+    # The slots of offered tutors dealt to tutee classes (a slot dealt to a tutors' class idles).
+    deal, slots = capacity * 2, pool.members.size * capacity
+    dealt = sum(
+        int(pool.members[dealt_slot(pool.deal_key, x * deal + r, slots) // capacity] >= 0.0)
+        for x in range(COMMUNITIES) if x % 10 for r in range(deal)
+    )
+    return model, int(np.count_nonzero(pool.members >= 0.0)), dealt
+
+
+@pytest.mark.parametrize("capacity", [1, 3])
+def test_a_tutor_met_through_the_pool_teaches_at_most_its_capacity(capacity):
+    """Each pool tutor's c slots are dealt once each: at most c tutees per offered tutor.
+
+    Tutees outnumber the slots (90 classes of 10 against at most 20 pool tutors) and every tutee
+    class finds all its slots with 160 draws, so each slot of an offered tutor dealt to a tutee
+    class teaches exactly one tutee.
+    """
+    model, offered, dealt = _pool_only_tutors(capacity)
+    assert 0 < offered <= 20
+    assert _taught(model) == dealt <= capacity * offered
+    assert dealt >= 0.7 * capacity * offered  # most slots reach tutees (10% of classes tutor)
+
+
+def test_without_a_capacity_pool_tutors_teach_every_tutee_who_meets_them():
+    """The check above can fail: with no limit every tutee who meets a pool tutor is taught.
+
+    About 18 of the 200 pool members are tutors, so a tutee's 16 draws meet one with chance
+    1 - 0.91^16 = 0.78: about 700 of the 900 tutees, not 3 per tutor.
+    """
+    model, offered, _ = _pool_only_tutors(0)
+    assert _taught(model) > 600 > 3 * offered
 
 
 def test_the_capacity_scenario_and_trial_run_through_the_cli(tmp_path):

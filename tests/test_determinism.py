@@ -1,5 +1,6 @@
 """Reproducibility: the same scenario and seed give identical numbers, on 1 or 2 threads."""
 
+import numba
 import numpy as np
 
 from simulation import PeerLearningModel
@@ -34,3 +35,19 @@ def test_same_seed_same_numbers_on_one_or_two_threads(tmp_path):
         assert result.returncode == 0, result.stderr
         outputs.append((out / "metrics.parquet").read_bytes())
     assert outputs[0] == outputs[1] == outputs[2]
+
+
+def test_pool_tutors_slots_are_dealt_the_same_on_one_or_two_threads():
+    """Capacity through the pool (dealt slots) and strong pool tutors: one thread equals two."""
+    sc = small("peer_only", size=20_000, steps=4, program__connectivity=1,
+               learning__tutor_capacity=2, learning__strong_tutors=3000)
+    skills = []
+    for threads in (1, 2):
+        numba.set_num_threads(threads)
+        try:
+            model = PeerLearningModel(sc, seed=5)
+            model.run()
+        finally:
+            numba.set_num_threads(numba.config.NUMBA_NUM_THREADS)
+        skills.append(model.population.skill.copy())
+    assert np.array_equal(skills[0], skills[1])

@@ -140,11 +140,6 @@ def scenario_data(draw: st.DrawFn) -> dict[str, Any]:
         high = table.get(high_key, getattr(getattr(defaults, section), high_key))
         if low > high:
             data[section] = table | {low_key: high, high_key: low}
-    # A tutor capacity or strong tutors need connectivity 0 (tutors reached through the pool are
-    # not matched or rated yet): with either set, the connectivity is 0.
-    learning = data.get("learning", {})
-    if learning.get("tutor_capacity", 0) > 0 or learning.get("strong_tutors", 0) > 0:
-        data["program"] = data.get("program", {}) | {"connectivity": 0}
     return data
 
 

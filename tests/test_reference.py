@@ -39,6 +39,14 @@ CASES = [
     ("peer_only", 2, 2, 0, {"learning__strong_tutors": 500, "learning__strong_tutor_skill": 0.8}),
     ("mixed", 0, 0, 0, {"learning__strong_tutors": 100, "learning__roles": "split",
                         "learning__tutor_capacity": 2}),
+    # Tutors met through the pool: their capacity dealt to communities as slots (random pool
+    # contacts; the ideal-gap search among the slots), and their quality.
+    ("peer_only", 1, 1, 1, {"learning__tutor_capacity": 1}),
+    ("peer_only", 0, 0, 1, {"learning__tutor_capacity": 2, "levels__pool_per_community": 4}),
+    ("peer_only", 2, 2, 2, {"learning__tutor_capacity": 3, "learning__strong_tutors": 400}),
+    ("mixed", 1, 1, 2, {"learning__tutor_capacity": 1, "learning__roles": "split"}),
+    ("peer_only", 1, 1, 1, {"learning__strong_tutors": 300}),
+    ("peer_only", 2, 2, 2, {"learning__strong_tutors": 500, "learning__strong_tutor_skill": 0.8}),
 ]
 
 

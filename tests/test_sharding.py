@@ -51,6 +51,11 @@ CASES = {
     "strong tutors": small(
         "peer_only", size=20_000, steps=4, program__connectivity=0, learning__strong_tutors=4000,
     ),
+    # Tutors met through the pool: capacity dealt as slots, and their quality (sorted pool).
+    "pool tutors' capacity and quality": small(
+        "peer_only", size=20_000, steps=4, program__connectivity=2, learning__tutor_capacity=2,
+        learning__strong_tutors=4000,
+    ),
 }
 
 

@@ -3,11 +3,12 @@
 import numpy as np
 import pytest
 
-from simulation import PeerLearningModel, ScenarioError, load
+from simulation import PeerLearningModel
 from simulation.core.counter_rng import DRAW_QUALITY, STREAM_INIT_PROGRAMME, uniforms
+from simulation.core.encoding import TUTOR_ROLE
 from simulation.core.population import strong_share, tutors_needed
 
-from .helpers import SCENARIOS, small
+from .helpers import small
 
 
 @pytest.mark.parametrize(("size", "share"), [(1_000, 1.0), (10_000, 0.2), (100_000, 0.02)])
@@ -51,7 +52,33 @@ def test_tutees_learn_more_from_strong_tutors_and_less_as_they_thin_out():
     assert gain[0] > gain[1] > gain[2]
 
 
-def test_strong_tutors_with_pool_contacts_are_refused_in_one_line():
-    """Tutor quality with connectivity 1-2 is not built: a one-line error naming the key."""
-    with pytest.raises(ScenarioError, match=r"learning\.strong_tutors"):
-        load(SCENARIOS / "peer_only.toml", {"learning.strong_tutors": 10})
+def _pool_tutees(strong: int, connectivity: int) -> dict:
+    """Week 1 where tutees' only tutors are in other classes.
+
+    Every tenth class tutors (skill 0.3, twice the ideal gap above the tutees' 0.1); the others
+    are tutees.
+    """
+    sc = small("peer_only", size=1000, steps=1, population__community_size=10,
+               learning__roles="split", program__agency=2, program__responsiveness=0,
+               program__connectivity=connectivity, levels__pool_contacts=(0, 16, 16),
+               learning__strong_tutors=strong, learning__strong_tutor_skill=0.9,
+               motivation__threshold=0.0)
+    model = PeerLearningModel(sc, seed=4)
+    pop = model.population
+    for c in range(100):
+        first = int(pop.community_start[c])
+        tutors = c % 10 == 0
+        pop.skill[first:first + 10] = np.float32(0.3 if tutors else 0.1)
+        pop.flags[first:first + 10] &= ~TUTOR_ROLE
+        if tutors:
+            pop.flags[first:first + 10] |= TUTOR_ROLE
+    model.step()
+    return model.metrics
+
+
+@pytest.mark.parametrize("connectivity", [1, 2])
+def test_tutors_met_through_the_pool_teach_with_their_own_quality(connectivity):
+    """Taught only through the pool, tutees find better teaching when all tutors are strong."""
+    strong, plain = _pool_tutees(1000, connectivity), _pool_tutees(0, connectivity)
+    assert strong["tutee_fraction"] == plain["tutee_fraction"] > 0.5  # the same contacts
+    assert strong["mean_partner_efficacy"] > plain["mean_partner_efficacy"] + 0.1

@@ -214,9 +214,10 @@ class LearningParams(Section):
     tutor_capacity: int = _field(
         0,
         "tutees one peer tutor can take in a week; learners whose best tutor is full take their "
-        "next best or wait (matching in a random order each week); 0: no limit, any number of "
-        "learners may choose the same tutor (assumption either way: no study measures how many "
-        "tutees a volunteer peer tutor takes; a finite capacity needs connectivity 0)",
+        "next best or wait (matching in a random order each week); a tutor met through the "
+        "global pool has its capacity dealt at random to communities as slots, and gives that "
+        "week's capacity to them; 0: no limit, any number of learners may choose the same tutor "
+        "(assumption either way: no study measures how many tutees a volunteer peer tutor takes)",
         "tutees/week", ge=0, le=1000,
     )
     tutor_hours: float = _field(
@@ -230,8 +231,8 @@ class LearningParams(Section):
         "strong tutors the region can recruit: a programme that needs N tutors (its "
         "participants, or its tutors when roles = split) recruits them first, so a tutor is "
         "strong with probability min(1, strong_tutors / N), by its own draw (its place in the "
-        "recruitment order); the rest teach with peer_teaching_skill. 0: every tutor alike "
-        "(assumption: two kinds of tutor; needs connectivity 0)",
+        "recruitment order); the rest teach with peer_teaching_skill; tutors met through the "
+        "global pool too. 0: every tutor alike (assumption: two kinds of tutor)",
         "tutors", ge=0, le=10**10,
     )
     strong_tutor_skill: float = _field(
@@ -722,18 +723,6 @@ def validate(data: dict[str, Any], source: str) -> Scenario:
         raise ScenarioError(
             source, "motivation.initial_min must not exceed motivation.initial_max",
             key="motivation.initial_min",
-        )
-    if scenario.learning.tutor_capacity > 0 and scenario.program.connectivity > 0:
-        raise ScenarioError(
-            source, "learning.tutor_capacity > 0 needs program.connectivity = 0: tutors reached "
-            "through the global pool cannot yet be matched within their capacity",
-            key="learning.tutor_capacity",
-        )
-    if scenario.learning.strong_tutors > 0 and scenario.program.connectivity > 0:
-        raise ScenarioError(
-            source, "learning.strong_tutors > 0 needs program.connectivity = 0: the quality of "
-            "tutors reached through the global pool is not known to a block",
-            key="learning.strong_tutors",
         )
     if scenario.metrics.competent > scenario.metrics.expert:
         raise ScenarioError(

@@ -39,6 +39,7 @@ STREAM_POOL = 4
 STREAM_ARRIVALS = 5
 STREAM_INIT_PROGRAMME = 6
 STREAM_GROUPS = 7  # study groups: who organises each group (keyed by group id, step 0)
+STREAM_DEAL = 8  # learning.tutor_capacity with pool contacts: the pool tutors' slots dealt out
 
 # Draw numbers inside STREAM_INIT_PROGRAMME (per agent, step 0): 0 is enrolment.
 DRAW_ROLE = 1  # learning.roles = split, tutor_selection = random: whether the agent tutors

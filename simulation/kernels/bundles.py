@@ -50,6 +50,7 @@ Communities = namedtuple(
         "initial",  # int64[C]: agents at the start (study groups are formed from them)
         "blocks",  # int64[B + 1]: first community of each block, then the end
         "slot_offset",  # int64: global id of slot 0 (a shard's first slot): random numbers use it
+        "community_offset",  # int64: global id of community 0 (the pool is in global order)
     ],
 )
 
@@ -99,11 +100,11 @@ def communities(population: Population, blocks: np.ndarray) -> Communities:
         blocks: its block layout (core.blocks.block_layout; a shard's blocks start at 0).
 
     Returns:
-        Its `Communities`, with the shard's global id of slot 0.
+        Its `Communities`, with the shard's global ids of slot 0 and community 0.
     """
     p = population
     return Communities(p.community_start, p.community_present, p.community_initial, blocks,
-                       np.int64(p.slot_offset))
+                       np.int64(p.slot_offset), np.int64(p.community_offset))
 
 
 class _BlockCompiler(Compiler):

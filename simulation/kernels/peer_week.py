@@ -89,7 +89,7 @@ from ..core.encoding import (
 from ..core.motivation import NO_EXTRA, practised, weekly_motivation
 from .bundles import AgentState, BlockSums, Communities, block_function, clear_block
 from .experts import CONTACTS_BROKERED, Classes
-from .pool import Pool
+from .pool import Pool, dealt_slot
 
 EXPERTS_NONE, EXPERTS_CLASS, EXPERTS_MENTORING, EXPERTS_BROADCAST = 0, 1, 2, 3
 
@@ -134,6 +134,7 @@ StepRules = namedtuple(
         "strong_share",  # float: chance a tutor is strong (learning.strong_tutors); 0: all alike
         "strong_narrowing",  # float: a strong tutor's teaching skill with responsiveness
         "quality_key",  # uint64: key_for(seed, STREAM_INIT_PROGRAMME, 0), for DRAW_QUALITY
+        "pool_per_community",  # int: members each community puts into the pool
     ],
 )
 
@@ -184,6 +185,7 @@ WeekSetup = namedtuple(
         "class_factor",  # float64 [class]: per-learner expert input in each class
         "match_width",  # int: the largest community matched under a tutor capacity (0: none)
         "strong_keep",  # float: 1 - a strong tutor's narrowing (learning.strong_tutors)
+        "deal_width",  # int: pool slots dealt to each community (capacity x pool_per_community)
     ],
 )
 
@@ -199,10 +201,15 @@ Matching = namedtuple(
         "up_gap",  # float64: its gap
         "down_e",  # float64: efficacy of teaching the best-fitting matched tutee (0: none)
         "up_keep",  # float64: 1 - the matched tutor's narrowing
+        # One column per pool slot dealt to the current community (pool contacts; else none):
+        "slot_skill",  # float32: the slot's pool tutor's skill (-1: none offered)
+        "slot_keep",  # float64: 1 - that tutor's narrowing
+        "slot_free",  # uint8: 1 while the slot has not been taken this week
     ],
 )
-# Bytes of `Matching` per member of the largest community, per block.
+# Bytes of `Matching` per member of the largest community, and per dealt slot, per block.
 MATCH_BYTES = 7 * 8
+SLOT_BYTES = 4 + 8 + 1
 
 # A block's running sums and counts, in the order of the columns of `stats` (core/blocks.py).
 Totals = namedtuple(
@@ -229,7 +236,8 @@ POOL_PREFETCH_MEMBERS = 1 << 20
 LANE_BYTES = 17 * 8 + 4 + 2 + 2 * 1
 
 
-def scratch_bytes(blocks: int, largest_community: int, peers: bool, capacity: bool = False) -> int:
+def scratch_bytes(blocks: int, largest_community: int, peers: bool, capacity: bool = False,
+                  dealt: int = 0) -> int:
     """Bytes the weekly kernel allocates for its lanes and contact rows (freed after the week).
 
     Args:
@@ -238,6 +246,7 @@ def scratch_bytes(blocks: int, largest_community: int, peers: bool, capacity: bo
         peers: whether the structure has peer learning (else no contact rows).
         capacity: whether tutors have a capacity (learning.tutor_capacity > 0): a `Matching`
             row per block.
+        dealt: pool slots dealt to each community (kernels/pool.py; 0 without pool contacts).
 
     Returns:
         The bytes of `Scratch` (and `Matching`) for one week.
@@ -245,7 +254,8 @@ def scratch_bytes(blocks: int, largest_community: int, peers: bool, capacity: bo
     width = min(CHUNK, max(1, largest_community))
     contact_width = min(CONTACT_WIDTH, max(1, largest_community)) if peers else 0
     match_width = max(1, largest_community) if peers and capacity else 0
-    return blocks * (width * LANE_BYTES + contact_width * 4 + match_width * MATCH_BYTES)
+    slots = dealt * SLOT_BYTES if match_width else 0
+    return blocks * (width * LANE_BYTES + contact_width * 4 + match_width * MATCH_BYTES + slots)
 
 
 @intrinsic
@@ -277,16 +287,22 @@ def _prefetch(typingctx, array, index):
 # --- the choice of one contact (7.1 Candidates, 7.2 Choice, 7.3 Efficacy) -----------------------
 
 @njit(cache=True, inline="always")
-def _pool_ideal(pool_sorted, target):
-    """The sorted-pool member nearest to `target` skill (connectivity 2: found at once)."""
+def _pool_ideal_index(pool_sorted, target):
+    """The index of the sorted-pool member nearest to `target` skill (ties: the lower)."""
     n = pool_sorted.size
     p = np.searchsorted(pool_sorted, target)
     if p >= n:
-        return pool_sorted[n - 1]
+        return n - 1
     if p == 0:
-        return pool_sorted[0]
+        return 0
     lo, hi = pool_sorted[p - 1], pool_sorted[p]
-    return lo if target - lo <= hi - target else hi
+    return p - 1 if target - lo <= hi - target else p
+
+
+@njit(cache=True, inline="always")
+def _pool_ideal(pool_sorted, target):
+    """The sorted-pool member nearest to `target` skill (connectivity 2: found at once)."""
+    return pool_sorted[_pool_ideal_index(pool_sorted, target)]
 
 
 @njit(cache=True, inline="always")
@@ -499,6 +515,19 @@ def _tutor_keep(rules, setup, agent):
 
 
 @njit(cache=True, inline="always")
+def _consider_lane_keep(lanes, row, q, gap, keep, limit, table, setup):
+    """`_consider_lane` for a contact who narrows by `keep`; records it if it became the source."""
+    before = lanes.up_e[row, q]
+    (lanes.seen_up[row, q], lanes.seen_down[row, q], lanes.up_e[row, q], lanes.up_gap[row, q],
+     lanes.down_e[row, q]) = _consider(
+        gap, setup.Z, keep, table, limit, lanes.seen_up[row, q], lanes.seen_down[row, q],
+        lanes.up_e[row, q], lanes.up_gap[row, q], lanes.down_e[row, q],
+    )
+    if lanes.up_e[row, q] > before:  # this contact became the source
+        lanes.up_keep[row, q] = keep
+
+
+@njit(cache=True, inline="always")
 def _checked_contacts(state, pool, lanes, row, chunk, first, size, n_lanes, slot_offset, rules,
                       table, setup):
     """7.1-7.2 when contacts differ: by role (learning.roles = split) or by tutor quality.
@@ -507,9 +536,10 @@ def _checked_contacts(state, pool, lanes, row, chunk, first, size, n_lanes, slot
     order as `_local_candidates` and `_pool_contacts`, except that in a split programme a
     contact counts only if its role differs from the learner's (a tutee weighs tutors, a tutor
     tutees) and only tutees make pool contacts (the pool offers tutors alone, kernels/pool.py),
-    and that with strong tutors (learning.strong_tutors > 0; connectivity 0 only) each contact
-    above narrows the gap by its own teaching skill (`_tutor_keep`). The sides a role may not
-    use (a tutee teaching, a tutor taught) are dropped in `_gains_and_motivation`. A slower path
+    and that with strong tutors (learning.strong_tutors > 0) each contact above narrows the gap
+    by its own teaching skill (`_tutor_keep`; a pool contact's, from the pool's `strong`). The
+    sides a role may not use (a tutee teaching, a tutor taught) are dropped in
+    `_gains_and_motivation`. A slower path
     than the reciprocal one (a gather from the state arrays per candidate), kept apart so that
     the plain programmes run exactly as fast as before.
     """
@@ -528,31 +558,34 @@ def _checked_contacts(state, pool, lanes, row, chunk, first, size, n_lanes, slot
             gap = (state.skill[first + qj] - lanes.skill[row, q]) if usable else nan
             if quality:
                 keep = _tutor_keep(rules, setup, first + qj + slot_offset)
-                before = lanes.up_e[row, q]
-                (lanes.seen_up[row, q], lanes.seen_down[row, q], lanes.up_e[row, q],
-                 lanes.up_gap[row, q], lanes.down_e[row, q]) = _consider(
-                    gap, setup.Z, keep, table, setup.limit_local, lanes.seen_up[row, q],
-                    lanes.seen_down[row, q], lanes.up_e[row, q], lanes.up_gap[row, q],
-                    lanes.down_e[row, q],
-                )
-                if lanes.up_e[row, q] > before:  # this contact became the source
-                    lanes.up_keep[row, q] = keep
+                _consider_lane_keep(lanes, row, q, gap, keep, setup.limit_local, table, setup)
             else:
                 _consider_lane(lanes, row, q, gap, setup.limit_local, table, setup)
     n_pool = pool.members.size
+    rated = pool.strong.size > 0  # strong tutors through the pool (kernels/pool.py)
     for q in range(n_lanes):
         if split and (state.flags[chunk + q] & TUTOR_ROLE):
             continue  # the pool offers tutors: only tutees look there
         s = lanes.skill[row, q]
         for p in range(rules.pool_contacts):
-            sj = pool.members[below(draw(lanes.key[row, q], DRAW_POOL_BASE + p), n_pool)]
+            j = below(draw(lanes.key[row, q], DRAW_POOL_BASE + p), n_pool)
+            sj = pool.members[j]
             gap = (sj - s) if sj >= 0.0 else nan
-            _consider_lane(lanes, row, q, gap, setup.limit_pool, table, setup)
+            if rated:
+                keep = setup.strong_keep if pool.strong[j] else setup.keep
+                _consider_lane_keep(lanes, row, q, gap, keep, setup.limit_pool, table, setup)
+            else:
+                _consider_lane(lanes, row, q, gap, setup.limit_pool, table, setup)
         if rules.pool_ideal:
             for target in (s + setup.Z, s - setup.Z):
-                sj = _pool_ideal(pool.sorted, target)
+                k = _pool_ideal_index(pool.sorted, target)
+                sj = pool.sorted[k]
                 gap = (sj - s) if sj >= 0.0 else nan
-                _consider_lane(lanes, row, q, gap, setup.limit_pool, table, setup)
+                if rated:
+                    keep = setup.strong_keep if pool.sorted_strong[k] else setup.keep
+                    _consider_lane_keep(lanes, row, q, gap, keep, setup.limit_pool, table, setup)
+                else:
+                    _consider_lane(lanes, row, q, gap, setup.limit_pool, table, setup)
 
 
 @njit(cache=True, inline="always")
@@ -591,7 +624,31 @@ def _sort_by_priority(match, b, n):
 
 
 @njit(cache=True, inline="always")
-def _match_community(state, match, b, first, size, slot_offset, rules, table, setup):
+def _deal_slots(pool, match, b, x, rules, setup):
+    """The pool slots dealt to community x this week, into row b of the matching scratch.
+
+    Each pool member offered this week has `tutor_capacity` slots; slot positions
+    x * deal_width .. (x + 1) * deal_width - 1 belong to community x (its share: as many slots as
+    its own pool members brought), and `dealt_slot` says which slot each position holds.
+    Returns nothing; the members of x offered to the pool are marked full for local tutees by
+    `_match_community` (their week's capacity goes to the slots).
+    """
+    capacity = rules.tutor_capacity
+    deal = setup.deal_width
+    slots = np.int64(pool.members.size) * capacity
+    rated = pool.strong.size > 0
+    for r in range(deal):
+        j = dealt_slot(pool.deal_key, x * deal + r, slots) // capacity
+        match.slot_skill[b, r] = pool.members[j]
+        keep = setup.keep
+        if rated:
+            keep = setup.strong_keep if pool.strong[j] else setup.keep
+        match.slot_keep[b, r] = keep
+        match.slot_free[b, r] = np.uint8(1)
+
+
+@njit(cache=True, inline="always")
+def _match_community(state, pool, match, b, first, size, x, slot_offset, rules, table, setup):
     """7.2 with a tutor capacity: match a community's learners to tutors, at most c tutees each.
 
     Learners take turns in the order of a counter-based priority draw (DRAW_PRIORITY; equal
@@ -599,13 +656,21 @@ def _match_community(state, match, b, first, size, slot_offset, rules, table, se
     it may weigh (the same k draws and the same agency limit as without a capacity), the one
     above it with the highest efficacy whose tutor still has room; if every such tutor is full
     it has no peer source this week (it waits). A tutor's learning by teaching follows the
-    best-fitting tutee matched to it. A community is one block's, so the matching is the same on
-    any thread or shard count; pool contacts are not used (schema: connectivity 0).
+    best-fitting tutee matched to it.
+
+    With pool contacts, the pool tutors' slots dealt to this community (global id x,
+    `_deal_slots`) are weighed after the local candidates, as pool contacts are without a
+    capacity: each of the learner's pool contact draws picks one of them, and at connectivity 2
+    the free slot above the learner nearest to the ideal gap is found at once; a taken slot is
+    full. Members offered to the pool this week give it their capacity (no local tutees), and
+    their learning by teaching pool tutees is not credited (it happens in another block). All
+    within one block: the same matching on any thread or shard count.
     """
     both = ACTIVE | IN_PROGRAMME
     split = rules.split_roles != 0
     Z, keep, limit = setup.Z, setup.keep, setup.limit_local
     capacity = rules.tutor_capacity
+    deal = setup.deal_width
     for q in range(size):
         match.priority[b, q] = draw(agent_key(setup.key, first + q + slot_offset), DRAW_PRIORITY)
         match.order[b, q] = q
@@ -614,6 +679,13 @@ def _match_community(state, match, b, first, size, slot_offset, rules, table, se
         match.up_gap[b, q] = 0.0
         match.down_e[b, q] = 0.0
         match.up_keep[b, q] = keep
+    if deal > 0:
+        per = rules.pool_per_community
+        for p in range(per):
+            o = pool.origin[x * per + p]
+            if o >= 0:
+                match.load[b, o] = capacity  # its week's tutees come through the pool
+        _deal_slots(pool, match, b, x, rules, setup)
     _sort_by_priority(match, b, size)
     quality = rules.strong_share > 0.0
     for r in range(size):
@@ -642,12 +714,41 @@ def _match_community(state, match, b, first, size, slot_offset, rules, table, se
                     if e > best_e and match.load[b, qj] < capacity:
                         best_e, best_gap, best, best_keep = e, gap, qj, keep_j
                 seen += 1
+        if deal > 0:
+            # Pool slots: position -2 - slot in `best` (local members are >= 0).
+            n_draws = rules.pool_contacts + (1 if rules.pool_ideal else 0)
+            for p in range(n_draws):
+                if p < rules.pool_contacts:
+                    slot = below(draw(key, DRAW_POOL_BASE + p), deal)
+                else:  # connectivity 2: the free slot above nearest to the ideal gap
+                    slot, nearest, target = -1, np.inf, s + Z
+                    for t in range(deal):
+                        st = match.slot_skill[b, t]
+                        if match.slot_free[b, t] and st > s and abs(st - target) < nearest:
+                            slot, nearest = t, abs(st - target)
+                    if slot < 0:
+                        continue
+                sj = match.slot_skill[b, slot]
+                if sj < 0.0:
+                    continue  # no tutor offered (dropped out, not enrolled, not a tutor)
+                gap = sj - s
+                if gap > 0.0:
+                    if seen < setup.limit_pool:
+                        keep_j = match.slot_keep[b, slot]
+                        effective = gap if gap <= Z else Z + (gap - Z) * keep_j
+                        e = efficacy(effective, Z, table)
+                        if e > best_e and match.slot_free[b, slot]:
+                            best_e, best_gap, best, best_keep = e, gap, -2 - slot, keep_j
+                    seen += 1
         if best >= 0:
             match.load[b, best] += 1
+            match.down_e[b, best] = max(match.down_e[b, best], efficacy(best_gap, Z, table))
+        elif best <= -2:
+            match.slot_free[b, -2 - best] = np.uint8(0)
+        if best != -1:
             match.up_e[b, q] = best_e
             match.up_gap[b, q] = best_gap
             match.up_keep[b, q] = best_keep
-            match.down_e[b, best] = max(match.down_e[b, best], efficacy(best_gap, Z, table))
 
 
 @njit(cache=True, inline="always")
@@ -957,6 +1058,8 @@ def _setup(communities, pool, classes, key, rules):
         class_factor=class_factor,
         match_width=largest if rules.peers and rules.tutor_capacity > 0 else 0,
         strong_keep=1.0 - rules.strong_narrowing,
+        # Pool slots dealt to each community: only where pool tutors have a capacity.
+        deal_width=rules.tutor_capacity * rules.pool_per_community if pool.origin.size > 0 else 0,
     )
 
 
@@ -990,8 +1093,8 @@ def _scratch(rows, width, contact_width):
 
 
 @njit(cache=True, inline="always")
-def _matching(rows, width):
-    """The `Matching` scratch of `rows` blocks and communities of up to `width` members."""
+def _matching(rows, width, deal_width):
+    """The `Matching` scratch: `rows` blocks, `width` members and `deal_width` pool slots each."""
     return Matching(
         priority=np.empty((rows, width), dtype=np.uint64),
         order=np.empty((rows, width), dtype=np.int64),
@@ -1000,6 +1103,9 @@ def _matching(rows, width):
         up_gap=np.empty((rows, width)),
         down_e=np.empty((rows, width)),
         up_keep=np.empty((rows, width)),
+        slot_skill=np.empty((rows, deal_width), dtype=np.float32),
+        slot_keep=np.empty((rows, deal_width)),
+        slot_free=np.empty((rows, deal_width), dtype=np.uint8),
     )
 
 
@@ -1018,7 +1124,8 @@ def _block_week(b, state, communities, pool, classes, lanes, match, sums, rules,
         size = communities.present[c]
         matched = rules.peers and rules.tutor_capacity > 0
         if matched:
-            _match_community(state, match, b, first, size, slot_offset, rules, table, setup)
+            _match_community(state, pool, match, b, first, size, c + communities.community_offset,
+                             slot_offset, rules, table, setup)
         elif rules.peers and size <= setup.contact_width:
             _contact_row(state, lanes, row, first, size)
         for chunk in range(first, first + size, setup.width):
@@ -1069,7 +1176,7 @@ def week(state, communities, pool, classes, key, rules, table, sums):
     setup = _setup(communities, pool, classes, key, rules)
     rows = communities.blocks.size - 1
     lanes = _scratch(rows, setup.width, setup.contact_width)
-    match = _matching(rows if setup.match_width > 0 else 0, setup.match_width)
+    match = _matching(rows if setup.match_width > 0 else 0, setup.match_width, setup.deal_width)
     # One parallel region only (the block loop): under a loaded machine each region's barrier can
     # wait a scheduler time slice, which at small populations costs more than the work itself.
     # Its body is one call: bundles must not be opened inside a parallel loop (kernels/bundles.py).

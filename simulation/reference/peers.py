@@ -26,7 +26,7 @@ from ..core.pyramid import layer_cumulative
 MASK = (1 << 64) - 1
 GOLDEN, M1, M2 = 0x9E3779B97F4A7C15, 0xBF58476D1CE4E5B9, 0x94D049BB133111EB
 STREAM_INIT_SKILL, STREAM_INIT_MOTIVATION, STREAM_STEP, STREAM_POOL, STREAM_ARRIVALS = 1, 2, 3, 4, 5
-STREAM_INIT_PROGRAMME = 6
+STREAM_INIT_PROGRAMME, STREAM_DEAL = 6, 8
 DRAW_ROLE, DRAW_QUALITY = 1, 2  # in STREAM_INIT_PROGRAMME
 DRAW_POOL_BASE, DRAW_SHOCK, DRAW_EXPERT_SESSION, DRAW_PRIORITY = 64, 96, 97, 98
 TABLE = [float(x) for x in EFFICACY_TABLE]
@@ -83,6 +83,26 @@ def efficacy(gap: float, z: float) -> float:
 def effective_gap(gap: float, z: float, narrowing: float) -> float:
     """The gap above Z narrowed by teaching skill (core.efficacy.effective_gap)."""
     return gap if gap <= z else z + (gap - z) * (1.0 - narrowing)
+
+
+def dealt_slot(key: int, position: int, slots: int) -> int:
+    """The pool slot dealt to `position`: a keyed permutation of [0, slots) (kernels.pool).
+
+    A four-round Feistel network on the smallest even number of bits that holds `slots`,
+    walking the cycle until the value falls inside the range.
+    """
+    half = 1
+    while (1 << (2 * half)) < slots:
+        half += 1
+    mask = (1 << half) - 1
+    x = position
+    while True:
+        left, right = x >> half, x & mask
+        for r in range(4):
+            left, right = right, left ^ (draw(agent_key(key, right), r) & mask)
+        x = (left << half) | right
+        if x < slots:
+            return x
 
 
 def f32(x: float) -> float:
@@ -171,12 +191,12 @@ class Learner(mesa.Agent):
                 pool_sources += [model.pool_nearest(s + z), model.pool_nearest(s - z)]
             if split and self.tutor:
                 pool_sources = []  # the pool offers tutors: only tutees look there
-            for other_skill in pool_sources:
+            for other_skill, other in pool_sources:
                 if other_skill < 0.0:
                     continue
                 gap = other_skill - s
                 if gap > 0.0 and (r["choice"] > 0 or seen_up == 0):
-                    eg = effective_gap(gap, z, r["peer_narrowing"])
+                    eg = effective_gap(gap, z, model.narrowing_of(other))
                     e = efficacy(eg, z)
                     if e > up_e:
                         up_e, up_gap, up_effgap = e, gap, eg
@@ -358,11 +378,12 @@ class ReferenceModel(mesa.Model):
                 u = uniform(draw(agent_key(kprog, learner.slot), DRAW_ROLE))
                 learner.tutor = u < learn.tutor_share
 
-    def narrowing_of(self, tutor: Learner) -> float:
+    def narrowing_of(self, tutor: Learner | None) -> float:
         """A tutor's narrowing: a strong tutor's (learning.strong_tutors) or every peer's."""
-        return self.rules["strong_narrowing"] if tutor.strong else self.rules["peer_narrowing"]
+        strong = tutor is not None and tutor.strong
+        return self.rules["strong_narrowing"] if strong else self.rules["peer_narrowing"]
 
-    def _match(self, members: list[Learner]) -> None:
+    def _match(self, members: list[Learner], community: int) -> None:
         """Match a community's learners to tutors within learning.tutor_capacity.
 
         docs/ODD.md 7.2: learners take turns in the order of their priority draw (DRAW_PRIORITY;
@@ -370,6 +391,10 @@ class ReferenceModel(mesa.Model):
         draws, the first `choice` above it), the one with the highest efficacy (the first of
         equals) whose tutor has room, or waits. A tutor's teaching follows its best-fitting
         matched tutee.
+
+        With pool contacts, the pool tutors' slots dealt to this community come next: each pool
+        contact draw picks one, and at connectivity 2 the free slot above nearest the ideal gap;
+        a slot takes one tutee. Members offered to the pool give it their week's capacity.
         """
         sc = self.scenario
         z, r = sc.learning.optimal_gap, self.rules
@@ -379,11 +404,26 @@ class ReferenceModel(mesa.Model):
         for x in members:
             x.matched_up, x.matched_down_e = (0.0, 0.0, 0.0), 0.0
         load = {x.slot: 0 for x in members}
+        slots: list[tuple[float, Learner | None]] = []
+        free: list[bool] = []
+        if self.dealt:
+            per = sc.levels.pool_per_community
+            for _skill, offered in self.pool[community * per:(community + 1) * per]:
+                if offered is not None:
+                    load[offered.slot] = capacity  # its week's tutees come through the pool
+            deal = capacity * per
+            total = len(self.pool) * capacity
+            slots = [self.pool[dealt_slot(self.deal_key, community * deal + k, total) // capacity]
+                     for k in range(deal)]
+            free = [True] * deal
+        limit_pool = math.inf if r["choice"] > 0 else 1
         turns = sorted(members, key=lambda x: (draw(keys[x.slot], DRAW_PRIORITY), x.slot))
         for learner in turns:
             if not (learner.active and learner.enrolled) or (split and learner.tutor):
                 continue
-            s, seen, best = learner.skill, 0, None
+            s, seen = learner.skill, 0
+            # The best so far: a local tutor, or a pool slot's number; its gap, effective gap.
+            best: tuple[Learner | int, float, float] | None = None
             best_e = 0.0
             for d in range(sc.learning.candidates):
                 other = members[below(draw(keys[learner.slot], d), len(members))]
@@ -399,40 +439,80 @@ class ReferenceModel(mesa.Model):
                         if e > best_e and load[other.slot] < capacity:
                             best, best_e = (other, gap, eg), e
                     seen += 1
+            picks: list[int | None] = [
+                below(draw(keys[learner.slot], DRAW_POOL_BASE + p), len(slots))
+                for p in range(r["pool_contacts"])
+            ] if slots else []
+            if slots and r["pool_ideal"]:
+                picks.append(None)
+            for pick in picks:
+                if pick is None:  # the free slot above nearest to the ideal gap
+                    target, nearest = s + z, math.inf
+                    for k, (st, _) in enumerate(slots):
+                        if free[k] and st > s and abs(st - target) < nearest:
+                            pick, nearest = k, abs(st - target)
+                    if pick is None:
+                        continue
+                st, pool_tutor = slots[pick]
+                if st < 0.0:
+                    continue
+                gap = st - s
+                if gap > 0.0:
+                    if seen < limit_pool:
+                        eg = effective_gap(gap, z, self.narrowing_of(pool_tutor))
+                        e = efficacy(eg, z)
+                        if e > best_e and free[pick]:
+                            best, best_e = (pick, gap, eg), e
+                    seen += 1
             if best is not None:
-                tutor, gap, eg = best
-                load[tutor.slot] += 1
+                chosen, gap, eg = best
                 learner.matched_up = (best_e, gap, eg)
-                tutor.matched_down_e = max(tutor.matched_down_e, efficacy(gap, z))
+                if isinstance(chosen, int):  # a pool slot: its tutor's teaching is not credited
+                    free[chosen] = False
+                else:
+                    load[chosen.slot] += 1
+                    chosen.matched_down_e = max(chosen.matched_down_e, efficacy(gap, z))
 
-    def pool_nearest(self, target: float) -> float:
-        """The pool's skill nearest to `target` (ties: the lower), or -1 if empty."""
+    def pool_nearest(self, target: float) -> tuple[float, Learner | None]:
+        """The pool member nearest to `target` skill (ties: the lower), or (-1, None) if empty."""
         ordered = self.pool_sorted
         if not ordered:
-            return -1.0
-        p = int(np.searchsorted(np.asarray(ordered, dtype=np.float32), target))
+            return -1.0, None
+        skills = np.asarray([x[0] for x in ordered], dtype=np.float32)
+        p = int(np.searchsorted(skills, target))
         if p >= len(ordered):
             return ordered[-1]
         if p == 0:
             return ordered[0]
         lo, hi = ordered[p - 1], ordered[p]
-        return lo if target - lo <= hi - target else hi
+        return lo if target - lo[0] <= hi[0] - target else hi
 
     def step(self) -> None:
         """One week: the pool, class summaries, the week's rules, then the synchronous update."""
         sc, t = self.scenario, self.steps
-        # Global pool: a few members of every community.
+        # Global pool: a few members of every community (skill and who, or -1 and None).
         kp = step_key(self.seed_value, STREAM_POOL, t)
-        self.pool = []
+        lev = sc.levels
+        used = lev.pool_contacts[sc.program.connectivity] > 0 or sc.program.connectivity == 2
+        self.dealt = bool(sc.structure.peers and used and sc.learning.tutor_capacity > 0)
+        self.deal_key = step_key(self.seed_value, STREAM_DEAL, t)
+        self.pool: list[tuple[float, Learner | None]] = []
         for c, members in enumerate(self.members):
             a = agent_key(kp, c)
-            for p in range(sc.levels.pool_per_community):
-                other = members[below(draw(a, p), len(members))]
+            drawn: set[int] = set()
+            for p in range(lev.pool_per_community):
+                q = below(draw(a, p), len(members))
+                other = members[q]
                 offered = other.active and other.enrolled
                 if sc.learning.roles == "split":
                     offered = offered and other.tutor  # the pool offers tutors only
-                self.pool.append(other.skill if offered else -1.0)
-        self.pool_sorted = sorted(x for x in self.pool if x >= 0.0)
+                if self.dealt and q in drawn:
+                    offered = False  # dealt slots: a member drawn twice is offered once
+                drawn.add(q)
+                self.pool.append((other.skill, other) if offered else (-1.0, None))
+        self.pool_sorted = sorted(
+            (x for x in self.pool if x[0] >= 0.0), key=lambda x: x[0]
+        )
         # Classes: contiguous spans of slots, their mean skill and active size.
         if self.expert_format in ("class", "class_log_law"):
             classes = self.classes
@@ -488,8 +568,8 @@ class ReferenceModel(mesa.Model):
             self.contacted |= {x.slot for x in eligible[:k_contacts]}
         self.week_key = step_key(self.seed_value, STREAM_STEP, t)
         if sc.structure.peers and sc.learning.tutor_capacity > 0:
-            for members in self.members:
-                self._match(members)
+            for c, members in enumerate(self.members):
+                self._match(members, c)
         self.agents.do("decide")
         self.agents.do("advance")
         self.history.append(self._observe())

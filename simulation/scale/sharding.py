@@ -18,7 +18,8 @@ give the same numbers as a single-process run with the same seed". Here it does,
 Each week the coordinator (`ShardedRun`) asks every shard for arrivals and its part of the pool,
 sends back the whole pool (and the class summaries in the class format), and collects per-block
 sums and histograms: the pool is 2 float32 per community (8 MB at 10^9 agents in communities of
-1,000), the sums about 8 kB per block. Shards run as plain objects in this process (tests,
+1,000; with strong tutors or dealt pool slots a byte or an int32 more per member), the sums
+about 8 kB per block. Shards run as plain objects in this process (tests,
 small runs) or as Dask actors (`dask.distributed`), one per worker process, so a population
 larger than one machine's memory can be spread over the workers of a cluster. Study groups
 (their own kernel, kernels/study_groups.py) are not sharded yet.
@@ -58,12 +59,11 @@ from ..core.state import StateValue, number, restore_array
 from ..kernels import peer_week
 from ..kernels.bundles import BlockSums
 from ..kernels.experts import NO_CONTACTS, Classes, class_partials
-from ..kernels.pool import Pool, ordered_pool, pool_part
+from ..kernels.pool import Pool, PoolPart, assemble_pool, pool_part
 from ..structures.expert_arrangement import ExpertArrangement
 from ..structures.peer_learning import (
     observe_cohort,
     run_week,
-    sort_pool,
     step_rules,
     summarise,
     week_hours,
@@ -187,11 +187,9 @@ class Shard:
         return arrive(self.population, self.scenario, self.seed, step)
 
     @_worker_threads
-    def pool(self, step: int) -> np.ndarray:
+    def pool(self, step: int) -> PoolPart:
         """This shard's part of the week's global pool, in community order."""
-        sc = self.scenario
-        return pool_part(self.population, self.seed, step, sc.levels.pool_per_community,
-                         sc.learning.roles == "split")
+        return pool_part(self.population, self.scenario, self.seed, step)
 
     @_worker_threads
     def class_partials(
@@ -371,8 +369,7 @@ class ShardedRun:
         """One week: arrivals, the pool, class summaries, the weekly kernel on every shard."""
         t, sc, arr = self.steps + 1, self.scenario, self.arrangement
         arrivals = self.arrivals + sum(self._call_all("arrive", t))
-        members = np.concatenate(self._call_all("pool", t))
-        pool = Pool(members, ordered_pool(members, sort=sort_pool(sc)))
+        pool = assemble_pool(self._call_all("pool", t), sc, self.seed, t)
         classes_taught = 0
         class_mean, class_count = np.zeros(arr.classes), np.zeros(arr.classes, dtype=np.int64)
         if arr.mode == peer_week.EXPERTS_CLASS:

@@ -29,7 +29,7 @@ from ..kernels.experts import (
     class_summary,
     select_contacts,
 )
-from ..kernels.pool import Pool, gather_pool
+from ..kernels.pool import Pool, gather_pool, pool_dealt, pool_used, sort_pool
 from .base import EngineState, Layout, StateValue
 from .expert_arrangement import ExpertArrangement, class_layout, expert_count
 
@@ -93,6 +93,7 @@ def step_rules(scenario: Scenario, arrangement: ExpertArrangement, active: float
             learn.strong_tutor_skill, lev.responsiveness_narrowing[prog.responsiveness]
         )),
         quality_key=key_for(seed, STREAM_INIT_PROGRAMME, 0),
+        pool_per_community=int(lev.pool_per_community),
     )
 
 
@@ -108,11 +109,6 @@ def week_metrics(scenario: Scenario, arrangement: ExpertArrangement, stats: np.n
     out.update(aggregate(stats, histogram, m.bands, m.competent, m.expert, expert_hours,
                          arrangement.count, peer_hours))
     return out
-
-
-def sort_pool(scenario: Scenario) -> bool:
-    """Whether this week's pool is sorted: at connectivity 2, to find the ideal gap at once."""
-    return scenario.program.connectivity == 2
 
 
 class PeerEngine(EngineState):
@@ -149,8 +145,7 @@ class PeerEngine(EngineState):
     def week(self, step: int) -> None:
         """One week: the pool, class summaries, the rules, then the synchronous kernel."""
         pop, sc, arr = self.population, self.scenario, self.arrangement
-        pool = gather_pool(pop, self.seed, step, sc.levels.pool_per_community, sort=sort_pool(sc),
-                           split=sc.learning.roles == "split")
+        pool = gather_pool(pop, sc, self.seed, step)
         classes_taught = 0
         if arr.mode == peer_week.EXPERTS_CLASS:
             class_summary(pop.skill, pop.flags, arr.class_span, self.class_mean, self.class_count)
@@ -267,12 +262,19 @@ def peer_memory(scenario: Scenario, layout: Layout) -> dict[str, int]:
         classes = class_layout(count, layout.slots, cap)[1]
         parts["experts"] = classes * (8 + 8)
     # The weekly pool (float32 per member); with connectivity 2 also the mask of enrolled members,
-    # their skills and the sorted copy.
+    # their skills and the sorted copy; with strong tutors a byte per member (and its sorted
+    # copy and the sort's int64 order); with dealt slots each member's int32 position.
     members = layout.communities * scenario.levels.pool_per_community
-    parts["pool"] = members * (4 + (1 + 4 + 4 if sort_pool(scenario) else 0))
+    rated = pool_used(scenario) and strong_share(scenario) > 0.0
+    per_member = 4 + (1 + 4 + 4 if sort_pool(scenario) else 0)
+    per_member += (1 + (1 + 8 + 8 if sort_pool(scenario) else 0)) if rated else 0
+    per_member += 4 if pool_dealt(scenario) else 0
+    parts["pool"] = members * per_member
     peers = scenario.structure.peers
     capacity = scenario.learning.tutor_capacity > 0
-    lanes = peer_week.scratch_bytes(layout.blocks, layout.largest_community, peers, capacity)
+    dealt = scenario.learning.tutor_capacity * scenario.levels.pool_per_community
+    lanes = peer_week.scratch_bytes(layout.blocks, layout.largest_community, peers, capacity,
+                                    dealt if pool_dealt(scenario) else 0)
     # Hyper-connectivity: this week's expert contacts, an int64 slot per contact per community.
     contacts = layout.communities * scenario.levels.expert_contacts[scenario.program.connectivity]
     parts["kernel"] = lanes + 8 * classes + 8 * contacts
