@@ -1,6 +1,8 @@
 """One measurement, run in a process of its own so that its peak resident memory is its own.
 
     python benchmarks/measure.py '{"kind": "throughput", "structure": "peer_only", "size": 1000000}'
+    python benchmarks/measure.py '{"kind": "throughput", "structure": "peer_capacity",
+        "size": 1000000, "steps": 4, "settings": {"learning.tutor_capacity": 0}}'
 
 prints one JSON line: the measurement, the process's peak resident memory (VmHWM) and the numba
 thread count. benchmarks/run.py calls it once per row of its table.
@@ -35,18 +37,22 @@ def peak_rss() -> int:
     return 0
 
 
-def scenario(structure: str, size: int, steps: int):
-    """The shipped scenario of a structure at another size (its rules unchanged)."""
+def scenario(structure: str, size: int, steps: int, settings: dict | None = None):
+    """The shipped scenario of a structure (or any scenarios/ file) at another size.
+
+    `settings`: further dotted keys to set (e.g. {"learning.tutor_capacity": 0}) for an A/B of
+    one mechanism; its rules are otherwise unchanged.
+    """
     return load(
         SCENARIOS / f"{structure}.toml",
-        {"population.size": size, "run.steps": steps, "run.replicates": 1},
+        {"population.size": size, "run.steps": steps, "run.replicates": 1} | (settings or {}),
     )
 
 
-def throughput(structure: str, size: int, steps: int) -> dict:
+def throughput(structure: str, size: int, steps: int, settings: dict | None = None) -> dict:
     """Agent-updates per second of the model's weekly step (kernels warmed up by one week first)."""
     start = time.perf_counter()
-    model = PeerLearningModel(scenario(structure, size, steps + 1), seed=1)
+    model = PeerLearningModel(scenario(structure, size, steps + 1, settings), seed=1)
     built = time.perf_counter() - start
     model.step()  # loads the compiled kernels; not timed
     times = []

@@ -129,6 +129,43 @@ def test_without_a_capacity_pool_tutors_teach_every_tutee_who_meets_them():
     assert _taught(model) > 600 > 3 * offered
 
 
+def _run(capacity: int, partner: str = "own_choice") -> PeerLearningModel:
+    sc = small("peer_only", size=20_000, steps=6, program__connectivity=0,
+               learning__tutor_capacity=capacity, learning__teaching_partner=partner)
+    model = PeerLearningModel(sc, seed=5)
+    model.run()
+    return model
+
+
+def test_a_capacity_no_tutor_reaches_equals_no_limit_bit_for_bit():
+    """Communities of 100: a capacity of 100 never binds, so nothing changes, to the last bit.
+
+    The tutor side is each learner's own choice below, as without a capacity
+    (learning.teaching_partner = own_choice), so the capacity limits only who may learn from a
+    tutor.
+    """
+    free, roomy = _run(0), _run(100)
+    assert np.array_equal(free.population.skill, roomy.population.skill)
+    assert free.metrics == roomy.metrics
+
+
+def test_teaching_only_matched_tutees_is_another_rule_not_a_limit():
+    """The check above can fail: if teaching follows matched tutees, fewer learners teach."""
+    own, matched = _run(100), _run(100, "matched")
+    assert matched.metrics["tutor_fraction"] < 0.7 * own.metrics["tutor_fraction"]
+    assert matched.metrics["tutee_fraction"] == pytest.approx(own.metrics["tutee_fraction"],
+                                                              abs=0.02)
+
+
+def test_matched_teaching_without_a_capacity_is_refused_in_one_line():
+    """Nothing is matched without a capacity: one line naming the key, exit 2."""
+    result = run_cli("run", "scenarios/peer_only.toml", "--set",
+                     "learning.teaching_partner=matched")
+    assert result.returncode == 2
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert "learning.teaching_partner" in result.stderr
+
+
 def test_the_capacity_scenario_and_trial_run_through_the_cli(tmp_path):
     """`peerscale run` takes scenarios/peer_capacity.toml and `peerscale trial` its trial file."""
     run = run_cli("run", "scenarios/peer_capacity.toml", "--set", "run.steps=2", "--set",

@@ -47,6 +47,10 @@ CASES = [
     ("mixed", 1, 1, 2, {"learning__tutor_capacity": 1, "learning__roles": "split"}),
     ("peer_only", 1, 1, 1, {"learning__strong_tutors": 300}),
     ("peer_only", 2, 2, 2, {"learning__strong_tutors": 500, "learning__strong_tutor_skill": 0.8}),
+    # Learning by teaching from the matched tutees only (not the tutor's own choice below).
+    ("peer_only", 1, 1, 0, {"learning__tutor_capacity": 2,
+                            "learning__teaching_partner": "matched"}),
+    ("mixed", 1, 2, 1, {"learning__tutor_capacity": 1, "learning__teaching_partner": "matched"}),
 ]
 
 

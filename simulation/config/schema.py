@@ -220,6 +220,15 @@ class LearningParams(Section):
         "(assumption either way: no study measures how many tutees a volunteer peer tutor takes)",
         "tutees/week", ge=0, le=1000,
     )
+    teaching_partner: Literal["own_choice", "matched"] = _field(
+        "own_choice",
+        "with a tutor capacity, whom a tutor's learning by teaching comes from: own_choice: the "
+        "best-fitting contact below that it picks, as without a capacity (the capacity limits "
+        "only who may learn from a tutor, so a capacity no learner reaches equals no limit); "
+        "matched: only the tutees matched to it (teaching needs a tutee who chose it; pool "
+        "tutors are not credited for tutees met through the pool; needs tutor_capacity > 0). "
+        "Assumption either way: the calibration (T2, T6) was fitted with own_choice",
+    )
     tutor_hours: float = _field(
         1.0,
         "hours a peer tutor spends per tutee in a week: reported as peer_hours, not a "
@@ -723,6 +732,12 @@ def validate(data: dict[str, Any], source: str) -> Scenario:
         raise ScenarioError(
             source, "motivation.initial_min must not exceed motivation.initial_max",
             key="motivation.initial_min",
+        )
+    if scenario.learning.teaching_partner == "matched" and scenario.learning.tutor_capacity == 0:
+        raise ScenarioError(
+            source, "learning.teaching_partner = 'matched' needs learning.tutor_capacity > 0: "
+            "without a capacity no tutees are matched",
+            key="learning.teaching_partner",
         )
     if scenario.metrics.competent > scenario.metrics.expert:
         raise ScenarioError(

@@ -135,6 +135,7 @@ StepRules = namedtuple(
         "strong_narrowing",  # float: a strong tutor's teaching skill with responsiveness
         "quality_key",  # uint64: key_for(seed, STREAM_INIT_PROGRAMME, 0), for DRAW_QUALITY
         "pool_per_community",  # int: members each community puts into the pool
+        "matched_teaching",  # int: 1 if learning by teaching follows matched tutees only
     ],
 )
 
@@ -655,16 +656,17 @@ def _match_community(state, pool, match, b, first, size, x, slot_offset, rules, 
     draws: the lower slot first), a random serial dictatorship: each takes, among the contacts
     it may weigh (the same k draws and the same agency limit as without a capacity), the one
     above it with the highest efficacy whose tutor still has room; if every such tutor is full
-    it has no peer source this week (it waits). A tutor's learning by teaching follows the
-    best-fitting tutee matched to it.
+    it has no peer source this week (it waits). With learning.teaching_partner = matched, a
+    tutor's learning by teaching follows the best-fitting tutee matched to it (`down_e`); by
+    default it is the learner's own choice below, computed as without a capacity.
 
     With pool contacts, the pool tutors' slots dealt to this community (global id x,
     `_deal_slots`) are weighed after the local candidates, as pool contacts are without a
     capacity: each of the learner's pool contact draws picks one of them, and at connectivity 2
     the free slot above the learner nearest to the ideal gap is found at once; a taken slot is
-    full. Members offered to the pool this week give it their capacity (no local tutees), and
-    their learning by teaching pool tutees is not credited (it happens in another block). All
-    within one block: the same matching on any thread or shard count.
+    full. Members offered to the pool this week give it their capacity (no local tutees); with
+    matched teaching, their learning by teaching pool tutees is not credited (it happens in
+    another block). All within one block: the same matching on any thread or shard count.
     """
     both = ACTIVE | IN_PROGRAMME
     split = rules.split_roles != 0
@@ -752,13 +754,17 @@ def _match_community(state, pool, match, b, first, size, x, slot_offset, rules, 
 
 
 @njit(cache=True, inline="always")
-def _matched_lanes(match, lanes, row, b, offset, n_lanes):
-    """The chunk's matched sources and tutees (`_match_community`) into its lanes."""
+def _matched_lanes(match, lanes, row, b, offset, n_lanes, own_choice):
+    """The chunk's matched sources (`_match_community`) into its lanes, and tutees if matched.
+
+    With `own_choice` the tutor side is each learner's own choice below, already in the lanes.
+    """
     for q in range(n_lanes):
         lanes.up_e[row, q] = match.up_e[b, offset + q]
         lanes.up_gap[row, q] = match.up_gap[b, offset + q]
-        lanes.down_e[row, q] = match.down_e[b, offset + q]
         lanes.up_keep[row, q] = match.up_keep[b, offset + q]
+        if not own_choice:
+            lanes.down_e[row, q] = match.down_e[b, offset + q]
 
 
 @njit(cache=True, inline="always")
@@ -1122,18 +1128,20 @@ def _block_week(b, state, communities, pool, classes, lanes, match, sums, rules,
     for c in range(communities.blocks[b], communities.blocks[b + 1]):
         first = communities.start[c]
         size = communities.present[c]
+        # With a tutor capacity, sources are matched first; the tutor side (learning by teaching)
+        # is the learner's own choice below, as without a capacity, unless it follows the
+        # matched tutees (learning.teaching_partner).
         matched = rules.peers and rules.tutor_capacity > 0
+        own_choice = rules.peers and (not matched or rules.matched_teaching == 0)
         if matched:
             _match_community(state, pool, match, b, first, size, c + communities.community_offset,
                              slot_offset, rules, table, setup)
-        elif rules.peers and size <= setup.contact_width:
+        if own_choice and size <= setup.contact_width:
             _contact_row(state, lanes, row, first, size)
         for chunk in range(first, first + size, setup.width):
             n_lanes = min(setup.width, first + size - chunk)
             _load_lanes(state, lanes, row, chunk, n_lanes, setup.key, slot_offset)
-            if matched:
-                _matched_lanes(match, lanes, row, b, chunk - first, n_lanes)
-            elif rules.peers:
+            if own_choice:
                 if setup.prefetch_pool:
                     _prefetch_pool_contacts(pool, lanes, row, n_lanes, rules)
                 if rules.split_roles or rules.strong_share > 0.0:
@@ -1142,6 +1150,8 @@ def _block_week(b, state, communities, pool, classes, lanes, match, sums, rules,
                 else:
                     _local_candidates(state, lanes, row, first, size, n_lanes, rules, table, setup)
                     _pool_contacts(pool, lanes, row, n_lanes, rules, table, setup)
+            if matched:
+                _matched_lanes(match, lanes, row, b, chunk - first, n_lanes, own_choice)
             _expert_input(classes, lanes, row, c, chunk, n_lanes, slot_offset, rules, table,
                           setup)
             counts = _gains_and_motivation(state, lanes, row, chunk, n_lanes, rules, setup)

@@ -149,11 +149,7 @@ class Learner(mesa.Agent):
         m = self.motivation / 65535.0
         r = model.rules
         up_e = up_gap = up_effgap = down_e = 0.0
-        if r["peers"] and self.enrolled and r["tutor_capacity"] > 0:
-            # Matched this week within the tutors' capacity (ReferenceModel._match).
-            up_e, up_gap, up_effgap = self.matched_up
-            down_e = self.matched_down_e
-        elif r["peers"] and self.enrolled:
+        if r["peers"] and self.enrolled:
             members = model.members[self.community]
             seen_up = seen_down = 0
             split = sc.learning.roles == "split"
@@ -206,6 +202,12 @@ class Learner(mesa.Agent):
                     if e > down_e:
                         down_e = e
                     seen_down += 1
+        if r["peers"] and self.enrolled and r["tutor_capacity"] > 0:
+            # Sources matched this week within the tutors' capacity (ReferenceModel._match);
+            # the tutor side is the choice above unless it follows the matched tutees.
+            up_e, up_gap, up_effgap = self.matched_up
+            if sc.learning.teaching_partner == "matched":
+                down_e = self.matched_down_e
         learn = sc.learning
         if learn.roles == "split":
             # A tutor is never taught by a peer; a tutee never teaches.

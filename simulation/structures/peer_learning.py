@@ -94,6 +94,7 @@ def step_rules(scenario: Scenario, arrangement: ExpertArrangement, active: float
         )),
         quality_key=key_for(seed, STREAM_INIT_PROGRAMME, 0),
         pool_per_community=int(lev.pool_per_community),
+        matched_teaching=int(learn.teaching_partner == "matched"),
     )
 
 
