@@ -16,13 +16,15 @@ uncertainty with the replicates' noise. The arms:
     expert_only, 1 per N     the class format with one expert per --learners-per-expert learners
     peer_only                scenarios/peer_only.toml
     mixed                    scenarios/mixed.toml
+    peer_only, 2 tutees ...  the same with learning.tutor_capacity = 2 (tutors' time limited)
+    mixed, 2 tutees ...      likewise
 
 at populations 10^3, 3x10^3, ... 10^--max-exponent (--billion adds 10^9: 12 GB a run, minutes a
 week on 2 cores; use --replicates 1 and --ensemble 2 there). Writes table.md, table.csv (gain per
 capita and competent fraction, mean and combined 95% interval, member range) and figure.png/.pdf
 into --out (default results/scaling-v2...), atomically, with manifest.json (the members run).
 
-A skeleton for the headline's next version: the README's "Does learning scale?" still quotes v1.
+The README's "Does learning scale?" quotes its committed output (output_v2/).
 """
 
 from __future__ import annotations
@@ -48,6 +50,9 @@ from simulation.analysis.runner import run_scenario  # noqa: E402
 from simulation.config.schema import choices  # noqa: E402
 
 SCENARIOS = ROOT / "scenarios"  # the comparison files: matched levels
+# The capacity of the capped peer arms (scenarios/peer_capacity.toml's: one or two sessions a
+# week; an assumption, no study measures it).
+TUTEES_PER_TUTOR = 2
 
 
 def arms(learners_per_expert: int) -> dict[str, tuple[str, dict]]:
@@ -62,6 +67,11 @@ def arms(learners_per_expert: int) -> dict[str, tuple[str, dict]]:
     )
     out["peer_only"] = ("peer_only.toml", {})
     out["mixed"] = ("mixed.toml", {})
+    # Peer tutors' time limited: each takes at most TUTEES_PER_TUTOR tutees a week, tutors met
+    # through the pool included (docs/ODD.md 7.2); otherwise the same files.
+    capped = {"learning.tutor_capacity": TUTEES_PER_TUTOR}
+    out[f"peer_only, {TUTEES_PER_TUTOR} tutees per tutor"] = ("peer_only.toml", capped)
+    out[f"mixed, {TUTEES_PER_TUTOR} tutees per tutor"] = ("mixed.toml", capped)
     return out
 
 
