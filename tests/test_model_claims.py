@@ -74,6 +74,23 @@ def test_peer_learning_scales_when_experts_do_not():
     assert abs(gains["peer_only", 200_000] / gains["peer_only", 2_000] - 1.0) < 0.05
 
 
+def test_peer_learning_scales_when_tutors_time_is_limited():
+    """With two tutees a tutor a week, peer learning still holds its gain as it grows 100-fold.
+
+    Tutors met through the pool have their capacity too; the gain is a little below unlimited
+    tutors' at each size.
+    """
+    gains = {}
+    for capacity in (0, 2):
+        for size in (2_000, 200_000):
+            scenario = small("peer_only", size=size, steps=10, learning__tutor_capacity=capacity)
+            model = PeerLearningModel(scenario, seed=2)
+            model.run()
+            gains[capacity, size] = per_capita_gain(model)
+    assert abs(gains[2, 200_000] / gains[2, 2_000] - 1.0) < 0.05
+    assert 0.8 * gains[0, 200_000] < gains[2, 200_000] < gains[0, 200_000]
+
+
 def test_higher_connectivity_gives_partners_closer_to_the_optimal_gap():
     """Mean distance of the partner's effective gap from Z falls with each connectivity level."""
     misfit = []

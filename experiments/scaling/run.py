@@ -35,6 +35,7 @@ from __future__ import annotations
 import argparse
 import gc
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -151,7 +152,7 @@ def figure(table: pd.DataFrame, weeks: int, replicates: int, stem: Path,
 
     `bands` says what the bands are (default: a 95% CI over replicates).
     """
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
+    fig, axes = plt.subplots(1, 2, figsize=(13, 4.6), constrained_layout=True)
     markers = "osD^v"
     for ax, (key, label) in zip(axes, OUTCOMES.items(), strict=True):
         for k, (arm, group) in enumerate(table.groupby("arm", sort=True, observed=True)):
@@ -167,12 +168,15 @@ def figure(table: pd.DataFrame, weeks: int, replicates: int, stem: Path,
         ax.grid(True, which="major", alpha=0.3)
     axes[0].set_title(f"Skill gained per learner in {weeks} weeks")
     axes[1].set_title(f"Competent learners after {weeks} weeks")
-    axes[1].legend(loc="best", fontsize="small")
+    # Beside the axes, not on them: with many arms a legend inside hides lines.
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside right center", fontsize="small")
     plural = "s" if replicates > 1 else ""
     if bands is None:
         bands = "95% CI over replicates" if replicates > 1 else "one replicate: no CI"
         bands = f"{replicates} replicate{plural} ({bands})"
-    fig.suptitle(f"Does learning scale? PeerScale, {bands}")
+    fig.suptitle(textwrap.fill(f"Does learning scale? PeerScale, {bands}", 120),
+                 fontsize="medium")
     for suffix in (".png", ".pdf"):
         fig.savefig(stem.with_suffix(suffix), dpi=150)
     plt.close(fig)
