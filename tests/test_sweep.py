@@ -316,6 +316,24 @@ BAD = {
         "give values = [...], not a range",
     ),
     "malformed TOML": ("[design]", "[design", "malformed TOML"),
+    "also for a value not listed": (
+        '"program.connectivity" = { values = [0, 1, 2] }',
+        '"program.connectivity" = { values = [0, 1, 2], also = { 3 = { "learning.candidates" = 4 '
+        '} } }',
+        "also.3: not one of the values (0, 1, 2)",
+    ),
+    "also setting a key the sweep varies": (
+        '"program.connectivity" = { values = [0, 1, 2] }',
+        '"program.connectivity" = { values = [0, 1, 2], also = { 2 = { "learning.optimal_gap" = '
+        '0.1 } } }',
+        "also sets learning.optimal_gap, which the sweep varies",
+    ),
+    "also with a value the schema refuses": (
+        '"program.connectivity" = { values = [0, 1, 2] }',
+        '"program.connectivity" = { values = [0, 1, 2], also = { 1 = { "learning.candidates" = 0 '
+        '} } }',
+        "also.1.learning.candidates: invalid value 0",
+    ),
 }
 
 
@@ -360,6 +378,23 @@ def test_a_point_too_large_for_this_machine_is_refused_before_anything_runs(tmp_
     with pytest.raises(SweepError, match=r"point \d+: .*agents need about .* of memory"):
         sweep(_write(tmp_path, text), out=tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def test_settings_that_go_with_a_value_apply_at_that_value_only(tmp_path):
+    """`also`: expert_only with the log-law class format, mixed with its own default format."""
+    text = GRID.replace(
+        '"program.connectivity" = { values = [0, 1, 2] }',
+        '"program.structure" = { values = ["expert_only", "mixed"], also = { expert_only = '
+        '{ "experts.format" = "class_log_law", "experts.count" = 3 } } }',
+    )
+    spec = load_sweep(_write(tmp_path, text))
+    arm = next(iter(spec.arms))
+    lectures = spec.scenario(arm, {"program.structure": "expert_only"})
+    mixed = spec.scenario(arm, {"program.structure": "mixed"})
+    assert (lectures.experts.format, lectures.experts.count) == ("class_log_law", 3)
+    assert mixed.experts.format == spec.arms[arm].experts.format == "auto"
+    assert mixed.experts.count == spec.arms[arm].experts.count
+    assert "also" in spec.to_json()["parameters"][1]  # in the fingerprint: a resume must match
 
 
 def test_a_level_parameter_changes_that_level_only():

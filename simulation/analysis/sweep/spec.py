@@ -65,11 +65,16 @@ class ScenarioRef(_Strict):
 
 
 class ParameterSpec(_Strict):
-    """What a parameter takes: a range (numbers) or a list of values (any type)."""
+    """What a parameter takes: a range (numbers) or a list of values (any type).
+
+    `also`: settings that go with some of the values (keyed by the value as text), e.g. each
+    structure with its own expert format: `also = { expert_only = { "experts.format" = ... } }`.
+    """
 
     range: tuple[float, float] | None = None
     values: list[Any] | None = None
     steps: int | None = Field(None, ge=2, le=10_000)  # grid points over a range
+    also: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 
 class OutputSpec(_Strict):
@@ -121,6 +126,12 @@ class Parameter:
     low: float | None = None
     high: float | None = None
     values: tuple[Any, ...] | None = None
+    # Settings that go with a value (ParameterSpec.also), by the value as text; frozen: not hashed.
+    also: dict[str, dict[str, Any]] | None = None
+
+    def companions(self, value: Any) -> dict[str, Any]:
+        """The settings that go with `value` (empty if none)."""
+        return dict((self.also or {}).get(value_text(value), {}))
 
     @property
     def bounds(self) -> tuple[float, float]:
@@ -160,7 +171,7 @@ class Parameter:
             "low": self.low,
             "high": self.high,
             "values": None if self.values is None else list(self.values),
-        }
+        } | ({"also": self.also} if self.also else {})
 
 
 @dataclass(frozen=True)
@@ -232,9 +243,13 @@ class Sweep:
     ) -> Scenario:
         """The scenario of one arm at one point: the arm's scenario with the point's overrides.
 
-        With an ensemble `member`, its calibrated values come between the arm and the point.
+        With an ensemble `member`, its calibrated values come between the arm and the point; the
+        settings that go with the point's values (`Parameter.also`) come just before the point.
         """
         layered = dict(member["values"]) if member else {}
+        for parameter in self.parameters:
+            if parameter.key in overrides:
+                layered |= parameter.companions(overrides[parameter.key])
         return with_element_overrides(
             self.arms[arm], layered | overrides, self.source or "sweep"
         )
@@ -272,6 +287,7 @@ class Sweep:
                         p["low"],
                         p["high"],
                         None if p["values"] is None else tuple(p["values"]),
+                        p.get("also"),
                     )
                     for p in data["parameters"]
                 ],
@@ -303,6 +319,15 @@ class Sweep:
 
 # ----------------------------------------------------------------------------------------------
 # Overrides of single levels of per-level tuples ("levels.agency_decay[2]")
+
+
+def value_text(value: Any) -> str:
+    """A parameter value as the text that keys `also` (TOML keys are text): 2, 0.5, expert_only."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def split_key(key: str) -> tuple[str, int | None]:
@@ -421,7 +446,18 @@ def _parameter(key: str, spec: ParameterSpec, design: str, source: str) -> Param
         values = tuple(
             float(v) if element is float and isinstance(v, int) else v for v in spec.values
         )
-        return Parameter(key, "choice", values=values)
+        texts = [value_text(v) for v in values]
+        for text, settings in spec.also.items():
+            if text not in texts:
+                raise SweepError(
+                    source, f"also.{text}: not one of the values ({', '.join(texts)})",
+                    key=where,
+                )
+            if not settings:
+                raise SweepError(source, f"also.{text}: give at least one setting", key=where)
+        return Parameter(key, "choice", values=values, also=dict(spec.also) or None)
+    if spec.also:
+        raise SweepError(source, "also goes with values = [...], not a range", key=where)
     if not numeric:
         allowed = choices(name)
         words = f"one of {', '.join(map(repr, allowed))}" if allowed else "text"
@@ -453,12 +489,15 @@ def _check_values(parameter: Parameter, arms: dict[str, Scenario], source: str) 
     for arm, scenario in arms.items():
         for value in probe:
             try:
-                with_element_overrides(scenario, {parameter.key: value}, "")
+                with_element_overrides(
+                    scenario, parameter.companions(value) | {parameter.key: value}, ""
+                )
             except ScenarioError as exc:
                 where = f" (arm {arm})" if len(arms) > 1 else ""
-                raise SweepError(
-                    source, f"{exc.message}{where}", key=f"parameters.{parameter.key}"
-                ) from None
+                key = f"parameters.{parameter.key}"
+                if exc.key and exc.key in parameter.companions(value):
+                    key += f".also.{value_text(value)}.{exc.key}"  # the setting that is wrong
+                raise SweepError(source, f"{exc.message}{where}", key=key) from None
 
 
 def available_metrics(scenario: Scenario) -> dict[str, str]:
@@ -596,7 +635,16 @@ def load_sweep(path: str | Path) -> Sweep:
     parameters = [
         _parameter(key, p, spec.design.kind, source) for key, p in spec.parameters.items()
     ]
+    swept = {p.key for p in parameters}
     for parameter in parameters:
+        clash = sorted(
+            {k for settings in (parameter.also or {}).values() for k in settings} & swept
+        )
+        if clash:
+            raise SweepError(
+                source, f"also sets {', '.join(clash)}, which the sweep varies: set it in one "
+                "place", key=f"parameters.{parameter.key}",
+            )
         _check_values(parameter, arms, source)
     outputs = [
         o for i, s in enumerate(spec.outputs) for o in _output(i, s, arms, bool(spec.arms), source)
