@@ -25,6 +25,8 @@ from .scale import environment, memory
 from .scale.checkpoint import prefixed, read_part, write_part
 
 if TYPE_CHECKING:
+    from collections.abc import Collection
+
     import pandas as pd
 
 
@@ -56,6 +58,10 @@ class PeerLearningModel(mesa.Model):
         experts: override of experts.count.
         seed: seed of the counter-based random numbers (default: run.seed of the scenario).
         overrides: further overrides as {'section.key': value}.
+        cohort_weeks: the only weeks whose "who is left behind" metrics (intention to treat, by
+            starting band; core.aggregates.cohort_metrics) are computed, NaN in the others;
+            None (the default) computes them every week. Sweeps that read none of them skip
+            that pass (docs/performance.md, section 5).
     """
 
     def __init__(
@@ -70,6 +76,7 @@ class PeerLearningModel(mesa.Model):
         experts: int | None = None,
         seed: int | str | None = None,
         overrides: dict[str, Any] | None = None,
+        cohort_weeks: Collection[int] | None = None,
     ):
         if scenario is None:
             scenario = Scenario()
@@ -114,6 +121,8 @@ class PeerLearningModel(mesa.Model):
         self.engine = self.structure.engine(
             self.population, scenario, seed_value, self.blocks, self._stats, self._histogram
         )
+        if cohort_weeks is not None:  # only these weeks' cohort metrics are wanted (sweeps)
+            self.engine.cohort_weeks = frozenset(int(w) for w in cohort_weeks)
         self.metrics = self.engine.start()
         bands = {name: _reporter(name) for name in band_columns(scenario.metrics.bands)}
         names = ("step", *METRIC_NAMES, *self.structure.metric_names)

@@ -105,6 +105,17 @@ START_BAND_METRICS: dict[str, str] = {
 }
 
 
+def cohort_metrics(bands: int) -> tuple[str, ...]:
+    """The metrics the cohort pass (kernels/cohort.py) decides: intention to treat, start bands."""
+    itt = ("itt_mean_skill", "itt_gain", "itt_competent_fraction")
+    return itt + tuple(name.format(k=k) for k in range(bands) for name in START_BAND_METRICS)
+
+
+def without_cohort(values: dict, bands: int) -> dict:
+    """`values` with the cohort metrics unknown (NaN): a week whose cohort pass did not run."""
+    return values | dict.fromkeys(cohort_metrics(bands), float("nan"))
+
+
 def band_columns(bands: int) -> list[str]:
     """The columns after METRICS: the pyramid's band_k, then the START_BAND_METRICS of each k."""
     pyramid = [f"band_{k}" for k in range(bands)]

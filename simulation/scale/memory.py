@@ -16,6 +16,7 @@ less memory than it has, e.g. to leave room for other work.
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -233,6 +234,29 @@ def available_bytes() -> tuple[int | None, str]:
     return value, source
 
 
+# The last reading of `available_bytes`: (monotonic time, environment override, bytes, source).
+# A model far smaller than the memory read a moment ago is checked against that reading: a sweep
+# builds hundreds of small models a second, and each reading costs about a millisecond (the
+# cgroup files and /proc/meminfo). Anything larger reads afresh.
+_RECENT: tuple[float, str | None, int | None, str] | None = None
+RECENT_SECONDS = 2.0
+RECENT_SHARE = 1 / 16
+
+
+def _available_for(need: int) -> tuple[int | None, str]:
+    """`available_bytes`, or its reading of under RECENT_SECONDS ago if `need` is far below it."""
+    global _RECENT
+    now, override = time.monotonic(), os.environ.get(ENV_AVAILABLE)
+    if _RECENT is not None:
+        when, seen, available, where = _RECENT
+        if (seen == override and now - when < RECENT_SECONDS and available is not None
+                and need <= available * RECENT_SHARE):
+            return available, where
+    available, where = available_bytes()
+    _RECENT = (now, override, available, where)
+    return available, where
+
+
 def gib(n: float) -> str:
     """Bytes in GiB, to one decimal: '1.5 GiB'."""
     return f"{n / 1024**3:.1f} GiB"
@@ -246,7 +270,7 @@ def check(scenario: Scenario, source: str | None = None, share: float = 1.0) -> 
     Where the available memory cannot be read, nothing is refused.
     """
     need = int(estimate_bytes(scenario) * share)
-    available, where = available_bytes()
+    available, where = _available_for(need)
     if available is None or need <= available:
         return need
     size = scenario.population.size

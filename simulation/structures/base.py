@@ -63,7 +63,13 @@ class Engine(Protocol):
     week, writing next week's state into the population's `*_next` arrays (the model swaps the
     buffers) and this week's per-block sums into `stats` and `histogram`; `metrics` then gives
     the week's metrics (core.aggregates.METRICS, the bands, then the structure's own).
+
+    `cohort_weeks`: the weeks whose cohort pass (kernels/cohort.py) runs, None for every week
+    (the default); in the other weeks the cohort metrics are NaN. Set by the model before
+    `start` (a sweep that reads no cohort metric skips the pass).
     """
+
+    cohort_weeks: frozenset[int] | None
 
     def __init__(self, population: Population, scenario: Scenario, seed: int, blocks: np.ndarray,
                  stats: np.ndarray, histogram: np.ndarray) -> None: ...

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..core.aggregates import aggregate
+from ..core.aggregates import aggregate, without_cohort
 from ..core.blocks import N_EXPERT, N_EXPERT_CONTACT, N_PARTNERED
 from ..core.counter_rng import STREAM_INIT_PROGRAMME, STREAM_STEP, key_for
 from ..core.efficacy import EFFICACY_TABLE, combined_narrowing
@@ -134,12 +134,21 @@ class PeerEngine(EngineState):
         self.sums = BlockSums(stats, histogram)
         self.expert_hours = 0.0
         self.last: dict[str, Any] = {}
+        # Weeks whose cohort pass runs (None: every week; base.Engine): a sweep that reads no
+        # cohort metric skips it, and those metrics are NaN in the weeks it did not run.
+        self.cohort_weeks: frozenset[int] | None = None
+        self.cohort_observed = True
+
+    def _observe_cohort(self, step: int, after_week: bool) -> None:
+        self.cohort_observed = self.cohort_weeks is None or step in self.cohort_weeks
+        if self.cohort_observed:
+            observe_cohort(self.population, self.blocks, self.stats, self.scenario, self.seed,
+                           step, after_week=after_week)
 
     def start(self) -> dict[str, Any]:
         """Week 0: the initial state's aggregates."""
         summarise(self.population, self.blocks, self.stats, self.histogram)
-        observe_cohort(self.population, self.blocks, self.stats, self.scenario, self.seed, 0,
-                       after_week=False)
+        self._observe_cohort(0, after_week=False)
         self.expert_hours = 0.0
         return self.metrics(0)
 
@@ -154,7 +163,7 @@ class PeerEngine(EngineState):
         rules = step_rules(sc, arr, self.last["active"], self.last["mean_skill"], self.seed)
         run_week(pop, self.blocks, pool, self.classes, key_for(self.seed, STREAM_STEP, step), rules,
                  self.sums)
-        observe_cohort(pop, self.blocks, self.stats, sc, self.seed, step, after_week=True)
+        self._observe_cohort(step, after_week=True)
         sessions = float(self.stats[:, N_EXPERT].sum())
         self.expert_hours = week_hours(sc, arr, classes_taught, sessions, self.stats)
 
@@ -162,6 +171,8 @@ class PeerEngine(EngineState):
         """This week's metrics (core.aggregates.METRICS and the pyramid's bands)."""
         self.last = week_metrics(self.scenario, self.arrangement, self.stats, self.histogram, step,
                                  self.expert_hours)
+        if not self.cohort_observed:
+            self.last = without_cohort(self.last, self.scenario.metrics.bands)
         return self.last
 
     def completed(self) -> None:

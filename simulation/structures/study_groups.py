@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..core.aggregates import declared
+from ..core.aggregates import declared, without_cohort
 from ..core.blocks import N_ACTIVE, SUM_SKILL
 from ..core.counter_rng import STREAM_GROUPS, STREAM_STEP, key_for
 from ..core.efficacy import EFFICACY_TABLE
@@ -165,6 +165,9 @@ class StudyGroupEngine(EngineState):
         )
         self._net_gain = np.zeros(3)  # cumulative sums: all registrants, organisers, members
         self.rules = group_rules(scenario, 0.0)
+        # Weeks whose cohort pass runs (None: every week; base.Engine); week 0 runs here, always.
+        self.cohort_weeks: frozenset[int] | None = None
+        self.cohort_observed = True
         self._course_week(0)
         # The course is pitched at the registrants' mean skill (block-ordered sum: reproducible).
         active = sum(float(stats[k, N_ACTIVE]) for k in range(stats.shape[0]))
@@ -184,8 +187,7 @@ class StudyGroupEngine(EngineState):
     def start(self) -> dict[str, Any]:
         """Week 0: the state at registration."""
         summarise(self.population, self.blocks, self.stats, self.histogram)
-        observe_cohort(self.population, self.blocks, self.stats, self.scenario, self.seed, 0,
-                       after_week=False)
+        self._observe_cohort(0, after_week=False)
         return self.metrics(0)
 
     def week(self, step: int) -> None:
@@ -200,10 +202,15 @@ class StudyGroupEngine(EngineState):
         course_week(fields(agent_state(pop)), fields(communities(pop, self.blocks)),
                     fields(self.group_arrays), fields(week), fields(self.rules), EFFICACY_TABLE,
                     fields(BlockSums(self.stats, self.histogram)))
-        observe_cohort(pop, self.blocks, self.stats, self.scenario, self.seed, week_number,
-                       after_week=True)
+        self._observe_cohort(week_number, after_week=True)
         s = self._reduced()
         self._net_gain += (s[GS_SUM_NET_GAIN], s[GS_SUM_ORGANISER_GAIN], s[GS_SUM_MEMBER_GAIN])
+
+    def _observe_cohort(self, step: int, after_week: bool) -> None:
+        self.cohort_observed = step == 0 or self.cohort_weeks is None or step in self.cohort_weeks
+        if self.cohort_observed:
+            observe_cohort(self.population, self.blocks, self.stats, self.scenario, self.seed,
+                           step, after_week=after_week)
 
     def _reduced(self) -> np.ndarray:
         s = np.zeros(N_GROUP_STATS)
@@ -214,6 +221,8 @@ class StudyGroupEngine(EngineState):
     def metrics(self, step: int) -> dict[str, Any]:
         """This week's metrics: the common ones (no expert hours), then the study-group METRICS."""
         out = week_metrics(self.scenario, self.arrangement, self.stats, self.histogram, step, 0.0)
+        if not self.cohort_observed:
+            out = without_cohort(out, self.scenario.metrics.bands)
         out.update(self.group_metrics())
         return out
 

@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from ...config.schema import Scenario
+from ...core.aggregates import cohort_metrics
 from ...model import PeerLearningModel
 from .spec import SUMMARIES, Sweep
 from .store import encode, point_table
@@ -81,7 +82,11 @@ class PointRunner:
         """One run: an arm's scenario at a point, with one seed; the outputs' values."""
         weekly, sums = self._wanted(arm, scenario)
         recorder = Recorder(weekly, sums)
-        model = PeerLearningModel(scenario, seed=seed)
+        # The cohort pass only in the weeks an output reads one of its metrics (every week if a
+        # summary sums one): the other weeks' cohort metrics are NaN and never read.
+        cohort = set(cohort_metrics(scenario.metrics.bands))
+        weeks = None if cohort & set(sums.values()) else {w for m, w in weekly if m in cohort}
+        model = PeerLearningModel(scenario, seed=seed, cohort_weeks=weeks)
         recorder.collect(model)  # week 0 (the model recorded it on creation)
         model.datacollector = recorder
         model.run()
