@@ -1,12 +1,14 @@
 """The memory budget: the estimate matches a run's allocations; the guard refuses what won't fit."""
 
 import json
+import os
 import subprocess
 import sys
+import time
 
 import pytest
 
-from simulation import PeerLearningModel, load
+from simulation import PeerLearningModel, Scenario, load
 from simulation.scale import memory
 
 from .helpers import ROOT, SCENARIOS, run_cli, small
@@ -142,3 +144,20 @@ def test_replicates_hold_one_model_at_a_time(monkeypatch):
     scenario = small("peer_only", size=500, steps=2)
     kept = runner.run_scenario(scenario, replicates=2, keep_models=True)
     assert len(kept.final_models) == 2
+
+
+def test_only_a_sweep_reuses_a_recent_reading_and_only_for_a_small_model(monkeypatch):
+    """Outside `recent_readings` every check reads afresh; inside, a tiny model may reuse one."""
+    guard = memory
+    small_scenario = Scenario().with_overrides({"population.size": 1000})
+    guard.check(small_scenario)  # a real reading, now recent
+    monkeypatch.setattr(guard, "available_bytes", lambda: (10_000, "test"))
+    with pytest.raises(guard.MemoryBudgetError):
+        guard.check(small_scenario)  # outside a sweep: afresh, and refused
+    reading = (time.monotonic(), os.environ.get(guard.ENV_AVAILABLE), 2**40, "earlier")
+    monkeypatch.setattr(guard, "_RECENT", reading)
+    with guard.recent_readings():
+        guard.check(small_scenario)  # reused: 1,000 agents are far below 1 TiB
+        big = Scenario().with_overrides({"population.size": 10**10})  # about 120 GB
+        with pytest.raises(guard.MemoryBudgetError):
+            guard.check(big)  # not far below the reading: afresh, and refused

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -235,19 +237,32 @@ def available_bytes() -> tuple[int | None, str]:
 
 
 # The last reading of `available_bytes`: (monotonic time, environment override, bytes, source).
-# A model far smaller than the memory read a moment ago is checked against that reading: a sweep
-# builds hundreds of small models a second, and each reading costs about a millisecond (the
-# cgroup files and /proc/meminfo). Anything larger reads afresh.
+# Inside `recent_readings()` (a sweep's runs), a model far smaller than the memory read a moment
+# ago is checked against that reading: a sweep builds dozens of small models a second, and each
+# reading costs about a millisecond (the cgroup files and /proc/meminfo). Anything larger, and
+# every check outside that block, reads afresh.
 _RECENT: tuple[float, str | None, int | None, str] | None = None
+_REUSE = 0  # how many `recent_readings` blocks are open
 RECENT_SECONDS = 2.0
 RECENT_SHARE = 1 / 16
 
 
+@contextmanager
+def recent_readings() -> Iterator[None]:
+    """Within this block, `check` may reuse a reading under 2 s old for a model far below it."""
+    global _REUSE
+    _REUSE += 1
+    try:
+        yield
+    finally:
+        _REUSE -= 1
+
+
 def _available_for(need: int) -> tuple[int | None, str]:
-    """`available_bytes`, or its reading of under RECENT_SECONDS ago if `need` is far below it."""
+    """`available_bytes`, or in `recent_readings` a recent reading far above `need`."""
     global _RECENT
     now, override = time.monotonic(), os.environ.get(ENV_AVAILABLE)
-    if _RECENT is not None:
+    if _REUSE and _RECENT is not None:
         when, seen, available, where = _RECENT
         if (seen == override and now - when < RECENT_SECONDS and available is not None
                 and need <= available * RECENT_SHARE):

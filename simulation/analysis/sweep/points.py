@@ -16,6 +16,7 @@ import numpy as np
 from ...config.schema import Scenario
 from ...core.aggregates import cohort_metrics
 from ...model import PeerLearningModel
+from ...scale import memory
 from .spec import SUMMARIES, Sweep
 from .store import encode, point_table
 
@@ -86,7 +87,8 @@ class PointRunner:
         # summary sums one): the other weeks' cohort metrics are NaN and never read.
         cohort = set(cohort_metrics(scenario.metrics.bands))
         weeks = None if cohort & set(sums.values()) else {w for m, w in weekly if m in cohort}
-        model = PeerLearningModel(scenario, seed=seed, cohort_weeks=weeks)
+        with memory.recent_readings():  # dozens of small models a second: one reading serves
+            model = PeerLearningModel(scenario, seed=seed, cohort_weeks=weeks)
         recorder.collect(model)  # week 0 (the model recorded it on creation)
         model.datacollector = recorder
         model.run()
