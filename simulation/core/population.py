@@ -25,6 +25,7 @@ from numba import njit, prange
 
 from .blocks import block_layout
 from .counter_rng import (
+    DRAW_QUALITY,
     DRAW_ROLE,
     STREAM_ARRIVALS,
     STREAM_INIT_MOTIVATION,
@@ -211,6 +212,17 @@ def tutors_needed(scenario: Scenario) -> int:
     learn = scenario.learning
     share = learn.tutor_share if learn.roles == "split" else 1.0
     return max(1, int(np.floor(scenario.population.size * learn.participation * share + 0.5)))
+
+
+@njit(cache=True, inline="always")
+def is_strong_tutor(quality_key, agent, share):
+    """Whether the tutor with global id `agent` is strong (learning.strong_tutors).
+
+    Its own draw (DRAW_QUALITY of the programme stream, `quality_key`) is its place in the
+    recruitment order, strong below `share` (`strong_share`): a pure function of seed and id, so
+    nothing is stored and every block and shard knows it.
+    """
+    return uniform(draw(agent_key(quality_key, agent), DRAW_QUALITY)) < share
 
 
 def strong_share(scenario: Scenario) -> float:

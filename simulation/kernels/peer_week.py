@@ -63,7 +63,6 @@ from ..core.counter_rng import (
     DRAW_EXPERT_SESSION,
     DRAW_POOL_BASE,
     DRAW_PRIORITY,
-    DRAW_QUALITY,
     agent_key,
     below,
     draw,
@@ -87,6 +86,7 @@ from ..core.encoding import (
     WAS_TUTOR,
 )
 from ..core.motivation import NO_EXTRA, practised, weekly_motivation
+from ..core.population import is_strong_tutor
 from .bundles import AgentState, BlockSums, Communities, block_function, clear_block
 from .experts import CONTACTS_BROKERED, Classes
 from .pool import Pool, dealt_slot
@@ -511,7 +511,7 @@ def _tutor_keep(rules, setup, agent):
     its place in the programme's recruitment order: the first `strong_tutors` recruited (those
     with the lowest draws, in expectation) are strong.
     """
-    strong = uniform(draw(agent_key(rules.quality_key, agent), DRAW_QUALITY)) < rules.strong_share
+    strong = is_strong_tutor(rules.quality_key, agent, rules.strong_share)
     return setup.strong_keep if strong else setup.keep
 
 
@@ -557,11 +557,8 @@ def _checked_contacts(state, pool, lanes, row, chunk, first, size, n_lanes, slot
             fj = state.flags[first + qj]
             usable = ((fj & both) == both) & ((not split) | ((fj & TUTOR_ROLE) != role))
             gap = (state.skill[first + qj] - lanes.skill[row, q]) if usable else nan
-            if quality:
-                keep = _tutor_keep(rules, setup, first + qj + slot_offset)
-                _consider_lane_keep(lanes, row, q, gap, keep, setup.limit_local, table, setup)
-            else:
-                _consider_lane(lanes, row, q, gap, setup.limit_local, table, setup)
+            keep = _tutor_keep(rules, setup, first + qj + slot_offset) if quality else setup.keep
+            _consider_lane_keep(lanes, row, q, gap, keep, setup.limit_local, table, setup)
     n_pool = pool.members.size
     rated = pool.strong.size > 0  # strong tutors through the pool (kernels/pool.py)
     for q in range(n_lanes):
@@ -572,21 +569,15 @@ def _checked_contacts(state, pool, lanes, row, chunk, first, size, n_lanes, slot
             j = below(draw(lanes.key[row, q], DRAW_POOL_BASE + p), n_pool)
             sj = pool.members[j]
             gap = (sj - s) if sj >= 0.0 else nan
-            if rated:
-                keep = setup.strong_keep if pool.strong[j] else setup.keep
-                _consider_lane_keep(lanes, row, q, gap, keep, setup.limit_pool, table, setup)
-            else:
-                _consider_lane(lanes, row, q, gap, setup.limit_pool, table, setup)
+            keep = setup.strong_keep if rated and pool.strong[j] else setup.keep
+            _consider_lane_keep(lanes, row, q, gap, keep, setup.limit_pool, table, setup)
         if rules.pool_ideal:
             for target in (s + setup.Z, s - setup.Z):
                 k = _pool_ideal_index(pool.sorted, target)
                 sj = pool.sorted[k]
                 gap = (sj - s) if sj >= 0.0 else nan
-                if rated:
-                    keep = setup.strong_keep if pool.sorted_strong[k] else setup.keep
-                    _consider_lane_keep(lanes, row, q, gap, keep, setup.limit_pool, table, setup)
-                else:
-                    _consider_lane(lanes, row, q, gap, setup.limit_pool, table, setup)
+                keep = setup.strong_keep if rated and pool.sorted_strong[k] else setup.keep
+                _consider_lane_keep(lanes, row, q, gap, keep, setup.limit_pool, table, setup)
 
 
 @njit(cache=True, inline="always")
@@ -744,7 +735,8 @@ def _match_community(state, pool, match, b, first, size, x, slot_offset, rules, 
                     seen += 1
         if best >= 0:
             match.load[b, best] += 1
-            match.down_e[b, best] = max(match.down_e[b, best], efficacy(best_gap, Z, table))
+            if rules.matched_teaching:  # else the tutor side is the lanes' own choice below
+                match.down_e[b, best] = max(match.down_e[b, best], efficacy(best_gap, Z, table))
         elif best <= -2:
             match.slot_free[b, -2 - best] = np.uint8(0)
         if best != -1:

@@ -29,7 +29,6 @@ import numpy as np
 from numba import njit, prange, uint64
 
 from ..core.counter_rng import (
-    DRAW_QUALITY,
     STREAM_DEAL,
     STREAM_INIT_PROGRAMME,
     STREAM_POOL,
@@ -37,10 +36,9 @@ from ..core.counter_rng import (
     below,
     draw,
     key_for,
-    uniform,
 )
 from ..core.encoding import ACTIVE, IN_PROGRAMME, TUTOR_ROLE
-from ..core.population import strong_share
+from ..core.population import is_strong_tutor, strong_share
 
 if TYPE_CHECKING:
     from ..config.schema import Scenario
@@ -96,8 +94,9 @@ def _gather(skill, flags, community_start, community_present, key, per_community
                 origin[c * per_community + p] = np.int32(q) if offered else np.int32(-1)
             pool[c * per_community + p] = skill[j] if offered else np.float32(-1.0)
             if strong.size > 0:
-                u = uniform(draw(agent_key(quality_key, j + slot_offset), DRAW_QUALITY))
-                strong[c * per_community + p] = np.uint8(u < share)
+                strong[c * per_community + p] = np.uint8(
+                    is_strong_tutor(quality_key, j + slot_offset, share)
+                )
 
 
 def pool_part(pop, scenario: Scenario, seed: int, step: int) -> PoolPart:
